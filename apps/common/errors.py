@@ -1,0 +1,59 @@
+"""Domain error types and the API's mapping of errors to HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class DomainError(Exception):
+    """A rule of the dispatch model refused the operation (answered as 409 Conflict)."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, *, code: str | None = None, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.context = context
+
+
+class IllegalTransition(DomainError):
+    """A state change that the lifecycle does not allow from the current state."""
+
+    code = "illegal_transition"
+
+
+class UnitBusy(DomainError):
+    code = "unit_busy"
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+        body.update({k: v for k, v in exc.context.items() if isinstance(v, str | int | None)})
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    if isinstance(exc, exceptions.ParseError):
+        return Response(
+            {"non_field_errors": [str(exc.detail)], "code": "parse_error"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The transaction was rolled back; the client may retry.
+        response = Response(
+            {"detail": "The database is unavailable; nothing was written. Retry shortly."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "2"
+        return response
+    return exception_handler(exc, context)

@@ -1,0 +1,108 @@
+"""Plain-Python geometry on WGS-84 coordinates (no GIS database needed).
+
+Positions are stored as latitude/longitude columns so that SQLite and PostgreSQL can both answer
+bounding-box queries; polygons are GeoJSON with a stored bounding box used as an index pre-filter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass(frozen=True, slots=True)
+class LatLon:
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    min_lat: float
+    min_lon: float
+    max_lat: float
+    max_lon: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.min_lat <= lat <= self.max_lat and self.min_lon <= lon <= self.max_lon
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def polygon_rings(geojson: dict[str, Any]) -> list[list[Sequence[float]]]:
+    """The rings of a GeoJSON Polygon, or of every polygon of a MultiPolygon."""
+    kind = geojson.get("type")
+    coords = geojson.get("coordinates") or []
+    if kind == "Polygon":
+        return list(coords)
+    if kind == "MultiPolygon":
+        return [ring for poly in coords for ring in poly]
+    raise ValueError(f"not a polygon: {kind!r}")
+
+
+def _ring_contains(ring: Sequence[Sequence[float]], lat: float, lon: float) -> bool:
+    # Ray casting on (x=lon, y=lat); adequate at city scale.
+    inside = False
+    n = len(ring)
+    j = n - 1
+    for i in range(n):
+        xi, yi = ring[i][0], ring[i][1]
+        xj, yj = ring[j][0], ring[j][1]
+        if (yi > lat) != (yj > lat):
+            x_cross = (xj - xi) * (lat - yi) / (yj - yi) + xi
+            if lon < x_cross:
+                inside = not inside
+        j = i
+    return inside
+
+
+def polygon_contains(geojson: dict[str, Any], lat: float, lon: float) -> bool:
+    """Whether a GeoJSON Polygon/MultiPolygon contains the point (holes respected)."""
+    kind = geojson.get("type")
+    polygons = (
+        [geojson["coordinates"]] if kind == "Polygon" else list(geojson.get("coordinates") or [])
+    )
+    for rings in polygons:
+        if not rings:
+            continue
+        if _ring_contains(rings[0], lat, lon) and not any(
+            _ring_contains(hole, lat, lon) for hole in rings[1:]
+        ):
+            return True
+    return False
+
+
+def polygon_bbox(geojson: dict[str, Any]) -> BBox:
+    points = [pt for ring in polygon_rings(geojson) for pt in ring]
+    if not points:
+        raise ValueError("empty polygon")
+    lons = [p[0] for p in points]
+    lats = [p[1] for p in points]
+    return BBox(min(lats), min(lons), max(lats), max(lons))
+
+
+def rectangle(min_lat: float, min_lon: float, max_lat: float, max_lon: float) -> dict[str, Any]:
+    """A GeoJSON Polygon for a lat/lon rectangle (counter-clockwise outer ring)."""
+    return {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [min_lon, min_lat],
+                [max_lon, min_lat],
+                [max_lon, max_lat],
+                [min_lon, max_lat],
+                [min_lon, min_lat],
+            ]
+        ],
+    }

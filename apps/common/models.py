@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API and websockets. Only its SHA-256 is stored.
+
+    Tokens expire (API_TOKEN_TTL_HOURS) and can be revoked one by one or all at once for a
+    user, e.g. when a phone is lost.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
+    )
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
+    # First characters of the key, so a commander can tell tokens apart without the secret.
+    prefix = models.CharField(_("prefix"), max_length=8)
+    label = models.CharField(_("device"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [
+            # "active tokens of a user" (revocation, admin list)
+            models.Index(fields=["user", "revoked_at"], name="apitoken_user_active"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.prefix}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @staticmethod
+    def new_key() -> str:
+        return secrets.token_urlsafe(32)
+
+    @staticmethod
+    def default_expiry() -> timedelta:
+        return timedelta(hours=settings.API_TOKEN_TTL_HOURS)
+
+
+class DailySequence(models.Model):
+    """Per-day counters, e.g. for incident numbers (110-YYYYMMDD-NNNN). Rows are locked to count."""
+
+    name = models.CharField(max_length=32)
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "day"], name="dailysequence_name_day_uniq")
+        ]

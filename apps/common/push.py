@@ -1,0 +1,36 @@
+"""Side effects after commit: the one helper every service uses to push or queue.
+
+Nothing is pushed for a transaction that rolls back: `after_commit` defers to
+`transaction.on_commit`, and outside a transaction runs at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def after_commit(fn: Callable[[], Any]) -> None:
+    transaction.on_commit(fn, robust=True)
+
+
+def group_send_now(group: str, message: dict[str, Any]) -> None:
+    """Send to a channel-layer group; losses are tolerated (the outbox re-sends what matters)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # a push is best effort; delivery is guaranteed by the outbox, not here
+        log.warning("group_send to %s failed", group, exc_info=True)
+
+
+def push_after_commit(group: str, message: dict[str, Any]) -> None:
+    after_commit(lambda: group_send_now(group, message))

@@ -1,0 +1,49 @@
+"""Writes for the shared building blocks: API tokens and daily sequences."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import ApiToken, DailySequence, hash_token
+
+
+def token_issue(*, user: AbstractBaseUser, label: str = "") -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the raw key (shown once, never stored)."""
+    raw = ApiToken.new_key()
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        key_hash=hash_token(raw),
+        prefix=raw[:8],
+        label=label[:100],
+        created_at=now,
+        expires_at=now + ApiToken.default_expiry(),
+    )
+    return token, raw
+
+
+def token_revoke_all(*, user: AbstractBaseUser) -> int:
+    """Revoke every active token of a user (a lost phone). Returns how many were revoked."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def sequence_next(*, name: str, day: date) -> int:
+    """The next number of a per-day counter. Locks the counter row until the caller commits."""
+    with transaction.atomic():
+        row = DailySequence.objects.select_for_update().filter(name=name, day=day).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = DailySequence.objects.create(name=name, day=day, last=0)
+            except IntegrityError:
+                # Another transaction created it first; lock theirs.
+                row = DailySequence.objects.select_for_update().get(name=name, day=day)
+        row.last += 1
+        row.save(update_fields=["last"])
+        return row.last

@@ -1,0 +1,235 @@
+"""Incidents (110 calls) and the append-only, hash-chained timeline of every change.
+
+Lifecycle (接警 → 派警 → 出警 → 处警):
+received → dispatched → acknowledged → en_route → on_scene → resolved_on_scene | transfer_pending
+→ transfer_received; cancelled from any open state.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.TextChoices):
+    CRIMINAL = "criminal", _("Criminal (刑事)")
+    PUBLIC_ORDER = "public_order", _("Public order (治安)")
+    DISPUTE = "dispute", _("Dispute (纠纷)")
+    ASSISTANCE = "assistance", _("Assistance (救助)")
+    OTHER = "other", _("Other (其它)")
+
+
+class IncidentStatus(models.TextChoices):
+    RECEIVED = "received", _("Received (接警)")
+    DISPATCHED = "dispatched", _("Dispatched (派警)")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    EN_ROUTE = "en_route", _("En route (出警)")
+    ON_SCENE = "on_scene", _("On scene (处警)")
+    RESOLVED_ON_SCENE = "resolved_on_scene", _("Resolved on scene")
+    TRANSFER_PENDING = "transfer_pending", _("Transfer pending")
+    TRANSFER_RECEIVED = "transfer_received", _("Transferred to station")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STATUSES = (
+    IncidentStatus.RECEIVED,
+    IncidentStatus.DISPATCHED,
+    IncidentStatus.ACKNOWLEDGED,
+    IncidentStatus.EN_ROUTE,
+    IncidentStatus.ON_SCENE,
+)
+# Statuses in which a unit owns the incident.
+OWNED_STATUSES = (
+    IncidentStatus.DISPATCHED,
+    IncidentStatus.ACKNOWLEDGED,
+    IncidentStatus.EN_ROUTE,
+    IncidentStatus.ON_SCENE,
+)
+
+
+class Incident(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), help_text=_("1 (most urgent) to 3.")
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=IncidentStatus.choices,
+        default=IncidentStatus.RECEIVED,
+    )
+    caller_name = models.CharField(_("caller name"), max_length=50, blank=True)
+    caller_phone = models.CharField(_("caller phone"), max_length=20, blank=True)
+    address = models.CharField(_("address"), max_length=200)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    lat = models.FloatField(_("latitude"))
+    lon = models.FloatField(_("longitude"))
+    grid_cell = models.ForeignKey(
+        "units.GridCell",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("grid cell"),
+    )
+    station = models.ForeignKey(
+        "units.Station",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("police station"),
+    )
+    # The unit that handled (or handles) the incident; kept after closing for statistics.
+    unit = models.ForeignKey(
+        "units.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("unit"),
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("received by"),
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    en_route_at = models.DateTimeField(_("en route at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    closed_at = models.DateTimeField(
+        _("closed at"), null=True, blank=True, help_text=_("Resolved, handed over or cancelled.")
+    )
+    summary = models.TextField(_("summary"), max_length=2000, blank=True)
+    # Transfer to a police station ("handle first, transfer later").
+    transfer_station = models.ForeignKey(
+        "units.Station",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transfers",
+        verbose_name=_("receiving station"),
+    )
+    transfer_reason = models.TextField(_("transfer reason"), max_length=1000, blank=True)
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
+    transfer_received_at = models.DateTimeField(_("transfer received at"), null=True, blank=True)
+    transfer_received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("transfer received by"),
+    )
+    cancel_reason = models.TextField(_("cancel reason"), max_length=1000, blank=True)
+    # Timers (1-3-5 minutes): set by the escalation service.
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    arrival_breached_at = models.DateTimeField(_("arrival target missed at"), null=True, blank=True)
+    # Imported from history rather than taken live.
+    imported = models.BooleanField(_("imported"), default=False)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(priority__gte=1, priority__lte=3), name="incident_priority_1_3"),
+            models.CheckConstraint(
+                condition=Q(lat__gte=-90, lat__lte=90, lon__gte=-180, lon__lte=180),
+                name="incident_latlon_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[IncidentStatus.RECEIVED, IncidentStatus.CANCELLED])
+                | Q(unit__isnull=False),
+                name="incident_dispatched_has_unit",
+            ),
+        ]
+        indexes = [
+            # incident list and API filters: status, newest first
+            models.Index(fields=["status", "-received_at"], name="incident_status_time"),
+            # statistics over a period by category
+            models.Index(fields=["received_at", "category"], name="incident_time_category"),
+            # command map / coverage: incidents in a bounding box
+            models.Index(fields=["lat", "lon"], name="incident_latlon"),
+            # caller search
+            models.Index(fields=["caller_phone"], name="incident_caller_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class StreamKind(models.TextChoices):
+    INCIDENT = "incident", _("Incident")
+    UNIT = "unit", _("Unit")
+
+
+class Event(models.Model):
+    """One change of an incident or a unit. Append-only and hash-chained per stream.
+
+    `hash` = SHA-256 over the event's content and the previous event's hash in the same stream;
+    `verify_timeline` recomputes the chains. On PostgreSQL a trigger refuses UPDATE and DELETE.
+    """
+
+    stream = models.CharField(_("stream"), max_length=8, choices=StreamKind.choices)
+    stream_id = models.BigIntegerField(_("stream id"))
+    seq = models.PositiveIntegerField(_("sequence"))
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("incident"),
+    )
+    unit = models.ForeignKey(
+        "units.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("unit"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    at = models.DateTimeField(_("at"))
+    kind = models.CharField(_("kind"), max_length=40)
+    from_state = models.CharField(_("from"), max_length=20, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["stream", "stream_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stream", "stream_id", "seq"], name="event_stream_seq_uniq"
+            ),
+        ]
+        indexes = [
+            # an incident's timeline, a unit's history
+            models.Index(fields=["incident", "seq"], name="event_incident_seq"),
+            models.Index(fields=["unit", "at"], name="event_unit_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream}:{self.stream_id}#{self.seq} {self.kind}"

@@ -1,0 +1,242 @@
+"""Where the force stands: police stations, staging points (屯警点), grid cells and patrol units.
+
+Points are latitude/longitude columns (WGS-84) so that both SQLite and PostgreSQL answer
+bounding-box queries; areas are GeoJSON polygons with a stored bounding box as the SQL pre-filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from djgeojson.fields import PolygonField
+
+from apps.common.geo import BBox
+
+
+def _lat_ok(field: str) -> Q:
+    return Q(**{f"{field}__gte": -90, f"{field}__lte": 90})
+
+
+def _lon_ok(field: str) -> Q:
+    return Q(**{f"{field}__gte": -180, f"{field}__lte": 180})
+
+
+class BBoxMixin(models.Model):
+    min_lat = models.FloatField(_("south"), editable=False, default=0)
+    min_lon = models.FloatField(_("west"), editable=False, default=0)
+    max_lat = models.FloatField(_("north"), editable=False, default=0)
+    max_lon = models.FloatField(_("east"), editable=False, default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def bbox(self) -> BBox:
+        return BBox(self.min_lat, self.min_lon, self.max_lat, self.max_lon)
+
+
+class Station(BBoxMixin):
+    """A police station (派出所) and its jurisdiction. Transferred incidents go to a station."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    phone = models.CharField(_("duty phone"), max_length=32, blank=True)
+    jurisdiction = PolygonField(_("jurisdiction"))
+
+    class Meta:
+        verbose_name = _("police station")
+        verbose_name_plural = _("police stations")
+        ordering = ["code"]
+        indexes = [
+            # jurisdiction lookup: stations whose bounding box contains a point
+            models.Index(fields=["min_lat", "max_lat", "min_lon", "max_lon"], name="station_bbox"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StagingPoint(models.Model):
+    """A staging point (屯警点): the post of one patrol unit and the centre of its grid cells."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    lat = models.FloatField(_("latitude"))
+    lon = models.FloatField(_("longitude"))
+    station = models.ForeignKey(
+        Station,
+        on_delete=models.PROTECT,
+        related_name="staging_points",
+        verbose_name=_("police station"),
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    approximate = models.BooleanField(
+        _("approximate position"),
+        default=False,
+        help_text=_("Demo data: the position is plausible, not surveyed."),
+    )
+
+    class Meta:
+        verbose_name = _("staging point")
+        verbose_name_plural = _("staging points")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_lat_ok("lat") & _lon_ok("lon"), name="stagingpoint_latlon_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GridCell(BBoxMixin):
+    """A cell of the patrol grid (网格), assigned to one staging point.
+
+    Cells are rectangles in latitude/longitude; their bounds are the cell's geometry.
+    """
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    row = models.PositiveSmallIntegerField(_("row"))
+    col = models.PositiveSmallIntegerField(_("column"))
+    staging_point = models.ForeignKey(
+        StagingPoint,
+        on_delete=models.PROTECT,
+        related_name="cells",
+        verbose_name=_("staging point"),
+    )
+    priority_zone = models.BooleanField(
+        _("priority zone"),
+        default=False,
+        help_text=_("Key area: the arrival target is the shorter (3-minute) one."),
+    )
+
+    class Meta:
+        verbose_name = _("grid cell")
+        verbose_name_plural = _("grid cells")
+        ordering = ["row", "col"]
+        constraints = [
+            models.UniqueConstraint(fields=["row", "col"], name="gridcell_row_col_uniq"),
+            models.CheckConstraint(
+                condition=Q(min_lat__lt=models.F("max_lat")) & Q(min_lon__lt=models.F("max_lon")),
+                name="gridcell_bounds_ordered",
+            ),
+        ]
+        indexes = [
+            # cell lookup at intake: the cell whose bounds contain the incident's location
+            models.Index(fields=["min_lat", "max_lat", "min_lon", "max_lon"], name="gridcell_bbox"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def geometry(self) -> dict[str, Any]:
+        from apps.common.geo import rectangle
+
+        return rectangle(self.min_lat, self.min_lon, self.max_lat, self.max_lon)
+
+
+class UnitStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available (at post)")
+    PATROLLING = "patrolling", _("Patrolling")
+    DISPATCHED = "dispatched", _("Dispatched")
+    EN_ROUTE = "en_route", _("En route")
+    ON_SCENE = "on_scene", _("On scene")
+    OUT_OF_SERVICE = "out_of_service", _("Out of service")
+
+
+# Statuses in which a unit can take a new call.
+UNIT_FREE_STATUSES = (UnitStatus.AVAILABLE, UnitStatus.PATROLLING)
+# Statuses of a unit that owns an incident.
+UNIT_BUSY_STATUSES = (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE)
+
+
+class Unit(models.Model):
+    """A patrol unit: one vehicle and its crew, posted at a staging point."""
+
+    callsign = models.CharField(_("call sign"), max_length=32, unique=True)
+    plate = models.CharField(_("plate"), max_length=16, blank=True)
+    staging_point = models.ForeignKey(
+        StagingPoint,
+        on_delete=models.PROTECT,
+        related_name="units",
+        verbose_name=_("staging point"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=UnitStatus.choices, default=UnitStatus.AVAILABLE
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    # The incident this unit owns ("who handles is responsible"); at most one at a time.
+    current_incident = models.OneToOneField(
+        "incidents.Incident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owning_unit",
+        verbose_name=_("current incident"),
+    )
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    lon = models.FloatField(_("longitude"), null=True, blank=True)
+    position_accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+    position_at = models.DateTimeField(_("position time"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("patrol unit")
+        verbose_name_plural = _("patrol units")
+        ordering = ["callsign"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(lat__isnull=True) & Q(lon__isnull=True) & Q(position_at__isnull=True))
+                | (
+                    Q(lat__isnull=False)
+                    & Q(lon__isnull=False)
+                    & Q(position_at__isnull=False)
+                    & _lat_ok("lat")
+                    & _lon_ok("lon")
+                ),
+                name="unit_position_complete",
+            ),
+            # A unit is busy exactly when it owns an incident.
+            models.CheckConstraint(
+                condition=(
+                    Q(current_incident__isnull=True)
+                    & Q(status__in=[*UNIT_FREE_STATUSES, UnitStatus.OUT_OF_SERVICE])
+                )
+                | (
+                    Q(current_incident__isnull=False)
+                    & Q(status__in=UNIT_BUSY_STATUSES)
+                ),
+                name="unit_busy_iff_incident",
+            ),
+        ]
+        indexes = [
+            # recommendation: free units; command map: units in a bounding box
+            models.Index(fields=["status"], name="unit_status"),
+            models.Index(fields=["lat", "lon"], name="unit_latlon"),
+        ]
+
+    def __str__(self) -> str:
+        return self.callsign
+
+
+class PositionFix(models.Model):
+    """A breadcrumb of a unit's track (bounded per unit by the position service)."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="fixes")
+    lat = models.FloatField()
+    lon = models.FloatField()
+    accuracy_m = models.FloatField(null=True, blank=True)
+    recorded_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("position fix")
+        verbose_name_plural = _("position fixes")
+        indexes = [
+            # a unit's recent track, newest first; trimming the oldest
+            models.Index(fields=["unit", "-recorded_at"], name="positionfix_unit_time"),
+        ]

@@ -1,0 +1,262 @@
+"""Settings for every environment; values come from the environment (see README).
+
+With nothing set, the system runs on embedded defaults: a SQLite file under var/, the in-memory
+channel layer, and Celery tasks run in-process. REDIS_URL switches the channel layer, the Celery
+broker/result backend and the cache to Redis; DATABASE_URL=postgres://… switches to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from .env import (
+    database_config,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_opt,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+# The key `make demo` and the tests use. Production refuses to start with it.
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_opt("SECRET_KEY") or ""
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY for production, or DEBUG=1 for development."
+        )
+    SECRET_KEY = DEV_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured("The development SECRET_KEY cannot be used with DEBUG off.")
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long in production.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "leaflet",
+    "djgeojson",
+    "apps.common",
+    "apps.units",
+    "apps.personnel",
+    "apps.incidents",
+    "apps.training",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cad_project.urls"
+ASGI_APPLICATION = "cad_project.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "cad_project" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASE_URL = env_opt("DATABASE_URL")
+if DATABASE_URL:
+    _db = database_config(DATABASE_URL)
+else:
+    VAR_DIR.mkdir(exist_ok=True)
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "cad.sqlite3")}
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout let the demo's server and timer threads write without
+    # "database is locked" errors; IMMEDIATE makes write transactions take the lock up front.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    _db.setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 0))
+    _db.setdefault("CONN_HEALTH_CHECKS", True)
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, Celery, cache ---------------------------------------------------
+REDIS_URL = env_opt("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cad",
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_RESULT_BACKEND = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # No broker server: tasks run in the calling process. Deadlines do not depend on Celery;
+    # the database sweeper runs in-process in the embedded setup (see apps/common/timers.py).
+    CELERY_BROKER_URL = "memory://"
+    CELERY_RESULT_BACKEND = "cache+memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "Asia/Shanghai"
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.common.auth.ExpiringTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.common.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Simao CAD API",
+    "DESCRIPTION": "110 接处警: intake, dispatch, unit status and statistics.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- I18N / time ------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static ---------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"] if (BASE_DIR / "frontend" / "static").is_dir() else []
+WHITENOISE_USE_FINDERS = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG and env_bool("STATIC_MANIFEST", True)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+
+# --- Map ------------------------------------------------------------------------------------
+# Tile layer. OpenStreetMap tiles are WGS-84. Set MAP_TILE_CRS=gcj02 for Gaode/AMap or Tencent.
+MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+MAP_TILE_CRS = env_str("MAP_TILE_CRS", "wgs84")
+if MAP_TILE_CRS not in ("wgs84", "gcj02"):
+    raise ImproperlyConfigured("MAP_TILE_CRS must be 'wgs84' or 'gcj02'.")
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (22.78, 100.975),
+    "DEFAULT_ZOOM": 13,
+    "MIN_ZOOM": 3,
+    "MAX_ZOOM": 19,
+    "TILES": [("map", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION, "maxZoom": 19})],
+    "RESET_VIEW": False,
+}
+
+# --- Dispatch model parameters --------------------------------------------------------------
+# Travel-time estimate: great-circle distance × detour factor ÷ urban speed.
+DISPATCH_ROAD_DETOUR_FACTOR = env_float("DISPATCH_ROAD_DETOUR_FACTOR", 1.35)
+DISPATCH_URBAN_SPEED_KMH = env_float("DISPATCH_URBAN_SPEED_KMH", 30.0)
+# A unit position older than this is not trusted; its staging point is used instead.
+DISPATCH_POSITION_MAX_AGE_S = env_int("DISPATCH_POSITION_MAX_AGE_S", 120)
+# "router" backend: "straight_line" or "osrm" (then OSRM_URL is required).
+DISPATCH_ROUTER = env_str("DISPATCH_ROUTER", "straight_line")
+OSRM_URL = env_opt("OSRM_URL")
+OSRM_TIMEOUT_S = env_float("OSRM_TIMEOUT_S", 2.0)
+DISPATCH_AUTO = env_bool("DISPATCH_AUTO", False)
+# The 1-3-5 minute targets.
+TARGET_ACKNOWLEDGE_S = env_int("TARGET_ACKNOWLEDGE_S", 60)
+TARGET_ARRIVAL_PRIORITY_ZONE_S = env_int("TARGET_ARRIVAL_PRIORITY_ZONE_S", 180)
+TARGET_ARRIVAL_S = env_int("TARGET_ARRIVAL_S", 300)
+# Shift boundaries (hour of day, Asia/Shanghai) for shifts 1, 2, 3.
+SHIFT_START_HOURS = [int(h) for h in env_list("SHIFT_START_HOURS", ["8", "16", "0"])]
+if len(SHIFT_START_HOURS) != 3 or any(not 0 <= h < 24 for h in SHIFT_START_HOURS):
+    raise ImproperlyConfigured("SHIFT_START_HOURS must be three hours of day, e.g. 8,16,0.")
+
+# --- Production hardening -------------------------------------------------------------------
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

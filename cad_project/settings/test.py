@@ -1,0 +1,19 @@
+"""Test settings: the same as base, with a test key and a fast password hasher.
+
+DATABASE_URL and REDIS_URL are honoured, so CI runs the suite on PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 48)
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("STATIC_MANIFEST", "0")
+
+from .base import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
