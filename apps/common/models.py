@@ -71,3 +71,6 @@ class DailySequence(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["name", "day"], name="dailysequence_name_day_uniq")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.day}: {self.last}"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import Any
 
 
 class Role(StrEnum):
@@ -20,16 +19,16 @@ UNIT_CREW_ROLES = frozenset({Role.UNIT_OFFICER, Role.UNIT_AUXILIARY})
 OPERATIONS_ROLES = frozenset({Role.COMMANDER, Role.DISPATCHER})
 
 
-def roles_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+def roles_of(user: Any) -> frozenset[str]:
     """The role names of a user (cached on the user object for the request)."""
     if not user.is_authenticated:
         return frozenset()
     cached: frozenset[str] | None = getattr(user, "_cad_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
-        user._cad_roles = cached  # type: ignore[union-attr]
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._cad_roles = cached
     return cached
 
 
-def has_role(user: AbstractBaseUser | AnonymousUser, *roles: Role) -> bool:
+def has_role(user: Any, *roles: Role) -> bool:
     return bool(roles_of(user) & {str(r) for r in roles})

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .models import ApiToken, DailySequence, hash_token
 
 
-def token_issue(*, user: AbstractBaseUser, label: str = "") -> tuple[ApiToken, str]:
+def token_issue(*, user: User, label: str = "") -> tuple[ApiToken, str]:
     """Create a token; returns the row and the raw key (shown once, never stored)."""
     raw = ApiToken.new_key()
     now = timezone.now()
@@ -26,7 +26,7 @@ def token_issue(*, user: AbstractBaseUser, label: str = "") -> tuple[ApiToken, s
     return token, raw
 
 
-def token_revoke_all(*, user: AbstractBaseUser) -> int:
+def token_revoke_all(*, user: User) -> int:
     """Revoke every active token of a user (a lost phone). Returns how many were revoked."""
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()

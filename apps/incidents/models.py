@@ -53,9 +53,7 @@ OWNED_STATUSES = (
 class Incident(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
-    priority = models.PositiveSmallIntegerField(
-        _("priority"), help_text=_("1 (most urgent) to 3.")
-    )
+    priority = models.PositiveSmallIntegerField(_("priority"), help_text=_("1 (most urgent) to 3."))
     status = models.CharField(
         _("status"),
         max_length=20,
@@ -142,7 +140,9 @@ class Incident(models.Model):
         verbose_name_plural = _("incidents")
         ordering = ["-received_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(priority__gte=1, priority__lte=3), name="incident_priority_1_3"),
+            models.CheckConstraint(
+                condition=Q(priority__gte=1, priority__lte=3), name="incident_priority_1_3"
+            ),
             models.CheckConstraint(
                 condition=Q(lat__gte=-90, lat__lte=90, lon__gte=-180, lon__lte=180),
                 name="incident_latlon_range",

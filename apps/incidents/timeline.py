@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -51,7 +51,7 @@ def event_append(
     stream_id: int,
     kind: str,
     at: datetime,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     incident: Incident | None = None,
     unit: Any | None = None,
     from_state: str = "",

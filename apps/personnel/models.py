@@ -58,7 +58,9 @@ class Person(models.Model):
         verbose_name_plural = _("people")
         ordering = ["staff_number"]
         constraints = [
-            models.CheckConstraint(condition=~Q(supervisor=F("pk")), name="person_not_own_supervisor"),
+            models.CheckConstraint(
+                condition=~Q(supervisor=F("pk")), name="person_not_own_supervisor"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -206,10 +206,7 @@ class Unit(models.Model):
                     Q(current_incident__isnull=True)
                     & Q(status__in=[*UNIT_FREE_STATUSES, UnitStatus.OUT_OF_SERVICE])
                 )
-                | (
-                    Q(current_incident__isnull=False)
-                    & Q(status__in=UNIT_BUSY_STATUSES)
-                ),
+                | (Q(current_incident__isnull=False) & Q(status__in=UNIT_BUSY_STATUSES)),
                 name="unit_busy_iff_incident",
             ),
         ]
@@ -240,3 +237,6 @@ class PositionFix(models.Model):
             # a unit's recent track, newest first; trimming the oldest
             models.Index(fields=["unit", "-recorded_at"], name="positionfix_unit_time"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.recorded_at:%H:%M:%S} {self.lat:.5f},{self.lon:.5f}"

@@ -189,7 +189,8 @@ USE_TZ = True
 # --- Static ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"] if (BASE_DIR / "frontend" / "static").is_dir() else []
+_FRONTEND_STATIC = BASE_DIR / "frontend" / "static"
+STATICFILES_DIRS = [_FRONTEND_STATIC] if _FRONTEND_STATIC.is_dir() else []
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
