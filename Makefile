@@ -25,8 +25,6 @@ demo: $(STAMP) sysdeps
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_demo_city --password '$(DEMO_PASSWORD)'
 	@echo
-	@echo "  Patrol app:   http://$(HOST):$(PORT)/app/"
-	@echo "  Command map:  http://$(HOST):$(PORT)/command/"
 	@echo "  Admin:        http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Logins: commander, dispatcher, hr, station, officer, auxiliary — password '$(DEMO_PASSWORD)'"
