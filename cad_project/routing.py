@@ -1,7 +1,14 @@
-"""Websocket routes; each app contributes its consumers here."""
+"""Websocket routes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from apps.incidents.consumers import CommandConsumer, UnitConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/unit/", UnitConsumer.as_asgi()),
+    path("ws/command/", CommandConsumer.as_asgi()),
+]

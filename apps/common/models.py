@@ -74,3 +74,40 @@ class DailySequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.day}: {self.last}"
+
+
+class NoticeCursor(models.Model):
+    """The last sequence number issued to an audience. Locked to append a notice."""
+
+    audience = models.CharField(max_length=40, unique=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.audience}@{self.last_seq}"
+
+
+class Notice(models.Model):
+    """A message a websocket client must not miss, numbered per audience.
+
+    Audiences: "command" (commanders and dispatchers) and "unit:<id>" (one patrol unit's crew).
+    A reconnecting client sends the last sequence number it saw and receives what it missed, or a
+    snapshot when the gap is larger than NOTICE_CATCHUP_MAX or older than the retention window.
+    """
+
+    audience = models.CharField(max_length=40)
+    seq = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "seq"], name="notice_audience_seq_uniq")
+        ]
+        indexes = [
+            # pruning old notices
+            models.Index(fields=["created_at"], name="notice_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.audience}#{self.seq} {self.type}"

@@ -148,6 +148,9 @@ else:
     CELERY_RESULT_BACKEND = "cache+memory://"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_ACKS_LATE = True
+# Unacknowledged tasks (a killed worker's) are redelivered after this long. Deadlines do not
+# depend on it: the database sweeper fires them; a redelivered timer task finds them fired.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 
@@ -241,6 +244,32 @@ SHIFT_START_HOURS = [int(h) for h in env_list("SHIFT_START_HOURS", ["8", "16", "
 if len(SHIFT_START_HOURS) != 3 or any(not 0 <= h < 24 for h in SHIFT_START_HOURS):
     raise ImproperlyConfigured("SHIFT_START_HOURS must be three hours of day, e.g. 8,16,0.")
 
+# --- SMS (escalations reach phones without Web Push, which does not work in mainland China) ----
+SMS_BACKEND = env_str("SMS_BACKEND", "apps.common.sms.FileBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms.jsonl"))
+SMS_GATEWAY_URL = env_opt("SMS_GATEWAY_URL")
+SMS_GATEWAY_KEY = env_str("SMS_GATEWAY_KEY", "")
+SMS_GATEWAY_TEMPLATE = env_str(
+    "SMS_GATEWAY_TEMPLATE", '{{"to": {phone}, "text": {text}, "from": {sender}}}'
+)
+SMS_GATEWAY_TIMEOUT_S = env_float("SMS_GATEWAY_TIMEOUT_S", 5.0)
+SMS_SENDER = env_str("SMS_SENDER", "110指挥中心")
+
+# --- Real-time delivery and timers ------------------------------------------------------------
+# An alert without a delivery receipt is re-sent this often while the unit is connected.
+ALERT_RESEND_S = env_int("ALERT_RESEND_S", 10)
+# A reconnecting client that missed more than this many notices gets a snapshot instead.
+NOTICE_CATCHUP_MAX = env_int("NOTICE_CATCHUP_MAX", 200)
+NOTICE_RETENTION_HOURS = env_int("NOTICE_RETENTION_HOURS", 48)
+# The database deadline sweeper's period (Celery beat, or in-process in the embedded setup).
+DEADLINE_SWEEP_S = env_float("DEADLINE_SWEEP_S", 2.0)
+# When the acknowledge deadline is missed, dispatch the next-ranked free unit.
+ESCALATION_REDISPATCH = env_bool("ESCALATION_REDISPATCH", True)
+# Positions: at most one stored breadcrumb per unit this often; the newest N are kept.
+POSITION_MIN_INTERVAL_S = env_float("POSITION_MIN_INTERVAL_S", 3.0)
+POSITION_TRAIL_MAX = env_int("POSITION_TRAIL_MAX", 500)
+WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16384)
+
 # --- Production hardening -------------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -260,4 +289,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+CELERY_IMPORTS = ["apps.incidents.deadline_tasks", "apps.common.tasks"]
+CELERY_BEAT_SCHEDULE = {
+    "deadlines-sweep": {
+        "task": "apps.incidents.deadline_tasks.deadlines_sweep_task",
+        "schedule": DEADLINE_SWEEP_S,
+    },
+    "notices-prune": {"task": "apps.common.tasks.notices_prune_task", "schedule": 3600.0},
 }

@@ -11,6 +11,7 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 48)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATIC_MANIFEST", "0")
+os.environ.setdefault("SMS_BACKEND", "apps.common.sms.LocmemBackend")
 
 from .base import *  # noqa: F403
 

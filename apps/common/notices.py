@@ -1,0 +1,103 @@
+"""The sequenced notice stream: what websocket clients must not miss, and how they catch up.
+
+`notice_publish` numbers a message per audience inside the caller's transaction (the audience's
+cursor row is locked, so numbers are gap-free and commit in order per audience) and pushes it to the
+audience's channel-layer group after commit. The push is best effort; a client that missed it
+asks for everything after its last sequence number on reconnect (`notices_since`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Notice, NoticeCursor
+from .push import push_after_commit
+
+COMMAND = "command"
+
+
+def unit_audience(unit_id: int) -> str:
+    return f"unit:{unit_id}"
+
+
+def group_for(audience: str) -> str:
+    """Channel-layer group name for an audience (groups allow only [a-zA-Z0-9._-])."""
+    return audience.replace(":", ".")
+
+
+def notice_frame(notice: Notice) -> dict[str, Any]:
+    return {**notice.payload, "type": notice.type, "seq": notice.seq}
+
+
+def _lock_cursor(audience: str) -> NoticeCursor:
+    cursor = NoticeCursor.objects.select_for_update().filter(audience=audience).first()
+    if cursor is None:
+        try:
+            with transaction.atomic():
+                NoticeCursor.objects.create(audience=audience, last_seq=0)
+        except IntegrityError:
+            pass  # created concurrently; lock theirs
+        cursor = NoticeCursor.objects.select_for_update().get(audience=audience)
+    return cursor
+
+
+def notice_publish(*, audience: str, type: str, payload: dict[str, Any]) -> Notice:
+    """Append a numbered notice for an audience; it is pushed only if the transaction commits.
+
+    Locks the audience's cursor row until commit. Callers lock their domain rows first
+    (incident → unit → unit audience → command audience) so that lock order is the same everywhere.
+    """
+    with transaction.atomic():
+        cursor = _lock_cursor(audience)
+        cursor.last_seq += 1
+        cursor.save(update_fields=["last_seq"])
+        notice = Notice.objects.create(
+            audience=audience,
+            seq=cursor.last_seq,
+            type=type,
+            payload=payload,
+            created_at=timezone.now(),
+        )
+    push_after_commit(group_for(audience), {"type": "notice.push", "frame": notice_frame(notice)})
+    return notice
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """What a reconnecting client gets: the missed frames, or None when it needs a snapshot."""
+
+    frames: list[dict[str, Any]] | None
+    head: int
+
+
+def notices_since(*, audience: str, last_seq: int) -> CatchUp:
+    head = (
+        NoticeCursor.objects.filter(audience=audience).values_list("last_seq", flat=True).first()
+        or 0
+    )
+    if last_seq > head:
+        # The client saw numbers this server never issued (a reset database): start over.
+        return CatchUp(frames=None, head=head)
+    missed = head - last_seq
+    if missed == 0:
+        return CatchUp(frames=[], head=head)
+    if missed > settings.NOTICE_CATCHUP_MAX:
+        return CatchUp(frames=None, head=head)
+    rows = list(
+        Notice.objects.filter(audience=audience, seq__gt=last_seq, seq__lte=head).order_by("seq")
+    )
+    if len(rows) != missed:
+        return CatchUp(frames=None, head=head)  # some were pruned
+    return CatchUp(frames=[notice_frame(n) for n in rows], head=head)
+
+
+def notices_prune() -> int:
+    cutoff = timezone.now() - timedelta(hours=settings.NOTICE_RETENTION_HOURS)
+    deleted, _ = Notice.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

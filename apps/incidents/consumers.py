@@ -1,0 +1,272 @@
+"""Websocket consumers: /ws/unit/ for patrol crews and /ws/command/ for commanders and dispatchers.
+
+They authenticate, join their audience's group and relay. Every frame a client can miss carries a
+sequence number; the consumer guarantees that a connection receives its audience's notices in
+order and without gaps: after the client's `hello` (with the last number it saw) it sends the
+missed notices — or a snapshot when too many were missed — and afterwards, whenever a live push
+skips numbers (the channel layer may drop messages), it reads the gap from the database first.
+
+Client → server frames: hello {last_seq}, alert.received {alert_id}, position {lat, lon,
+accuracy_m, recorded_at} (unit only), ping. Anything else gets an error frame; oversized frames and
+floods close the connection. Writes go through services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.common.notices import COMMAND, group_for, notices_since, unit_audience
+from apps.common.roles import OPERATIONS_ROLES, roles_of
+
+from . import realtime_selectors as sel
+from .alerts import alert_receipt
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_BIG = 4413
+CLOSE_FLOOD = 4429
+
+# At most this many frames per second from a client (bursts allowed up to the bucket size).
+RATE_PER_S = 10.0
+RATE_BURST = 40.0
+
+
+class SequencedConsumer(AsyncWebsocketConsumer):
+    audience: str = ""
+    last_sent: int = 0
+    synced: bool = False
+
+    async def connect(self) -> None:
+        self.synced = False
+        self.pending: list[dict[str, Any]] = []
+        self.send_lock = asyncio.Lock()
+        self.tokens = RATE_BURST
+        self.tokens_at = time.monotonic()
+        self.background: asyncio.Task[None] | None = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        audience = await self.resolve_audience(user)
+        if audience is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.audience = audience
+        await self.channel_layer.group_add(group_for(audience), self.channel_name)
+        await self.accept()
+        await self.on_joined()
+
+    async def disconnect(self, code: int) -> None:
+        if self.background is not None:
+            self.background.cancel()
+        if self.audience:
+            await self.channel_layer.group_discard(group_for(self.audience), self.channel_name)
+
+    async def resolve_audience(self, user: Any) -> str | None:
+        raise NotImplementedError
+
+    async def on_joined(self) -> None:
+        """Hook after accept."""
+
+    async def snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # --- receiving ------------------------------------------------------------------------
+
+    def _allow_frame(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.tokens_at) * RATE_PER_S)
+        self.tokens_at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self._allow_frame():
+            await self.close(code=CLOSE_FLOOD)
+            return
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw) > settings.WS_MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            await self.send_error("bad_json", "Frames must be JSON objects.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
+            return
+        handler = getattr(self, "on_" + frame["type"].replace(".", "_"), None)
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown frame type {frame['type'][:40]!r}.")
+            return
+        try:
+            await handler(frame)
+        except FrameError as exc:
+            await self.send_error(exc.code, exc.message)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_frame({"type": "pong", "seq_head": self.last_sent})
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        last = frame.get("last_seq", 0)
+        if last is None:
+            last = 0
+        if not isinstance(last, int) or isinstance(last, bool) or last < 0:
+            raise FrameError("bad_field", "last_seq must be a non-negative integer.")
+        catch_up = await database_sync_to_async(notices_since)(audience=self.audience, last_seq=last)
+        async with self.send_lock:
+            if catch_up.frames is None:
+                snap = await self.snapshot()
+                await self._send_json({"type": "snapshot", "seq": catch_up.head, **snap})
+            else:
+                for f in catch_up.frames:
+                    await self._send_json(f)
+            self.last_sent = catch_up.head
+            self.synced = True
+            buffered, self.pending = self.pending, []
+        for f in buffered:
+            await self.deliver(f)
+
+    # --- pushing --------------------------------------------------------------------------
+
+    async def notice_push(self, message: dict[str, Any]) -> None:
+        await self.deliver(message["frame"])
+
+    async def deliver(self, frame: dict[str, Any]) -> None:
+        """Send a live notice in order; fill a gap from the database first."""
+        async with self.send_lock:
+            if not self.synced:
+                self.pending.append(frame)
+                return
+            seq = int(frame["seq"])
+            if seq <= self.last_sent:
+                return
+            if seq > self.last_sent + 1:
+                catch_up = await database_sync_to_async(notices_since)(
+                    audience=self.audience, last_seq=self.last_sent
+                )
+                if catch_up.frames is None:
+                    snap = await self.snapshot()
+                    await self._send_json({"type": "snapshot", "seq": catch_up.head, **snap})
+                    self.last_sent = catch_up.head
+                    return
+                for f in catch_up.frames:
+                    if f["seq"] <= seq:
+                        await self._send_json(f)
+                        self.last_sent = f["seq"]
+                return
+            await self._send_json(frame)
+            self.last_sent = seq
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self._send_json(frame)
+
+    async def _send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False, default=str))
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_frame({"type": "error", "code": code, "message": message})
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class UnitConsumer(SequencedConsumer):
+    """A patrol unit's crew. Alerts are re-sent until the app returns a delivery receipt."""
+
+    unit_id: int = 0
+
+    async def resolve_audience(self, user: Any) -> str | None:
+        unit_id = await database_sync_to_async(sel.unit_id_for_crew)(user)
+        if unit_id is None:
+            return None
+        self.unit_id = unit_id
+        self.last_fix = 0.0
+        return unit_audience(unit_id)
+
+    async def on_joined(self) -> None:
+        await self.send_frame({"type": "welcome", "unit_id": self.unit_id})
+        await self.resend_pending_alerts()
+        self.background = asyncio.create_task(self._resend_loop())
+
+    async def _resend_loop(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(settings.ALERT_RESEND_S)
+                await self.resend_pending_alerts()
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # the loop must never take the connection down with it
+            log.exception("alert re-send loop of unit %s failed", self.unit_id)
+
+    async def resend_pending_alerts(self) -> None:
+        frames = await database_sync_to_async(sel.pending_alert_frames)(self.unit_id)
+        for frame in frames:
+            await self.send_frame(frame)
+
+    async def snapshot(self) -> dict[str, Any]:
+        return await database_sync_to_async(sel.unit_snapshot)(self.unit_id)
+
+    async def on_alert_received(self, frame: dict[str, Any]) -> None:
+        try:
+            alert_id = uuid.UUID(str(frame.get("alert_id")))
+        except ValueError as exc:
+            raise FrameError("bad_field", "alert_id must be a UUID.") from exc
+        ok = await database_sync_to_async(alert_receipt)(alert_id=alert_id, unit_id=self.unit_id)
+        await self.send_frame(
+            {"type": "alert.receipt", "alert_id": str(alert_id), "accepted": bool(ok)}
+        )
+
+    async def on_position(self, frame: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now - self.last_fix < settings.POSITION_MIN_INTERVAL_S / 2:
+            return  # throttled: the phone reports faster than the server stores
+        self.last_fix = now
+        errors = await database_sync_to_async(sel.record_position_frame)(
+            self.unit_id, self.scope["user"], frame
+        )
+        if errors:
+            raise FrameError("bad_field", json.dumps(errors, ensure_ascii=False))
+
+
+class CommandConsumer(SequencedConsumer):
+    """Commanders and dispatchers: every incident change, escalation and unit position."""
+
+    async def resolve_audience(self, user: Any) -> str | None:
+        roles = await database_sync_to_async(roles_of)(user)
+        if not (roles & {str(r) for r in OPERATIONS_ROLES}) and not user.is_superuser:
+            return None
+        return COMMAND
+
+    async def on_joined(self) -> None:
+        await self.channel_layer.group_add("positions", self.channel_name)
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard("positions", self.channel_name)
+        await super().disconnect(code)
+
+    async def snapshot(self) -> dict[str, Any]:
+        return await database_sync_to_async(sel.command_snapshot)()
+
+    async def position_push(self, message: dict[str, Any]) -> None:
+        # Positions are ephemeral (the latest one is in every snapshot): no sequence number.
+        await self.send_frame(message["frame"])

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from apps.common.services import token_issue
+from apps.common.ws import WebsocketAuthStack
+
+
+def ws_app() -> Any:
+    from channels.routing import URLRouter
+
+    from cad_project.routing import websocket_urlpatterns
+
+    return WebsocketAuthStack(URLRouter(websocket_urlpatterns))
+
+
+def token_for(user: Any) -> str:
+    return token_issue(user=user)[1]
+
+
+async def connect(path: str, user: Any | None = None, token: str | None = None) -> tuple[
+    WebsocketCommunicator, bool, int | None
+]:
+    from asgiref.sync import sync_to_async
+
+    if user is not None and token is None:
+        token = await sync_to_async(token_for)(user)
+    url = path + (f"?token={token}" if token else "")
+    comm = WebsocketCommunicator(ws_app(), url, headers=[(b"host", b"testserver")])
+    connected, code = await comm.connect(timeout=5)
+    return comm, connected, code
+
+
+async def receive_until(
+    comm: WebsocketCommunicator, pred: Callable[[dict[str, Any]], bool], timeout: float = 5
+) -> list[dict[str, Any]]:
+    """Frames received until one matches `pred` (included); fails after `timeout` seconds."""
+    frames: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        left = deadline - loop.time()
+        if left <= 0:
+            raise AssertionError(f"no matching frame within {timeout}s; got {frames}")
+        frame = await comm.receive_json_from(timeout=left)
+        frames.append(frame)
+        if pred(frame):
+            return frames
+
+
+def run(coro_fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    from asgiref.sync import async_to_sync
+
+    return async_to_sync(coro_fn)(*args)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> None:
+    """Each test gets its own channel-layer state (in-memory or a flushed Redis prefix)."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
