@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "channels",
     "leaflet",
     "djgeojson",
+    "import_export",
     "apps.common",
     "apps.units",
     "apps.personnel",
