@@ -98,6 +98,11 @@ class PersonAdmin(HRAdminMixin, _PersonAdminBase):
     inlines = [AssignmentInline]
 
     @admin.display(description=_("ID card number"))
+    def id_card(self, obj: Person) -> str:
+        # Stand-in for the system checks; get_list_display swaps in the per-viewer column.
+        return mask_id_card(obj.id_card_number)
+
+    @admin.display(description=_("ID card number"))
     def id_card_masked(self, obj: Person) -> str:
         # Only non-HR users get this read-only field; HR edit the real one.
         return mask_id_card(obj.id_card_number)
