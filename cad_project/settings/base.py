@@ -237,6 +237,8 @@ DISPATCH_AUTO = env_bool("DISPATCH_AUTO", False)
 TARGET_ACKNOWLEDGE_S = env_int("TARGET_ACKNOWLEDGE_S", 60)
 TARGET_ARRIVAL_PRIORITY_ZONE_S = env_int("TARGET_ARRIVAL_PRIORITY_ZONE_S", 180)
 TARGET_ARRIVAL_S = env_int("TARGET_ARRIVAL_S", 300)
+# The 2/3 street, 1/3 training rule: the fewest people a staging point's shift keeps on the street.
+MIN_CREW_ON_STREET = env_int("MIN_CREW_ON_STREET", 2)
 # Shift boundaries (hour of day, Asia/Shanghai) for shifts 1, 2, 3.
 SHIFT_START_HOURS = [int(h) for h in env_list("SHIFT_START_HOURS", ["8", "16", "0"])]
 if len(SHIFT_START_HOURS) != 3 or any(not 0 <= h < 24 for h in SHIFT_START_HOURS):
