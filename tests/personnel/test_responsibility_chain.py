@@ -29,7 +29,7 @@ def test_a_persons_supervisor_chain_lists_upward_to_the_leadership() -> None:
 
 
 def test_setting_a_supervisor_below_oneself_is_refused() -> None:
-    leader, officer, squad, member = chain()
+    leader, _officer, squad, member = chain()
     with pytest.raises(ValidationError) as exc:
         person_set_supervisor(person=leader, supervisor=member)
     assert "supervisor" in exc.value.message_dict
@@ -49,7 +49,7 @@ def test_the_chain_listing_stops_at_a_cycle_written_behind_the_services_back() -
 
 
 def test_moving_a_person_under_a_new_supervisor() -> None:
-    leader, officer, squad, member = chain()
+    leader, _officer, _squad, member = chain()
     other = PersonFactory(supervisor=leader)
     person_set_supervisor(person=member, supervisor=other)
     member.refresh_from_db()
