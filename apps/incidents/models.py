@@ -233,3 +233,6 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream}:{self.stream_id}#{self.seq} {self.kind}"
+
+
+from .stats_models import *  # noqa: E402,F403

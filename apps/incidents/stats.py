@@ -46,9 +46,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
+    Case,
     Count,
     DurationField,
     Expression,
@@ -56,12 +57,25 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     Q,
     QuerySet,
+    Sum,
+    Value,
+    When,
 )
+from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
-from .models import Incident, IncidentStatus
+from .models import Category, Incident, IncidentStatus
+from .stats_models import (
+    COUNT_COLUMNS,
+    HIST_EDGES_S,
+    INTERVAL_COLUMNS,
+    DailyStats,
+    StatsDay,
+    hist_columns,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -323,3 +337,328 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def local_today(now: datetime | None = None) -> date:
     return timezone.localtime(now or timezone.now(), SHANGHAI).date()
+
+
+# --- Histograms ---------------------------------------------------------------------------
+
+
+def hist_percentile(counts: Sequence[int], p: float) -> float | None:
+    """A percentile from bucket counts, approximating ``percentile_cont``.
+
+    The values of a bucket are taken as evenly spread in it (the k-th of c at
+    lo + (k + ½)·width/c; in the open last bucket, at its lower edge), then interpolated between
+    the closest ranks as percentile_cont does. The answer lies in the bucket(s) of the exact one.
+    """
+    n = sum(counts)
+    if n == 0:
+        return None
+
+    def value_at(rank: int) -> float:
+        before = 0
+        for i, c in enumerate(counts):
+            if rank < before + c:
+                lo = HIST_EDGES_S[i]
+                if i + 1 == len(HIST_EDGES_S):
+                    return float(lo)
+                return lo + (HIST_EDGES_S[i + 1] - lo) * (rank - before + 0.5) / c
+            before += c
+        return float(HIST_EDGES_S[-1])
+
+    pos = p * (n - 1)
+    lo_rank = math.floor(pos)
+    hi_rank = min(lo_rank + 1, n - 1)
+    low = value_at(lo_rank)
+    return low + (value_at(hi_rank) - low) * (pos - lo_rank)
+
+
+def _alias_intervals(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
+    return incidents.alias(
+        **{
+            f"_iv_{INTERVAL_COLUMNS[name]}": _interval_expr(a, b)
+            for name, (a, b) in INTERVALS.items()
+        }
+    )
+
+
+def histogram_aggregates() -> dict[str, Aggregate]:
+    """Conditional counts putting each interval of a set of incidents into HIST_EDGES_S buckets.
+
+    Use on a queryset passed through ``_alias_intervals``.
+    """
+    aggs: dict[str, Aggregate] = {}
+    for prefix in INTERVAL_COLUMNS.values():
+        iv = f"_iv_{prefix}"
+        aggs[f"{prefix}_n"] = Count("id", filter=Q(**{f"{iv}__isnull": False}))
+        for i, col in enumerate(hist_columns(prefix)):
+            cond = Q(**{f"{iv}__isnull": False})
+            if i > 0:
+                cond &= Q(**{f"{iv}__gte": timedelta(seconds=HIST_EDGES_S[i])})
+            if i + 1 < len(HIST_EDGES_S):
+                cond &= Q(**{f"{iv}__lt": timedelta(seconds=HIST_EDGES_S[i + 1])})
+            aggs[col] = Count("id", filter=cond)
+    return aggs
+
+
+ALL_HIST_COLUMNS: tuple[str, ...] = tuple(
+    col for prefix in INTERVAL_COLUMNS.values() for col in (f"{prefix}_n", *hist_columns(prefix))
+)
+SUMMED_COLUMNS: tuple[str, ...] = COUNT_COLUMNS + ALL_HIST_COLUMNS
+
+
+def _intervals_from_histograms(sums: Mapping[str, int]) -> dict[str, IntervalFigures]:
+    result = {}
+    for name, prefix in INTERVAL_COLUMNS.items():
+        counts = [sums.get(col, 0) for col in hist_columns(prefix)]
+        result[name] = IntervalFigures(
+            n=sums.get(f"{prefix}_n", 0),
+            median_s=_round_s(hist_percentile(counts, 0.5)),
+            p90_s=_round_s(hist_percentile(counts, 0.9)),
+        )
+    return result
+
+
+# --- Filters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    """Which incidents a summary covers (see the module docstring for each dimension)."""
+
+    station_id: int | None = None
+    staging_point_id: int | None = None
+    unit_id: int | None = None
+    grid_cell_id: int | None = None
+    category: str | None = None
+    shift: int | None = None
+
+    def incident_q(self) -> Q:
+        q = Q()
+        if self.station_id is not None:
+            q &= Q(station_id=self.station_id)
+        if self.staging_point_id is not None:
+            q &= Q(grid_cell__staging_point_id=self.staging_point_id)
+        if self.unit_id is not None:
+            q &= Q(unit_id=self.unit_id)
+        if self.grid_cell_id is not None:
+            q &= Q(grid_cell_id=self.grid_cell_id)
+        if self.category is not None:
+            q &= Q(category=self.category)
+        if self.shift is not None:
+            q &= Q(_local_hour__in=shift_hours(self.shift))
+        return q
+
+    def daily_q(self) -> Q:
+        if self.grid_cell_id is not None:
+            raise ValueError("grid cells are not a key of the daily aggregates")
+        q = Q()
+        for name in ("station_id", "staging_point_id", "unit_id", "category", "shift"):
+            value = getattr(self, name)
+            if value is not None:
+                q &= Q(**{name: value})
+        return q
+
+
+def _local_hour() -> ExtractHour:
+    return ExtractHour("received_at", tzinfo=SHANGHAI)
+
+
+def _shift_case() -> Case:
+    return Case(
+        *[When(_local_hour__in=shift_hours(s), then=Value(s)) for s in (1, 2, 3)],
+        output_field=IntegerField(),
+    )
+
+
+def incidents_in(start: datetime, end: datetime, filters: StatsFilter) -> QuerySet[Incident]:
+    """Incidents received in [start, end) that pass the filters."""
+    return (
+        Incident.objects.order_by()
+        .alias(_local_hour=_local_hour())
+        .filter(received_at__gte=start, received_at__lt=end)
+        .filter(filters.incident_q())
+    )
+
+
+# --- Rollup -------------------------------------------------------------------------------
+
+
+def stats_rollup_day(*, day: date, now: datetime | None = None) -> int:
+    """Recompute the DailyStats rows of one Asia/Shanghai day; returns the incidents counted.
+
+    Idempotent: deletes and inserts the day's rows in one transaction with the day's StatsDay
+    row locked (select_for_update), so concurrent rollups of one day run one after the other.
+    """
+    now = now or timezone.now()
+    lo, hi = day_bounds(day)
+    with transaction.atomic():
+        StatsDay.objects.get_or_create(day=day, defaults={"rolled_at": now})
+        marker = StatsDay.objects.select_for_update().get(day=day)
+        DailyStats.objects.filter(day=day).delete()
+        grouped = (
+            _alias_intervals(incidents_in(lo, hi, StatsFilter()))
+            .annotate(_shift=_shift_case(), _sp=F("grid_cell__staging_point_id"))
+            .values("category", "station_id", "unit_id", "_sp", "_shift")
+            .annotate(**count_aggregates(now), **histogram_aggregates())
+        )
+        rows = []
+        for g in grouped:
+            rows.append(
+                DailyStats(
+                    day=day,
+                    category=g["category"],
+                    station_id=g["station_id"],
+                    staging_point_id=g["_sp"],
+                    unit_id=g["unit_id"],
+                    shift=g["_shift"],
+                    **{col: g[col] for col in SUMMED_COLUMNS},
+                )
+            )
+        DailyStats.objects.bulk_create(rows, batch_size=500)
+        marker.rolled_at = now
+        marker.incidents = sum(r.total for r in rows)
+        marker.save(update_fields=["rolled_at", "incidents"])
+    return marker.incidents
+
+
+# --- Summary ------------------------------------------------------------------------------
+
+# Up to this many days a summary is computed from the raw rows, percentiles exact.
+EXACT_MAX_DAYS = 31
+
+
+@dataclass(frozen=True)
+class CategoryFigures:
+    total: int
+    transferred: int
+    resolved_on_scene: int
+    closed: int
+    on_scene_rate: float | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    start: date
+    end: date
+    total: int
+    cancelled: int
+    transferred: int
+    transfer_share: float | None
+    resolved_on_scene: int
+    closed: int
+    on_scene_rate: float | None
+    escalations: int
+    breaches: int
+    by_category: dict[str, CategoryFigures]
+    response: ResponseFigures
+    aggregated_days: int
+    raw_days: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"] = self.start.isoformat()
+        data["end"] = self.end.isoformat()
+        return data
+
+
+def _add(into: dict[str, int], row: Mapping[str, Any], columns: Sequence[str]) -> None:
+    for col in columns:
+        into[col] = into.get(col, 0) + int(row.get(col) or 0)
+
+
+def _rolled_up_days(start: date, end: date, today: date) -> list[date]:
+    """Days of [start, end] before today whose rollup ran after the day ended."""
+    days = []
+    for marker in StatsDay.objects.filter(day__gte=start, day__lte=end, day__lt=today):
+        if marker.rolled_at >= day_bounds(marker.day)[1]:
+            days.append(marker.day)
+    return sorted(days)
+
+
+def _raw_ranges(start: date, end: date, skip: set[date]) -> list[tuple[datetime, datetime]]:
+    """[from, to) datetime ranges covering the days of [start, end] not in ``skip``."""
+    ranges: list[tuple[datetime, datetime]] = []
+    day = start
+    while day <= end:
+        if day not in skip:
+            lo, hi = day_bounds(day)
+            if ranges and ranges[-1][1] == lo:
+                ranges[-1] = (ranges[-1][0], hi)
+            else:
+                ranges.append((lo, hi))
+        day += timedelta(days=1)
+    return ranges
+
+
+def summary(
+    *, start: date, end: date, filters: StatsFilter | None = None, now: datetime | None = None
+) -> Summary:
+    """The figures of the incidents received from ``start`` to ``end`` (inclusive dates)."""
+    filters = filters or StatsFilter()
+    now = now or timezone.now()
+    days = (end - start).days + 1
+    per_cat: dict[str, dict[str, int]] = {c.value: {} for c in Category}
+    use_aggregates = days > EXACT_MAX_DAYS and filters.grid_cell_id is None
+    aggregated: list[date] = []
+    if use_aggregates:
+        aggregated = _rolled_up_days(start, end, local_today(now))
+    if aggregated:
+        rows = (
+            DailyStats.objects.filter(day__in=aggregated)
+            .filter(filters.daily_q())
+            .values("category")
+            .annotate(**{col: Sum(col) for col in SUMMED_COLUMNS})
+        )
+        for row in rows:
+            _add(per_cat[row["category"]], row, SUMMED_COLUMNS)
+    ranges = _raw_ranges(start, end, set(aggregated))
+    if ranges:
+        lo, hi = period_bounds(start, end)
+        raw = incidents_in(lo, hi, filters)
+        if aggregated:
+            span = Q()
+            for r_lo, r_hi in ranges:
+                span |= Q(received_at__gte=r_lo, received_at__lt=r_hi)
+            raw = raw.filter(span)
+        aggs = count_aggregates(now)
+        if use_aggregates:
+            raw = _alias_intervals(raw)
+            aggs.update(histogram_aggregates())
+        for row in raw.values("category").annotate(**aggs):
+            _add(per_cat[row["category"]], row, list(aggs))
+        if not use_aggregates:
+            intervals = _exact_intervals(raw)
+    totals: dict[str, int] = {}
+    for counts in per_cat.values():
+        _add(totals, counts, SUMMED_COLUMNS)
+    if use_aggregates:
+        intervals = _intervals_from_histograms(totals)
+    response = _figures_from(
+        {col: totals.get(col, 0) for col in COUNT_COLUMNS}, intervals, exact=not use_aggregates
+    )
+    by_category = {}
+    for cat, counts in per_cat.items():
+        closed = counts.get("resolved_on_scene", 0) + counts.get("transferred", 0)
+        by_category[cat] = CategoryFigures(
+            total=counts.get("total", 0),
+            transferred=counts.get("transferred", 0),
+            resolved_on_scene=counts.get("resolved_on_scene", 0),
+            closed=closed,
+            on_scene_rate=rate(counts.get("resolved_on_scene", 0), closed),
+        )
+    return Summary(
+        start=start,
+        end=end,
+        total=response.count,
+        cancelled=totals.get("cancelled", 0),
+        transferred=response.transferred,
+        transfer_share=rate(response.transferred, response.count),
+        resolved_on_scene=response.resolved_on_scene,
+        closed=response.closed,
+        on_scene_rate=response.on_scene_rate,
+        escalations=response.escalations,
+        breaches=response.breaches,
+        by_category=by_category,
+        response=response,
+        aggregated_days=len(aggregated),
+        raw_days=days - len(aggregated),
+    )
