@@ -5,7 +5,29 @@ from __future__ import annotations
 from django.urls import path
 
 from apps.common.api import ObtainTokenView
+from apps.incidents import api as incidents_api
+from apps.units import api as units_api
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    # incidents (issue 3)
+    path("incidents/", incidents_api.IncidentListCreateView.as_view(), name="incident-list"),
+    path("incidents/<int:pk>/", incidents_api.IncidentDetailView.as_view(), name="incident-detail"),
+    *[
+        path(f"incidents/<int:pk>/{slug}/", view.as_view(), name=f"incident-{slug}")
+        for slug, view in (
+            ("dispatch", incidents_api.IncidentDispatchView),
+            ("acknowledge", incidents_api.IncidentAcknowledgeView),
+            ("en-route", incidents_api.IncidentEnRouteView),
+            ("arrive", incidents_api.IncidentArriveView),
+            ("resolve", incidents_api.IncidentResolveView),
+            ("transfer", incidents_api.IncidentTransferView),
+            ("receive-transfer", incidents_api.IncidentReceiveTransferView),
+            ("cancel", incidents_api.IncidentCancelView),
+            ("unassign", incidents_api.IncidentUnassignView),
+        )
+    ],
+    # units (issue 3)
+    path("units/", units_api.UnitListView.as_view(), name="unit-list"),
+    path("units/<int:pk>/position/", units_api.UnitPositionView.as_view(), name="unit-position"),
 ]

@@ -233,6 +233,13 @@ DISPATCH_ROUTER = env_str("DISPATCH_ROUTER", "straight_line")
 OSRM_URL = env_opt("OSRM_URL")
 OSRM_TIMEOUT_S = env_float("OSRM_TIMEOUT_S", 2.0)
 DISPATCH_AUTO = env_bool("DISPATCH_AUTO", False)
+# How many ranked units the intake answer lists.
+DISPATCH_RECOMMENDATIONS = env_int("DISPATCH_RECOMMENDATIONS", 8)
+# Unit position reports: breadcrumbs kept per unit, at most one stored per interval, and how
+# far in the future (clock skew) a report's recorded_at may be.
+POSITION_FIX_KEEP = env_int("POSITION_FIX_KEEP", 500)
+POSITION_FIX_MIN_INTERVAL_S = env_int("POSITION_FIX_MIN_INTERVAL_S", 5)
+POSITION_MAX_FUTURE_S = env_int("POSITION_MAX_FUTURE_S", 60)
 # The 1-3-5 minute targets.
 TARGET_ACKNOWLEDGE_S = env_int("TARGET_ACKNOWLEDGE_S", 60)
 TARGET_ARRIVAL_PRIORITY_ZONE_S = env_int("TARGET_ARRIVAL_PRIORITY_ZONE_S", 180)
