@@ -6,10 +6,13 @@ from django.urls import path
 
 from apps.common.api import ObtainTokenView
 from apps.incidents import api as incidents_api
+from apps.incidents import stats_api
 from apps.units import api as units_api
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    # statistics (issue 7)
+    path("stats/summary/", stats_api.StatsSummaryView.as_view(), name="stats-summary"),
     # incidents (issue 3)
     path("incidents/", incidents_api.IncidentListCreateView.as_view(), name="incident-list"),
     path("incidents/<int:pk>/", incidents_api.IncidentDetailView.as_view(), name="incident-detail"),
