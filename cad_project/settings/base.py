@@ -151,6 +151,21 @@ else:
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Periodic tasks (exactly one `celery beat`). Each app's entries are listed here.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Statistics aggregates (apps/incidents/tasks.py): today and yesterday every 5 minutes; the
+    # last 8 days every 6 hours, picking up late transfers and corrections.
+    "stats-rollup-recent": {
+        "task": "incidents.stats_rollup_recent",
+        "schedule": 300.0,
+        "kwargs": {"days": 2},
+    },
+    "stats-rollup-week": {
+        "task": "incidents.stats_rollup_recent",
+        "schedule": 6 * 3600.0,
+        "kwargs": {"days": 8},
+    },
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
