@@ -126,12 +126,12 @@ def unit_board() -> QuerySet[Unit]:
 
 def _crew_units(user: Any, at: datetime | None = None) -> QuerySet[Unit]:
     at = at or timezone.now()
+    # One filter() call: every condition applies to the same assignment row.
     return Unit.objects.filter(
+        Q(staging_point__assignments__valid_to__isnull=True)
+        | Q(staging_point__assignments__valid_to__gt=at),
         staging_point__assignments__person__user=user,
         staging_point__assignments__valid_from__lte=at,
-    ).filter(
-        Q(staging_point__assignments__valid_to__isnull=True)
-        | Q(staging_point__assignments__valid_to__gt=at)
     )
 
 
