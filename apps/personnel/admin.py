@@ -1,31 +1,76 @@
-"""The personnel admin for HR: people and their postings.
+"""The personnel admin for HR: people, postings, assessment and care records.
 
 HR (and superusers) edit everything; a supervisor sees, read-only, the people below them in the
-responsibility chain. ID-card numbers are shown in full to HR only and masked for everyone else.
+responsibility chain and their records. ID-card numbers are shown in full to HR only and masked
+for everyone else. Writes that touch an assessment period go through the period guard of the
+services (a closed period is frozen): the admin answers PeriodClosed with an error message.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import XLSX
+
+from apps.common.errors import DomainError
 
 from .access import id_card_for, is_hr, mask_id_card
-from .models import Assignment, Person
+from .models import (
+    Assessment,
+    AssessmentAdjustment,
+    AssessmentPeriod,
+    AssessmentScore,
+    Assignment,
+    CareRecord,
+    GradeBand,
+    PeriodStatus,
+    PeriodStatusChange,
+    Person,
+    PersonKind,
+    SchemeItem,
+)
+from .resources import AssessmentResource, AssignmentResource, PersonResource
 from .selectors import people_visible_to, person_of_user, subordinate_ids
+from .services import (
+    assessment_recompute_period,
+    model_auxiliaries_propose,
+    model_auxiliary_confirm,
+    period_close,
+    period_compute_call_handling,
+    period_reopen,
+    period_require_open,
+    validate_supervisor,
+)
+
+M = TypeVar("M", bound=models.Model)
 
 if TYPE_CHECKING:
+    _PersonFormBase = forms.ModelForm[Person]
+    _AssessmentFormBase = forms.ModelForm[Assessment]
     _MixinBase = admin.ModelAdmin[Any]
-else:
+    _InlineBase = admin.TabularInline[Any, Any]
+    _ModelAdminBase = admin.ModelAdmin[Any]
+else:  # admin and form classes are not subscriptable at runtime (no django_stubs_ext patch)
+    _PersonFormBase = forms.ModelForm
+    _AssessmentFormBase = forms.ModelForm
     _MixinBase = object
+    _InlineBase = admin.TabularInline
+    _ModelAdminBase = admin.ModelAdmin
 
 
 class HRAdminMixin(_MixinBase):
-    """HR edits; supervisors view their chain (the queryset decides which rows)."""
+    """HR edits; supervisors view their chain (get_queryset decides which rows)."""
 
     def _is_supervisor(self, request: HttpRequest) -> bool:
         me = person_of_user(request.user)
@@ -54,6 +99,64 @@ class HRAdminMixin(_MixinBase):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return is_hr(request.user) or super().has_delete_permission(request, obj)
 
+    def chain_filter(self, request: HttpRequest, qs: QuerySet[M], person_path: str) -> QuerySet[M]:
+        """HR: every row; a supervisor: rows of the people below them; anyone else: none."""
+        if is_hr(request.user):
+            return qs
+        me = person_of_user(request.user)
+        if me is None:
+            return qs.none()
+        return qs.filter(**{f"{person_path}__in": subordinate_ids(me)})
+
+
+class ImportExportHRMixin(ImportExportMixin):
+    """Excel (.xlsx) import and export for HR. The admin's dry run shows a row-by-row report;
+    the confirmed import is one transaction rolled back on any error or invalid row."""
+
+    formats = [XLSX]
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return is_hr(request.user)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return is_hr(request.user)
+
+    def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().get_import_data_kwargs(**kwargs)
+        data["rollback_on_validation_errors"] = True
+        data["use_transactions"] = True
+        return data
+
+
+class DomainErrorAdminMixin(_MixinBase):
+    """Answer a refused write (e.g. a closed period) with an error message, not a 500. The
+    admin's own transaction has rolled back by then."""
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+# --- People and postings ------------------------------------------------------------------------
+
 
 class CurrentAssignmentFilter(admin.SimpleListFilter):
     title = _("validity")
@@ -72,26 +175,51 @@ class CurrentAssignmentFilter(admin.SimpleListFilter):
         return queryset
 
 
-if TYPE_CHECKING:
-    _AssignmentInlineBase = admin.TabularInline[Assignment, Person]
-    _PersonAdminBase = admin.ModelAdmin[Person]
-    _AssignmentAdminBase = admin.ModelAdmin[Assignment]
-else:  # the admin classes are not subscriptable at runtime (no django_stubs_ext monkeypatch)
-    _AssignmentInlineBase = admin.TabularInline
-    _PersonAdminBase = admin.ModelAdmin
-    _AssignmentAdminBase = admin.ModelAdmin
-
-
-class AssignmentInline(_AssignmentInlineBase):
+class AssignmentInline(_InlineBase):
     model = Assignment
     extra = 0
-    fields = ["staging_point", "shift", "team_role", "elite_squad", "valid_from", "valid_to"]
+    fields = [
+        "staging_point",
+        "shift",
+        "team_role",
+        "elite_squad",
+        "call_taker",
+        "valid_from",
+        "valid_to",
+    ]
+
+
+class PersonForm(_PersonFormBase):
+    class Meta:
+        model = Person
+        fields = [
+            "user",
+            "kind",
+            "name",
+            "staff_number",
+            "id_card_number",
+            "phone",
+            "hire_date",
+            "status",
+            "photo",
+            "supervisor",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            validate_supervisor(person=self.instance, supervisor=data.get("supervisor"))
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data
 
 
 @admin.register(Person)
-class PersonAdmin(HRAdminMixin, _PersonAdminBase):
+class PersonAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
+    form = PersonForm
+    resource_classes = [PersonResource]
+    # The ID column depends on who looks: see get_list_display.
     list_display = ["staff_number", "name", "kind", "status", "id_card", "phone", "supervisor"]
-    # The list's ID column depends on who looks; see get_list_display.
     list_filter = ["kind", "status", "assignments__staging_point", "assignments__team_role"]
     list_select_related = ["supervisor"]
     raw_id_fields = ["supervisor", "user"]
@@ -142,13 +270,15 @@ class PersonAdmin(HRAdminMixin, _PersonAdminBase):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(HRAdminMixin, _AssignmentAdminBase):
+class AssignmentAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
+    resource_classes = [AssignmentResource]
     list_display = [
         "person",
         "staging_point",
         "shift",
         "team_role",
         "elite_squad",
+        "call_taker",
         "valid_from",
         "valid_to",
     ]
@@ -158,6 +288,7 @@ class AssignmentAdmin(HRAdminMixin, _AssignmentAdminBase):
         "shift",
         "team_role",
         "elite_squad",
+        "call_taker",
         "person__kind",
     ]
     search_fields = ["person__name", "person__staff_number", "staging_point__name"]
@@ -166,10 +297,215 @@ class AssignmentAdmin(HRAdminMixin, _AssignmentAdminBase):
     date_hierarchy = "valid_from"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
-        qs = super().get_queryset(request)
-        if is_hr(request.user):
-            return qs
-        me = person_of_user(request.user)
-        if me is None:
-            return qs.none()
-        return qs.filter(person_id__in=subordinate_ids(me))
+        qs: QuerySet[Assignment] = self.chain_filter(
+            request, super().get_queryset(request), "person"
+        )
+        return qs
+
+
+# --- Assessment --------------------------------------------------------------------------------
+
+
+class PeriodActionForm(ActionForm):
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+
+class SchemeItemInline(_InlineBase):
+    model = SchemeItem
+    extra = 0
+
+
+class GradeBandInline(_InlineBase):
+    model = GradeBand
+    extra = 0
+
+
+class PeriodStatusChangeInline(_InlineBase):
+    model = PeriodStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("at", "actor", "from_status", "to_status", "reason")
+    fields = ("at", "actor", "from_status", "to_status", "reason")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PeriodGuardMixin(DomainErrorAdminMixin):
+    """Every admin write under an assessment period first takes the period guard."""
+
+    def period_id_of(self, obj: Any) -> int | None:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        period_id = self.period_id_of(obj)
+        if period_id is not None:
+            period_require_open(period_id=period_id)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        period_id = self.period_id_of(form.instance)
+        if period_id is not None:
+            assessment_recompute_period(period=AssessmentPeriod(pk=period_id))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        period_id = self.period_id_of(obj)
+        if period_id is not None:
+            period_require_open(period_id=period_id)
+        super().delete_model(request, obj)
+
+
+@admin.register(AssessmentPeriod)
+class AssessmentPeriodAdmin(HRAdminMixin, PeriodGuardMixin, _ModelAdminBase):
+    list_display = ["month", "status", "joint_share", "model_count"]
+    list_filter = ["status"]
+    search_fields = ["month"]
+    readonly_fields = ["status"]
+    inlines = [SchemeItemInline, GradeBandInline, PeriodStatusChangeInline]
+    action_form = PeriodActionForm
+    actions = ["close_periods", "reopen_periods", "compute_call_handling", "propose_models"]
+
+    def period_id_of(self, obj: AssessmentPeriod) -> int | None:
+        # A new period has nothing to freeze; a status change goes through the actions.
+        return obj.pk if obj.pk is not None else None
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet[AssessmentPeriod], fn: Any) -> None:
+        if not is_hr(request.user):
+            raise PermissionDenied
+        for period in queryset:
+            try:
+                fn(period)
+            except (DomainError, ValidationError) as exc:
+                text = exc.message if isinstance(exc, DomainError) else "; ".join(exc.messages)
+                self.message_user(request, f"{period}: {text}", messages.ERROR)
+            else:
+                self.message_user(request, f"{period}: {gettext('done')}", messages.SUCCESS)
+
+    @admin.action(description=_("Close (freeze) the selected periods"))
+    def close_periods(self, request: HttpRequest, queryset: QuerySet[AssessmentPeriod]) -> None:
+        reason = request.POST.get("reason", "")
+        self._apply(
+            request, queryset, lambda p: period_close(period=p, actor=request.user, reason=reason)
+        )
+
+    @admin.action(description=_("Reopen the selected periods (give a reason)"))
+    def reopen_periods(self, request: HttpRequest, queryset: QuerySet[AssessmentPeriod]) -> None:
+        reason = request.POST.get("reason", "")
+        self._apply(
+            request, queryset, lambda p: period_reopen(period=p, actor=request.user, reason=reason)
+        )
+
+    @admin.action(description=_("Compute call handling from the incident data"))
+    def compute_call_handling(
+        self, request: HttpRequest, queryset: QuerySet[AssessmentPeriod]
+    ) -> None:
+        self._apply(request, queryset, lambda p: period_compute_call_handling(period=p))
+
+    @admin.action(description=_("Propose model auxiliaries from the ranking"))
+    def propose_models(self, request: HttpRequest, queryset: QuerySet[AssessmentPeriod]) -> None:
+        self._apply(request, queryset, lambda p: model_auxiliaries_propose(period=p))
+
+
+class ScoreInline(_InlineBase):
+    model = AssessmentScore
+    extra = 0
+
+
+class AdjustmentInline(_InlineBase):
+    model = AssessmentAdjustment
+    extra = 0
+
+
+class AssessmentForm(_AssessmentFormBase):
+    class Meta:
+        model = Assessment
+        fields = ["period", "person", "note"]
+
+    def clean_person(self) -> Person:
+        person: Person = self.cleaned_data["person"]
+        if person.kind != PersonKind.AUXILIARY:
+            raise ValidationError(_("Only auxiliaries are assessed."))
+        return person
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(HRAdminMixin, ImportExportHRMixin, PeriodGuardMixin, _ModelAdminBase):
+    form = AssessmentForm
+    resource_classes = [AssessmentResource]
+    list_display = [
+        "period",
+        "person",
+        "own_score",
+        "group_average",
+        "total",
+        "grade",
+        "rank",
+        "model_status",
+    ]
+    list_filter = ["period", "grade", "model_status", "period__status", "person__status"]
+    search_fields = ["person__name", "person__staff_number"]
+    list_select_related = ["period", "person"]
+    raw_id_fields = ["person"]
+    readonly_fields = [
+        "own_score",
+        "group_average",
+        "total",
+        "grade",
+        "rank",
+        "model_status",
+        "model_confirmed_by",
+        "model_confirmed_at",
+    ]
+    inlines = [ScoreInline, AdjustmentInline]
+    actions = ["confirm_models"]
+
+    def period_id_of(self, obj: Assessment) -> int | None:
+        return obj.period_id
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Assessment]:
+        qs: QuerySet[Assessment] = self.chain_filter(
+            request, super().get_queryset(request), "person"
+        )
+        return qs
+
+    @admin.action(description=_("Confirm the selected proposed model auxiliaries (标兵)"))
+    def confirm_models(self, request: HttpRequest, queryset: QuerySet[Assessment]) -> None:
+        for assessment in queryset:
+            try:
+                model_auxiliary_confirm(assessment=assessment, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{assessment}: {exc.message}", messages.ERROR)
+
+
+# --- Care (关爱措施) ------------------------------------------------------------------------------
+
+
+@admin.register(CareRecord)
+class CareRecordAdmin(HRAdminMixin, _ModelAdminBase):
+    """Visible to HR and to the person's supervisors (anyone up their chain) only."""
+
+    list_display = ["date", "person", "kind", "recorded_by"]
+    list_filter = ["kind", "date"]
+    search_fields = ["person__name", "person__staff_number", "summary"]
+    list_select_related = ["person", "recorded_by"]
+    raw_id_fields = ["person"]
+    readonly_fields = ["recorded_by"]
+    date_hierarchy = "date"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CareRecord]:
+        qs: QuerySet[CareRecord] = self.chain_filter(
+            request, super().get_queryset(request), "person"
+        )
+        return qs
+
+    def save_model(self, request: HttpRequest, obj: CareRecord, form: Any, change: bool) -> None:
+        if not change:
+            obj.recorded_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+__all__ = ["HRAdminMixin", "ImportExportHRMixin", "PeriodStatus"]

@@ -200,10 +200,11 @@ def assessment_start(*, period: AssessmentPeriod, person: Person) -> Assessment:
 
 
 def assessment_set_scores(
-    *, assessment: Assessment, scores: Mapping[str, Decimal], actor: Any = None
+    *, assessment: Assessment, scores: Mapping[str, Decimal], recompute: bool = True
 ) -> Assessment:
     """Set item scores by item code (an item missing from the scheme or a score outside
-    0..max is a ValidationError). Locks the period; recomputes the period."""
+    0..max is a ValidationError). Locks the period; recomputes the period (an import passes
+    recompute=False and recomputes once at the end)."""
     with transaction.atomic():
         period = _lock_period(assessment.period_id)
         items = {i.code: i for i in period.scheme_items.all()}
@@ -220,7 +221,8 @@ def assessment_set_scores(
             AssessmentScore.objects.update_or_create(
                 assessment=assessment, item=items[code], defaults={"score": score}
             )
-        _recompute(period)
+        if recompute:
+            _recompute(period)
     assessment.refresh_from_db()
     return assessment
 
