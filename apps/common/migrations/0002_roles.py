@@ -18,9 +18,10 @@ class Migration(migrations.Migration):
         ("common", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("units", "0001_initial"),
-        ("personnel", "0001_initial"),
-        ("incidents", "0002_initial"),
+        ("units", "0002_station_duty"),
+        ("personnel", "0002_assignment_call_taker_assessmentperiod_assessment_and_more"),
+        ("incidents", "0003_event_append_only"),
+        ("training", "0002_competencies"),
     ]
 
     operations = [migrations.RunPython(create_roles, migrations.RunPython.noop)]
