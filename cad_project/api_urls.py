@@ -7,6 +7,8 @@ from django.urls import path
 from apps.common.api import ObtainTokenView
 from apps.incidents import api as incidents_api
 from apps.incidents import stats_api
+from apps.personnel import api as personnel_api
+from apps.training import api as training_api
 from apps.units import api as units_api
 
 urlpatterns = [
@@ -33,4 +35,7 @@ urlpatterns = [
     # units (issue 3)
     path("units/", units_api.UnitListView.as_view(), name="unit-list"),
     path("units/<int:pk>/position/", units_api.UnitPositionView.as_view(), name="unit-position"),
+    # the crew's own records (issue 6)
+    path("me/assessments/", personnel_api.MyAssessmentsView.as_view(), name="me-assessments"),
+    path("me/training/", training_api.MyTrainingView.as_view(), name="me-training"),
 ]

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.incidents.models import Incident, IncidentStatus
+from apps.incidents.models import Incident
+from apps.incidents.stats import response_figures
 from apps.units.models import Unit
 
 from .models import Assignment, Person
@@ -146,72 +147,27 @@ class CallHandlingFigures:
     acknowledge_p90_s: float | None
     arrival_median_s: float | None
     arrival_p90_s: float | None
-    # Shares in 0..1 of the incidents that have the timestamp (None when none do).
+    # Shares in 0..1 of the incidents whose outcome is known (None when there are none).
     acknowledge_within_target: float | None
     arrival_within_target: float | None
     on_scene_resolution_rate: float | None
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """The q-th percentile (0–100) by linear interpolation between closest ranks."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
 def call_handling_figures(*, incidents: QuerySet[Incident]) -> CallHandlingFigures:
-    """Figures of a set of incidents: times from dispatch to acknowledge and to arrival, the
-    1-minute acknowledge and 3/5-minute arrival targets (3 in priority-zone cells), and the
-    on-scene resolution rate. Percentiles are computed in Python: a month of one auxiliary's
-    incidents is small.
-    """
-    rows = list(
-        incidents.filter(dispatched_at__isnull=False).values_list(
-            "dispatched_at", "acknowledged_at", "arrived_at", "status", "grid_cell__priority_zone"
-        )
-    )
-    ack: list[float] = []
-    arrival: list[float] = []
-    arrival_ok = 0
-    for dispatched, acknowledged, arrived, _status, priority_zone in rows:
-        if dispatched is None:  # excluded by the filter; narrows the type
-            continue
-        if acknowledged is not None:
-            ack.append((acknowledged - dispatched).total_seconds())
-        if arrived is not None:
-            seconds = (arrived - dispatched).total_seconds()
-            arrival.append(seconds)
-            target = (
-                settings.TARGET_ARRIVAL_PRIORITY_ZONE_S
-                if priority_zone
-                else settings.TARGET_ARRIVAL_S
-            )
-            arrival_ok += seconds <= target
-    closed = [r[3] for r in rows if r[3] in _CLOSED_ON_SCENE_OR_TRANSFERRED]
-    resolved = sum(1 for s in closed if s == IncidentStatus.RESOLVED_ON_SCENE)
+    """Figures of a set of incidents from the one statistics service (apps.incidents.stats):
+    times from dispatch to acknowledge and to arrival, shares within the 1-minute acknowledge
+    and 3/5-minute arrival targets (3 in priority-zone cells), on-scene resolution rate."""
+    figures = response_figures(incidents.filter(dispatched_at__isnull=False))
     return CallHandlingFigures(
-        incidents=len(rows),
-        acknowledge_median_s=percentile(ack, 50),
-        acknowledge_p90_s=percentile(ack, 90),
-        arrival_median_s=percentile(arrival, 50),
-        arrival_p90_s=percentile(arrival, 90),
-        acknowledge_within_target=(
-            sum(1 for s in ack if s <= settings.TARGET_ACKNOWLEDGE_S) / len(ack) if ack else None
-        ),
-        arrival_within_target=arrival_ok / len(arrival) if arrival else None,
-        on_scene_resolution_rate=resolved / len(closed) if closed else None,
+        incidents=figures.count,
+        acknowledge_median_s=figures.dispatch_to_acknowledge.median_s,
+        acknowledge_p90_s=figures.dispatch_to_acknowledge.p90_s,
+        arrival_median_s=figures.dispatch_to_arrival.median_s,
+        arrival_p90_s=figures.dispatch_to_arrival.p90_s,
+        acknowledge_within_target=figures.acknowledge_target_share,
+        arrival_within_target=figures.arrival_target_share,
+        on_scene_resolution_rate=figures.on_scene_rate,
     )
-
-
-_CLOSED_ON_SCENE_OR_TRANSFERRED = (
-    IncidentStatus.RESOLVED_ON_SCENE,
-    IncidentStatus.TRANSFER_PENDING,
-    IncidentStatus.TRANSFER_RECEIVED,
-)
 
 
 def month_window(month: date) -> tuple[datetime, datetime]:

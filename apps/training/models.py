@@ -195,3 +195,12 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.name}"
+
+
+class DailyRoster(TrainingSession):
+    """No table: puts the daily roster page (2/3 street, 1/3 training) on the admin index."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("daily roster")
+        verbose_name_plural = _("daily roster")

@@ -1,7 +1,8 @@
 """Call-handling figures computed from incident data.
 
 The incident lifecycle services are written in parallel with this module, so the incidents
-here are created as Incident rows with their timestamps set directly.
+here are created as Incident rows with their timestamps set directly. The figures come from
+the one statistics service (apps.incidents.stats.response_figures).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from apps.personnel.models import Assignment
 from apps.personnel.selectors import (
     call_handling_figures,
     incidents_handled_by,
-    percentile,
     person_call_handling,
 )
 from apps.units.models import GridCell, Unit
@@ -52,13 +52,6 @@ def incident(
         acknowledged_at=dispatched + timedelta(seconds=ack_s) if ack_s is not None else None,
         arrived_at=dispatched + timedelta(seconds=arrive_s) if arrive_s is not None else None,
     )
-
-
-def test_percentiles_interpolate_between_ranks() -> None:
-    assert percentile([], 50) is None
-    assert percentile([7.0], 90) == 7.0
-    assert percentile([10.0, 20.0, 30.0, 40.0], 50) == 25.0
-    assert percentile([float(v) for v in range(1, 11)], 90) == pytest.approx(9.1)
 
 
 def test_figures_from_a_set_of_incidents() -> None:
