@@ -33,6 +33,7 @@ from .forms import (
 )
 from .models import GridCell, StagingPoint, Station, StationDuty, Unit
 from .reference import gridcell_save, station_save
+from .selectors import position_age_s
 
 
 class MapModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -205,15 +206,17 @@ class UnitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return "—"
         return f"{obj.lat:.5f}, {obj.lon:.5f}"
 
-    @admin.display(description=_("position age"), ordering="position_at")
+    @admin.display(description=_("position age"), ordering="-position_at")
     def position_age(self, obj: Unit) -> str:
-        if obj.position_at is None:
+        now = timezone.now()
+        age = position_age_s(obj, now)
+        if age is None or obj.position_at is None:
             return "—"
-        age = timesince(obj.position_at, timezone.now())
-        max_age = settings.DISPATCH_POSITION_MAX_AGE_S
-        if (timezone.now() - obj.position_at).total_seconds() > max_age:
-            return format_html("{} ({})", age, gettext("stale"))
-        return age
+        text = timesince(obj.position_at, now)
+        if age > settings.DISPATCH_POSITION_MAX_AGE_S:
+            # Dispatch ranks such a unit from its staging point, not from this position.
+            return format_html("{} ({})", text, gettext("stale"))
+        return text
 
     @admin.display(description=_("position on the map"))
     def position_map(self, obj: Unit) -> SafeString:
