@@ -169,7 +169,7 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "status",
         "category",
         "station",
-        ("grid_cell__staging_point", admin.RelatedOnlyFieldListFilter),
+        "grid_cell__staging_point",
         ("received_at", admin.DateFieldListFilter),
     ]
     search_fields = ["number", "caller_phone", "address"]

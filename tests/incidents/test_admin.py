@@ -29,6 +29,9 @@ def test_command_centre_sees_the_list_with_filters_and_search(world: World) -> N
     page = client.get(url)
     assert page.status_code == 200
     assert incident.number in page.content.decode()
+    # Every staging point is offered as a filter, even with incidents in only one of them.
+    for point in world.city.points:
+        assert f"grid_cell__staging_point__id__exact={point.pk}" in page.content.decode()
     for query in (
         {"q": "13912345678"},
         {"q": incident.number},
