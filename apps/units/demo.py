@@ -317,12 +317,12 @@ class DemoLogin:
 
 
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
-    DemoLogin("commander", Role.COMMANDER, "指挥中心主任 — admin: everything operational"),
-    DemoLogin("dispatcher", Role.DISPATCHER, "指挥中心值班长 — admin: incidents, unit board"),
-    DemoLogin("hr", Role.HR, "政工/人事 — admin: personnel and training"),
-    DemoLogin("station", Role.STATION, "城北派出所值班民警 — admin: transferred incidents"),
-    DemoLogin("officer", Role.UNIT_OFFICER, "珠市街责任民警 — phone app / API"),
-    DemoLogin("auxiliary", Role.UNIT_AUXILIARY, "珠市街1班辅警 — phone app / API"),
+    DemoLogin("commander", Role.COMMANDER, "指挥中心主任 — everything operational"),
+    DemoLogin("dispatcher", Role.DISPATCHER, "指挥中心值班长 — incidents and the unit board"),
+    DemoLogin("hr", Role.HR, "人事 — personnel, assessment and training"),
+    DemoLogin("station", Role.STATION, "城北派出所值班民警 — incidents transferred to 城北派出所"),
+    DemoLogin("officer", Role.UNIT_OFFICER, "珠市街责任民警 — patrol app (phone)"),
+    DemoLogin("auxiliary", Role.UNIT_AUXILIARY, "珠市街1班辅警 — patrol app (phone)"),
 )
 
 
