@@ -54,3 +54,31 @@ def test_moving_a_person_under_a_new_supervisor() -> None:
     person_set_supervisor(person=member, supervisor=other)
     member.refresh_from_db()
     assert member.supervisor == other
+
+
+def test_the_admin_form_refuses_a_supervisor_cycle() -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from apps.common.roles import Role
+    from tests.factories import UserFactory
+
+    leader, _officer, _squad, member = chain()
+    client = Client()
+    client.force_login(UserFactory(roles=[Role.HR], is_staff=True))
+    response = client.post(
+        reverse("admin:personnel_person_change", args=[leader.pk]),
+        {
+            "kind": leader.kind,
+            "name": leader.name,
+            "staff_number": leader.staff_number,
+            "status": leader.status,
+            "supervisor": member.pk,
+            "assignments-TOTAL_FORMS": "0",
+            "assignments-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert response.context["adminform"].form.errors
+    leader.refresh_from_db()
+    assert leader.supervisor is None
