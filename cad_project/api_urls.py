@@ -15,6 +15,12 @@ urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     # statistics (issue 7)
     path("stats/summary/", stats_api.StatsSummaryView.as_view(), name="stats-summary"),
+    path(
+        "stats/street-presence/",
+        stats_api.StreetPresenceView.as_view(),
+        name="stats-street-presence",
+    ),
+    path("stats/coverage/", stats_api.CoverageView.as_view(), name="stats-coverage"),
     # incidents (issue 3)
     path("incidents/", incidents_api.IncidentListCreateView.as_view(), name="incident-list"),
     path("incidents/<int:pk>/", incidents_api.IncidentDetailView.as_view(), name="incident-detail"),

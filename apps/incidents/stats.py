@@ -58,8 +58,10 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -662,3 +664,78 @@ def summary(
         aggregated_days=len(aggregated),
         raw_days=days - len(aggregated),
     )
+
+
+# --- Street presence ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitPresence:
+    """Seconds a unit spent in each status during a period (from its event stream)."""
+
+    unit_id: int
+    callsign: str
+    seconds: dict[str, float]
+
+    @property
+    def hours(self) -> dict[str, float]:
+        return {status: round(s / 3600, 2) for status, s in self.seconds.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "callsign": self.callsign, "hours": self.hours}
+
+
+def street_presence(
+    *, start: date, end: date, unit_id: int | None = None, now: datetime | None = None
+) -> list[UnitPresence]:
+    """Hours patrolling, at post, travelling, on scene, out of service per unit in a period.
+
+    Reads the units' event streams (every status change is an event with from/to states): the
+    status at the start of the period is the last change before it (or, for a unit with no
+    change before, the ``from`` of its first change in the period, or its current status when it
+    never changed). The period ends at ``now`` if that is earlier. Two queries.
+    """
+    from apps.units.models import Unit, UnitStatus
+
+    from .models import Event, StreamKind
+
+    now = now or timezone.now()
+    lo, hi = period_bounds(start, end)
+    hi = min(hi, now)
+    before = (
+        Event.objects.filter(stream=StreamKind.UNIT, stream_id=OuterRef("pk"), at__lt=lo)
+        .exclude(to_state="")
+        .order_by("-at", "-seq")
+        .values("to_state")[:1]
+    )
+    units = Unit.objects.order_by("callsign").annotate(_before=Subquery(before))
+    if unit_id is not None:
+        units = units.filter(pk=unit_id)
+    states: dict[int, tuple[str | None, datetime]] = {}
+    seconds: dict[int, dict[str, float]] = {}
+    names: dict[int, str] = {}
+    for unit in units:
+        states[unit.pk] = (unit._before, lo)
+        seconds[unit.pk] = {s.value: 0.0 for s in UnitStatus}
+        names[unit.pk] = unit.callsign
+        if unit._before is None and (
+            unit.status_changed_at is None or unit.status_changed_at <= lo
+        ):
+            states[unit.pk] = (unit.status, lo)
+    changes = (
+        Event.objects.filter(stream=StreamKind.UNIT, stream_id__in=list(states))
+        .filter(at__gte=lo, at__lt=hi)
+        .exclude(to_state="")
+        .order_by("stream_id", "at", "seq")
+        .values_list("stream_id", "at", "from_state", "to_state")
+    )
+    for uid, at, from_state, to_state in changes.iterator(chunk_size=5000):
+        state, since = states[uid]
+        state = state or from_state
+        if state in seconds[uid]:
+            seconds[uid][state] += (at - since).total_seconds()
+        states[uid] = (to_state, at)
+    for uid, (state, since) in states.items():
+        if state in seconds[uid] and hi > since:
+            seconds[uid][state] += (hi - since).total_seconds()
+    return [UnitPresence(uid, names[uid], seconds[uid]) for uid in states]

@@ -84,3 +84,36 @@ def test_bad_queries_are_answered_400_per_field(params: dict[str, object], field
     response = client_for(Role.COMMANDER).get(URL, params)
     assert response.status_code == 400
     assert field in response.json()
+
+
+def test_street_presence_lists_the_units_hours() -> None:
+    from tests.factories import small_city
+
+    small_city()
+    client = client_for(Role.COMMANDER)
+    response = client.get(
+        "/api/stats/street-presence/", {"start": "2026-03-02", "end": "2026-03-02"}
+    )
+    assert response.status_code == 200
+    assert [u["callsign"] for u in response.json()["units"]] == ["U0", "U1", "U2", "U3"]
+    refused = client_for(Role.HR).get(
+        "/api/stats/street-presence/", {"start": "2026-03-02", "end": "2026-03-02"}
+    )
+    assert refused.status_code == 403
+
+
+def test_coverage_answers_shares_reach_and_a_proposal() -> None:
+    build_six()
+    client = client_for(Role.DISPATCHER)
+    response = client.get(
+        "/api/stats/coverage/", {"start": "2026-03-02", "end": "2026-03-02", "propose": 2}
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["incidents"] == 6
+    assert set(body["coverage"]) == {"180s", "300s"}
+    assert len(body["points"]) == 4 and len(body["proposal"]) == 2
+    bad = client.get(
+        "/api/stats/coverage/", {"start": "2026-03-02", "end": "2026-03-02", "propose": 0}
+    )
+    assert bad.status_code == 400 and "propose" in bad.json()
