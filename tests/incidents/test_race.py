@@ -62,3 +62,38 @@ def test_concurrent_dispatches_of_one_unit_let_exactly_one_win(world: World) -> 
     assert Event.objects.filter(stream=StreamKind.UNIT, stream_id=unit.pk).count() == 1
     assert Event.objects.filter(stream=StreamKind.INCIDENT, kind="dispatched").count() == 1
     assert Unit.objects.filter(current_incident__isnull=False).count() == 1
+
+
+def test_concurrent_dispatches_of_one_incident_send_exactly_one_unit(world: World) -> None:
+    incident = new_incident(world)
+    units = [
+        Unit.objects.create(callsign=f"R{i:02d}", staging_point=world.city.points[i % 4])
+        for i in range(RACERS)
+    ]
+    barrier = threading.Barrier(RACERS)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def race(unit: Unit) -> None:
+        client = api(world.dispatcher)
+        try:
+            barrier.wait(timeout=30)
+            response = client.post(
+                f"/api/incidents/{incident.pk}/dispatch/", {"unit": unit.pk}, format="json"
+            )
+            with lock:
+                codes.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=race, args=(u,)) for u in units]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert Counter(codes) == {200: 1, 409: RACERS - 1}
+    incident.refresh_from_db()
+    assert incident.status == "dispatched"
+    assert Unit.objects.filter(current_incident=incident).count() == 1
+    assert Unit.objects.filter(status="dispatched").count() == 1

@@ -82,3 +82,22 @@ def test_database_refuses_update_and_delete_of_events(world: World, sql: str) ->
     ):
         cursor.execute(sql)
     assert Event.objects.filter(reason="x").count() == 0
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_verify_timeline_catches_an_edit_made_with_the_trigger_disabled(world: World) -> None:
+    # Committed rows, so the table has no pending trigger events and ALTER TABLE is allowed:
+    # the way an intruder with owner rights would edit the timeline.
+    incident = advance(world, new_incident(world), "acknowledged")
+    target = Event.objects.get(stream=StreamKind.INCIDENT, stream_id=incident.pk, seq=3)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE incidents_event DISABLE TRIGGER incidents_event_append_only")
+        try:
+            cursor.execute("UPDATE incidents_event SET actor_id = NULL WHERE id = %s", [target.pk])
+        finally:
+            cursor.execute("ALTER TABLE incidents_event ENABLE TRIGGER incidents_event_append_only")
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_timeline", stdout=out)
+    assert f"incident:{incident.pk} at seq 3" in out.getvalue()
