@@ -131,7 +131,7 @@ class GridCellAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["priority_zone", "staging_point"]
     list_select_related = ["staging_point"]
     search_fields = ["code"]
-    list_per_page = 250
+    list_per_page = 100
     fields = ["code", "row", "col", "area", "staging_point", "priority_zone"]
     readonly_fields = ["code", "row", "col", "area"]
 
@@ -145,6 +145,19 @@ class GridCellAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # the grid's rectangles come from the grid generator (load_demo_city)
+
+    def get_changelist_formset(self, request: HttpRequest, **kwargs: Any) -> Any:
+        """The editable list with one query for the staging-point choices of every row."""
+        formset = super().get_changelist_formset(request, **kwargs)
+        choices = [(p.pk, str(p)) for p in StagingPoint.objects.order_by("code")]
+
+        class OneQueryChoices(formset):  # type: ignore[misc,valid-type]
+            def _construct_form(self, i: int, **kw: Any) -> Any:
+                form = super()._construct_form(i, **kw)
+                form.fields["staging_point"].choices = choices
+                return form
+
+        return OneQueryChoices
 
     def save_model(self, request: HttpRequest, obj: GridCell, form: Any, change: bool) -> None:
         gridcell_save(cell=obj)

@@ -198,3 +198,34 @@ def test_the_unit_board_lists_status_incident_and_position_age() -> None:
     response = client.get(reverse("admin:units_unit_changelist"), {"status__exact": "patrolling"})
     assert response.status_code == 200
     assert response.context["cl"].result_count == 0
+
+
+def queries_for(client: Client, path: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(path).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_unit_board_costs_the_same_queries_for_more_units() -> None:
+    client = admin_client(Role.COMMANDER)
+    point = StagingPointFactory()
+    for _ in range(2):
+        UnitFactory(staging_point=point, lat=22.78, lon=100.97, position_at=timezone.now())
+    few = queries_for(client, reverse("admin:units_unit_changelist"))
+    for _ in range(6):
+        UnitFactory(staging_point=StagingPointFactory(station=point.station))
+    assert queries_for(client, reverse("admin:units_unit_changelist")) == few
+
+
+def test_the_editable_grid_list_costs_the_same_queries_for_more_cells() -> None:
+    client = admin_client(Role.COMMANDER)
+    point = StagingPointFactory()
+    for _ in range(3):
+        GridCellFactory(staging_point=point)
+    few = queries_for(client, reverse("admin:units_gridcell_changelist"))
+    for _ in range(9):
+        GridCellFactory(staging_point=StagingPointFactory(station=point.station))
+    assert queries_for(client, reverse("admin:units_gridcell_changelist")) == few
