@@ -34,7 +34,6 @@ from .models import (
     Assignment,
     CareRecord,
     GradeBand,
-    PeriodStatus,
     PeriodStatusChange,
     Person,
     PersonKind,
@@ -73,8 +72,13 @@ class HRAdminMixin(_MixinBase):
     """HR edits; supervisors view their chain (get_queryset decides which rows)."""
 
     def _is_supervisor(self, request: HttpRequest) -> bool:
-        me = person_of_user(request.user)
-        return me is not None and Person.objects.filter(supervisor=me).exists()
+        # Asked several times per page (module, view, each inline): remember it on the request.
+        cached: bool | None = getattr(request, "_cad_is_supervisor", None)
+        if cached is None:
+            me = person_of_user(request.user)
+            cached = me is not None and Person.objects.filter(supervisor=me).exists()
+            request._cad_is_supervisor = cached  # type: ignore[attr-defined]
+        return cached
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return (
@@ -506,6 +510,3 @@ class CareRecordAdmin(HRAdminMixin, _ModelAdminBase):
         if not change:
             obj.recorded_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
-
-
-__all__ = ["HRAdminMixin", "ImportExportHRMixin", "PeriodStatus"]

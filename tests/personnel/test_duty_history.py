@@ -90,3 +90,13 @@ def test_a_posting_ending_exactly_at_the_moment_is_not_on_duty() -> None:
     post(p, unit, 3, at(1, 0), at(10, 3))
     assert not on_duty_at(unit=unit, at=at(10, 3)).exists()
     assert on_duty_at(unit=unit, at=at(10, 3) - timedelta(seconds=1)).exists()
+
+
+@pytest.mark.parametrize("starts", [[8, 16, 0], [7, 15, 23]])
+def test_the_shift_agrees_with_the_statistics_service_at_every_hour(starts: list[int]) -> None:
+    from apps.incidents.stats import shift_of
+
+    with override_settings(SHIFT_START_HOURS=starts):
+        for hour in range(24):
+            moment = at(10, hour, 30)
+            assert current_shift(moment) == shift_of(moment), hour
