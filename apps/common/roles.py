@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
         "units.gridcell": ALL,
         "units.unit": ALL,
         "units.positionfix": VIEW,
+        "units.stationduty": ALL,  # which accounts receive a station's transferred incidents
         "incidents.incident": EDIT,
         "incidents.event": VIEW,  # the timeline is append-only, even for commanders
         "personnel.person": VIEW,  # who is on which unit; ID numbers stay masked

@@ -141,6 +141,25 @@ def test_saving_a_station_recomputes_its_bounding_box() -> None:
     )
 
 
+def test_a_commander_names_the_duty_accounts_of_a_station() -> None:
+    client = admin_client(Role.COMMANDER)
+    station = StationFactory()
+    duty_officer = UserFactory(roles=[Role.STATION], is_staff=True)
+    response = client.post(
+        url(station),
+        {
+            "name": station.name,
+            "code": station.code,
+            "jurisdiction": json.dumps(station.jurisdiction),
+            "duties-TOTAL_FORMS": "1",
+            "duties-INITIAL_FORMS": "0",
+            "duties-0-user": duty_officer.pk,
+        },
+    )
+    assert response.status_code == 302, response.content[:3000]
+    assert list(station.duties.values_list("user", flat=True)) == [duty_officer.pk]
+
+
 def test_a_line_is_not_a_jurisdiction() -> None:
     client = admin_client(Role.COMMANDER)
     station = StationFactory()
