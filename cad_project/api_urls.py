@@ -5,7 +5,43 @@ from __future__ import annotations
 from django.urls import path
 
 from apps.common.api import ObtainTokenView
+from apps.incidents import api as incidents_api
+from apps.incidents import stats_api
+from apps.personnel import api as personnel_api
+from apps.training import api as training_api
+from apps.units import api as units_api
 
 urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    # statistics (issue 7)
+    path("stats/summary/", stats_api.StatsSummaryView.as_view(), name="stats-summary"),
+    path(
+        "stats/street-presence/",
+        stats_api.StreetPresenceView.as_view(),
+        name="stats-street-presence",
+    ),
+    path("stats/coverage/", stats_api.CoverageView.as_view(), name="stats-coverage"),
+    # incidents (issue 3)
+    path("incidents/", incidents_api.IncidentListCreateView.as_view(), name="incident-list"),
+    path("incidents/<int:pk>/", incidents_api.IncidentDetailView.as_view(), name="incident-detail"),
+    *[
+        path(f"incidents/<int:pk>/{slug}/", view.as_view(), name=f"incident-{slug}")
+        for slug, view in (
+            ("dispatch", incidents_api.IncidentDispatchView),
+            ("acknowledge", incidents_api.IncidentAcknowledgeView),
+            ("en-route", incidents_api.IncidentEnRouteView),
+            ("arrive", incidents_api.IncidentArriveView),
+            ("resolve", incidents_api.IncidentResolveView),
+            ("transfer", incidents_api.IncidentTransferView),
+            ("receive-transfer", incidents_api.IncidentReceiveTransferView),
+            ("cancel", incidents_api.IncidentCancelView),
+            ("unassign", incidents_api.IncidentUnassignView),
+        )
+    ],
+    # units (issue 3)
+    path("units/", units_api.UnitListView.as_view(), name="unit-list"),
+    path("units/<int:pk>/position/", units_api.UnitPositionView.as_view(), name="unit-position"),
+    # the crew's own records (issue 6)
+    path("me/assessments/", personnel_api.MyAssessmentsView.as_view(), name="me-assessments"),
+    path("me/training/", training_api.MyTrainingView.as_view(), name="me-training"),
 ]

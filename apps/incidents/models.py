@@ -233,4 +233,7 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream}:{self.stream_id}#{self.seq} {self.kind}"
+
+
 from .realtime_models import *  # noqa: E402,F403
+from .stats_models import *  # noqa: E402,F403

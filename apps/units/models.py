@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -240,3 +241,37 @@ class PositionFix(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.recorded_at:%H:%M:%S} {self.lat:.5f},{self.lon:.5f}"
+
+
+class StationDuty(models.Model):
+    """Links a login account to a police station it acts for (station users, 派出所值班).
+
+    A station user confirms the receipt of incidents transferred to a station they are linked to
+    (the formal hand-off receipt). A plain link rather than a personnel Assignment: station staff
+    are not part of the patrol roster, and one account may serve more than one station.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="station_duties",
+        verbose_name=_("user"),
+    )
+    station = models.ForeignKey(
+        Station,
+        on_delete=models.CASCADE,
+        related_name="duties",
+        verbose_name=_("police station"),
+    )
+
+    class Meta:
+        verbose_name = _("station duty")
+        verbose_name_plural = _("station duties")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "station"], name="stationduty_user_station_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.station}"

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "channels",
     "leaflet",
     "djgeojson",
+    "import_export",
     "apps.common",
     "apps.units",
     "apps.personnel",
@@ -153,6 +154,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Periodic tasks (exactly one `celery beat`). Each app's entries are listed here.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Statistics aggregates (apps/incidents/tasks.py): today and yesterday every 5 minutes; the
+    # last 8 days every 6 hours, picking up late transfers and corrections.
+    "stats-rollup-recent": {
+        "task": "incidents.stats_rollup_recent",
+        "schedule": 300.0,
+        "kwargs": {"days": 2},
+    },
+    "stats-rollup-week": {
+        "task": "incidents.stats_rollup_recent",
+        "schedule": 6 * 3600.0,
+        "kwargs": {"days": 8},
+    },
+}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -235,10 +251,19 @@ DISPATCH_ROUTER = env_str("DISPATCH_ROUTER", "straight_line")
 OSRM_URL = env_opt("OSRM_URL")
 OSRM_TIMEOUT_S = env_float("OSRM_TIMEOUT_S", 2.0)
 DISPATCH_AUTO = env_bool("DISPATCH_AUTO", False)
+# How many ranked units the intake answer lists.
+DISPATCH_RECOMMENDATIONS = env_int("DISPATCH_RECOMMENDATIONS", 8)
+# Unit position reports: breadcrumbs kept per unit, at most one stored per interval, and how
+# far in the future (clock skew) a report's recorded_at may be.
+POSITION_FIX_KEEP = env_int("POSITION_FIX_KEEP", 500)
+POSITION_FIX_MIN_INTERVAL_S = env_int("POSITION_FIX_MIN_INTERVAL_S", 5)
+POSITION_MAX_FUTURE_S = env_int("POSITION_MAX_FUTURE_S", 60)
 # The 1-3-5 minute targets.
 TARGET_ACKNOWLEDGE_S = env_int("TARGET_ACKNOWLEDGE_S", 60)
 TARGET_ARRIVAL_PRIORITY_ZONE_S = env_int("TARGET_ARRIVAL_PRIORITY_ZONE_S", 180)
 TARGET_ARRIVAL_S = env_int("TARGET_ARRIVAL_S", 300)
+# The 2/3 street, 1/3 training rule: the fewest people a staging point's shift keeps on the street.
+MIN_CREW_ON_STREET = env_int("MIN_CREW_ON_STREET", 2)
 # Shift boundaries (hour of day, Asia/Shanghai) for shifts 1, 2, 3.
 SHIFT_START_HOURS = [int(h) for h in env_list("SHIFT_START_HOURS", ["8", "16", "0"])]
 if len(SHIFT_START_HOURS) != 3 or any(not 0 <= h < 24 for h in SHIFT_START_HOURS):
@@ -279,6 +304,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole domain to the browsers' HSTS list: an opt-in
+        # (SECURE_HSTS_PRELOAD=1), so leaving it off is not a deploy-check warning.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,399 @@
+"""Admin for commanders and dispatchers: the incident list, the incident page (map, read-only
+timeline) and the transitions, which call the same services as the API.
+
+Events are read-only for everyone, superusers included: no add, change or delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.common.errors import DomainError
+from apps.common.roles import OPERATIONS_ROLES, has_role
+from apps.units.models import UNIT_FREE_STATUSES, Station, Unit
+from apps.units.selectors import unit_recommendations
+
+from . import services
+from .models import Event, Incident
+
+
+def _is_operations(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(
+        user.is_active
+        and user.is_staff
+        and (user.is_superuser or has_role(user, *OPERATIONS_ROLES))
+    )
+
+
+# --- transition forms --------------------------------------------------------------------------
+
+
+class ConfirmForm(forms.Form):
+    pass
+
+
+class DispatchForm(forms.Form):
+    unit = forms.ModelChoiceField(
+        label=gettext_lazy("unit"),
+        queryset=Unit.objects.filter(status__in=UNIT_FREE_STATUSES).select_related("staging_point"),
+    )
+
+
+class SummaryForm(forms.Form):
+    summary = forms.CharField(label=gettext_lazy("summary"), max_length=2000, widget=forms.Textarea)
+
+
+class TransferForm(forms.Form):
+    station = forms.ModelChoiceField(
+        label=gettext_lazy("receiving station"),
+        queryset=Station.objects.all(),
+        required=False,
+        help_text=gettext_lazy("Empty: the station whose jurisdiction contains the location."),
+    )
+    reason = forms.CharField(label=gettext_lazy("reason"), max_length=1000, widget=forms.Textarea)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("reason"), max_length=1000, widget=forms.Textarea)
+
+
+Run = Callable[[Incident, Any, dict[str, Any]], Incident]
+
+# action → (button label, form, service call). The keys are services.ALLOWED_FROM's.
+TRANSITIONS: dict[str, tuple[Any, type[forms.Form], Run]] = {
+    "dispatch": (
+        gettext_lazy("Dispatch a unit"),
+        DispatchForm,
+        lambda i, u, d: services.incident_dispatch(incident=i, unit=d["unit"], actor=u),
+    ),
+    "acknowledge": (
+        gettext_lazy("Acknowledge (for the crew)"),
+        ConfirmForm,
+        lambda i, u, d: services.incident_acknowledge(incident=i, actor=u),
+    ),
+    "en_route": (
+        gettext_lazy("En route (for the crew)"),
+        ConfirmForm,
+        lambda i, u, d: services.incident_en_route(incident=i, actor=u),
+    ),
+    "arrive": (
+        gettext_lazy("On scene (for the crew)"),
+        ConfirmForm,
+        lambda i, u, d: services.incident_arrive(incident=i, actor=u),
+    ),
+    "resolve": (
+        gettext_lazy("Resolve on scene"),
+        SummaryForm,
+        lambda i, u, d: services.incident_resolve(incident=i, summary=d["summary"], actor=u),
+    ),
+    "transfer": (
+        gettext_lazy("Transfer to a station"),
+        TransferForm,
+        lambda i, u, d: services.incident_transfer(
+            incident=i, reason=d["reason"], station=d.get("station"), actor=u
+        ),
+    ),
+    "unassign": (
+        gettext_lazy("Take the unit off"),
+        ReasonForm,
+        lambda i, u, d: services.incident_unassign(incident=i, reason=d["reason"], actor=u),
+    ),
+    "cancel": (
+        gettext_lazy("Cancel the incident"),
+        ReasonForm,
+        lambda i, u, d: services.incident_cancel(incident=i, reason=d["reason"], actor=u),
+    ),
+}
+
+
+# --- inlines and admins ------------------------------------------------------------------------
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EventInline(ReadOnlyMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = Event
+    fk_name = "incident"
+    verbose_name_plural = gettext_lazy("timeline")
+    fields = ("seq", "at", "kind", "from_state", "to_state", "actor", "reason", "hash")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        return super().get_queryset(request).filter(stream="incident").select_related("actor")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_operations(request)
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = [
+        "number",
+        "status",
+        "category",
+        "priority",
+        "address",
+        "station",
+        "unit",
+        "received_at",
+    ]
+    list_filter = [
+        "status",
+        "category",
+        "station",
+        "grid_cell__staging_point",
+        ("received_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["number", "caller_phone", "address"]
+    date_hierarchy = "received_at"
+    list_select_related = ["station", "unit"]
+    inlines = [EventInline]
+    actions = ["action_acknowledge", "action_en_route", "action_arrive", "action_transition_form"]
+    change_form_template = "admin/incidents/incident/change_form.html"
+    readonly_fields = ["location_map"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    "status",
+                    "category",
+                    "priority",
+                    "caller_name",
+                    "caller_phone",
+                    "address",
+                    "description",
+                    "location_map",
+                    "grid_cell",
+                    "station",
+                    "unit",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Times"),
+            {
+                "fields": [
+                    "received_by",
+                    "received_at",
+                    "dispatched_at",
+                    "acknowledged_at",
+                    "en_route_at",
+                    "arrived_at",
+                    "closed_at",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Outcome"),
+            {
+                "fields": [
+                    "summary",
+                    "transfer_station",
+                    "transfer_reason",
+                    "handed_over_at",
+                    "transfer_received_at",
+                    "transfer_received_by",
+                    "cancel_reason",
+                ]
+            },
+        ),
+    ]
+
+    # Access: the command centre only. Every field is read-only: changes go through transitions.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_operations(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_operations(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # "Change" opens the incident page with its transition buttons; fields stay read-only.
+        return _is_operations(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # calls are taken through the intake API (numbering, ranking, pushes)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [str(name) for _title, opts in self.fieldsets for name in opts["fields"]]
+
+    @admin.display(description=gettext_lazy("location"))
+    def location_map(self, obj: Incident) -> SafeString:
+        if obj.pk is None:
+            return format_html("-")
+        html = render_to_string(
+            "incidents/admin/location_map.html",
+            {
+                "map_id": f"incident_map_{obj.pk}",
+                "lat": obj.lat,
+                "lon": obj.lon,
+                "number": obj.number,
+            },
+        )
+        return format_html("{}", SafeString(html))
+
+    # --- transitions -----------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "<int:object_id>/transition/<str:action>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="incidents_incident_transition",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        incident = self.get_object(request, object_id)
+        available = []
+        if incident is not None:
+            available = [
+                (name, label)
+                for name, (label, _f, _r) in TRANSITIONS.items()
+                if incident.status in services.ALLOWED_FROM[name]
+            ]
+        extra = {
+            **(extra_context or {}),
+            "transitions": available,
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def save_model(self, request: HttpRequest, obj: Incident, form: Any, change: bool) -> None:
+        # Never a full-row save of a hot row: state changes go through the transition services.
+        return None
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None
+
+    def transition_view(self, request: HttpRequest, object_id: int, action: str) -> HttpResponse:
+        if action not in TRANSITIONS:
+            raise PermissionDenied
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        incident = get_object_or_404(Incident, pk=object_id)
+        label, form_cls, run = TRANSITIONS[action]
+        change_url = reverse("admin:incidents_incident_change", args=[incident.pk])
+        form = form_cls(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run(incident, request.user, form.cleaned_data)
+            except (DomainError, PermissionDenied) as exc:
+                messages.error(request, str(getattr(exc, "message", exc) or exc))
+                return HttpResponseRedirect(change_url)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("%(number)s: done.") % {"number": incident.number})
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "incident": incident,
+            "label": label,
+            "form": form,
+            "recommendations": (
+                unit_recommendations(lat=incident.lat, lon=incident.lon)
+                if action == "dispatch"
+                else []
+            ),
+            "title": f"{incident.number} · {label}",
+        }
+        return TemplateResponse(request, "admin/incidents/incident/transition.html", context)
+
+    def _run_simple(self, request: HttpRequest, queryset: QuerySet[Incident], action: str) -> None:
+        run = TRANSITIONS[action][2]
+        done = 0
+        for incident in queryset:
+            try:
+                run(incident, request.user, {})
+                done += 1
+            except (DomainError, PermissionDenied) as exc:
+                messages.error(
+                    request, f"{incident.number}: {getattr(exc, 'message', None) or exc}"
+                )
+        if done:
+            messages.success(request, _("%(n)d incident(s) updated.") % {"n": done})
+
+    @admin.action(description=gettext_lazy("Acknowledge (for the crew)"))
+    def action_acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run_simple(request, queryset, "acknowledge")
+
+    @admin.action(description=gettext_lazy("En route (for the crew)"))
+    def action_en_route(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run_simple(request, queryset, "en_route")
+
+    @admin.action(description=gettext_lazy("On scene (for the crew)"))
+    def action_arrive(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run_simple(request, queryset, "arrive")
+
+    @admin.action(description=gettext_lazy("Dispatch, resolve, transfer, cancel… (one incident)"))
+    def action_transition_form(
+        self, request: HttpRequest, queryset: QuerySet[Incident]
+    ) -> HttpResponse | None:
+        if queryset.count() != 1:
+            messages.warning(request, _("Select exactly one incident."))
+            return None
+        incident = queryset.get()
+        return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """The timeline, read-only for everyone (the database refuses edits on PostgreSQL too)."""
+
+    list_display = ["stream", "stream_id", "seq", "at", "kind", "from_state", "to_state", "actor"]
+    list_filter = ["stream", "kind"]
+    search_fields = ["incident__number", "unit__callsign"]
+    list_select_related = ["actor"]
+    date_hierarchy = "at"
+    actions = None
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_operations(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_operations(request)

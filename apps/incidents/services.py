@@ -1,0 +1,644 @@
+"""Every change of an incident: one service per transition of the lifecycle.
+
+received → dispatched → acknowledged → en_route → on_scene → resolved_on_scene
+                                                           ↘ transfer_pending → transfer_received
+cancelled from any open state; unassign takes the unit off (dispatched/acknowledged/en_route) and
+puts the incident back to received for another dispatch.
+
+Each service runs in one transaction, locks the incident row first and then the unit row (always
+in that order, so two services never deadlock), checks who may act and from which state, writes
+the rows, appends the events of the incident stream and of the unit stream, and schedules the
+pushes for after commit. A refused transition raises IllegalTransition (HTTP 409) naming the
+current state; a refused actor raises PermissionDenied (HTTP 403); nothing is half-written.
+
+Who may act:
+- intake, dispatch, cancel, unassign: commander or dispatcher (the command centre).
+- acknowledge, en route, arrive, resolve, transfer: the crew of the unit that owns the incident.
+  The command centre may also act on the crew's behalf (a crew reporting by radio when the app
+  is unavailable); the event records who did it.
+- receive transfer: a station user linked (StationDuty) to the receiving station, only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.common.errors import IllegalTransition, UnitBusy
+from apps.common.push import push_after_commit
+from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, has_role
+from apps.common.services import sequence_next
+from apps.units.models import UNIT_FREE_STATUSES, Station, Unit, UnitStatus
+from apps.units.selectors import (
+    Recommendation,
+    grid_cell_at,
+    is_crew,
+    station_at,
+    station_ids_for_user,
+    unit_recommendations,
+)
+
+from .events import COMMAND_GROUP, UnitUpdated, publish_dispatch, publish_incident
+from .models import OPEN_STATUSES, Category, Incident, IncidentStatus, StreamKind
+from .timeline import event_append
+
+Actor = User | AnonymousUser
+S = IncidentStatus
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# From which states each transition may start.
+ALLOWED_FROM: dict[str, frozenset[str]] = {
+    "dispatch": frozenset({S.RECEIVED}),
+    "acknowledge": frozenset({S.DISPATCHED}),
+    "en_route": frozenset({S.ACKNOWLEDGED}),
+    "arrive": frozenset({S.EN_ROUTE}),
+    "resolve": frozenset({S.ON_SCENE}),
+    "transfer": frozenset({S.ON_SCENE}),
+    "receive_transfer": frozenset({S.TRANSFER_PENDING}),
+    "cancel": frozenset(OPEN_STATUSES),
+    # On scene the unit handles the call; it ends by resolving or transferring, not by swapping.
+    "unassign": frozenset({S.DISPATCHED, S.ACKNOWLEDGED, S.EN_ROUTE}),
+}
+
+ACTION_LABELS = {
+    "dispatch": gettext_lazy("dispatch"),
+    "acknowledge": gettext_lazy("acknowledge"),
+    "en_route": gettext_lazy("set en route"),
+    "arrive": gettext_lazy("mark arrived"),
+    "resolve": gettext_lazy("resolve"),
+    "transfer": gettext_lazy("transfer"),
+    "receive_transfer": gettext_lazy("receive the transfer of"),
+    "cancel": gettext_lazy("cancel"),
+    "unassign": gettext_lazy("take the unit off"),
+}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def is_operations(actor: Actor) -> bool:
+    return bool(
+        actor.is_authenticated and (actor.is_superuser or has_role(actor, *OPERATIONS_ROLES))
+    )
+
+
+def _require_operations(actor: Actor) -> None:
+    if not is_operations(actor):
+        raise PermissionDenied(_("Only the command centre (commander or dispatcher) may do this."))
+
+
+def _require_crew_or_operations(actor: Actor, unit: Unit | None) -> None:
+    if is_operations(actor):
+        return
+    if unit is None and has_role(actor, *UNIT_CREW_ROLES):
+        # No unit owns the incident: the state check that follows refuses with 409.
+        return
+    if unit is None or not is_crew(actor, unit):
+        raise PermissionDenied(
+            _(
+                "Only the crew of the unit handling this incident, or the command centre, "
+                "may do this."
+            )
+        )
+
+
+def _require_from(incident: Incident, action: str) -> None:
+    if incident.status not in ALLOWED_FROM[action]:
+        raise IllegalTransition(
+            _("Cannot %(action)s this incident: it is %(status)s.")
+            % {"action": ACTION_LABELS[action], "status": incident.get_status_display()},
+            current_status=incident.status,
+        )
+
+
+def _lock_incident(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def _lock_unit(unit_id: int) -> Unit:
+    # Plain row lock, no join: the incident row is always locked before this one.
+    return Unit.objects.select_for_update().select_related("staging_point").get(pk=unit_id)
+
+
+def _user(actor: Actor) -> Any:
+    return actor if actor.is_authenticated else None
+
+
+def _incident_event(
+    incident: Incident,
+    *,
+    kind: str,
+    at: datetime,
+    actor: Actor,
+    from_state: str,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+) -> None:
+    event_append(
+        stream=StreamKind.INCIDENT,
+        stream_id=incident.pk,
+        kind=kind,
+        at=at,
+        actor=_user(actor),
+        incident=incident,
+        unit=incident.unit,
+        from_state=from_state,
+        to_state=incident.status,
+        reason=reason,
+        payload=payload,
+    )
+
+
+def _unit_set_status(
+    unit: Unit,
+    *,
+    status: UnitStatus,
+    incident: Incident,
+    owns: bool,
+    at: datetime,
+    actor: Actor,
+    kind: str,
+    reason: str = "",
+) -> None:
+    """Change a (locked) unit's status as its incident moves; one event in the unit's stream."""
+    from_state = unit.status
+    unit.status = status
+    unit.status_changed_at = at
+    unit.current_incident = incident if owns else None
+    unit.save(update_fields=["status", "status_changed_at", "current_incident"])
+    event_append(
+        stream=StreamKind.UNIT,
+        stream_id=unit.pk,
+        kind=kind,
+        at=at,
+        actor=_user(actor),
+        incident=incident,
+        unit=unit,
+        from_state=from_state,
+        to_state=status,
+        reason=reason,
+        payload={"incident": incident.pk, "number": incident.number},
+    )
+    push_after_commit(
+        COMMAND_GROUP,
+        UnitUpdated(
+            unit_id=unit.pk,
+            callsign=unit.callsign,
+            status=unit.status,
+            current_incident_id=unit.current_incident_id,
+        ).to_dict(),
+    )
+
+
+def _required_text(value: str, field: str, limit: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: [_("This field is required.")]})
+    if len(value) > limit:
+        raise ValidationError(
+            {field: [_("Ensure this field has no more than %(n)d characters.") % {"n": limit}]}
+        )
+    return value
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+def incident_number(*, received_at: datetime) -> str:
+    """110-YYYYMMDD-NNNN by the Asia/Shanghai date of receipt (the counter row stays locked)."""
+    day = received_at.astimezone(SHANGHAI).date()
+    n = sequence_next(name="incident", day=day)
+    return f"110-{day:%Y%m%d}-{n:04d}"
+
+
+def incident_create(
+    *,
+    category: str,
+    priority: int,
+    lat: float,
+    lon: float,
+    address: str,
+    actor: Actor,
+    description: str = "",
+    caller_name: str = "",
+    caller_phone: str = "",
+    received_at: datetime | None = None,
+) -> Incident:
+    """Take a 110 call (接警): number it, locate its grid cell and station, status received.
+
+    Locks the day's incident-number counter. The station is the one whose jurisdiction contains
+    the location; outside every jurisdiction, the station of the grid cell's staging point.
+    """
+    _require_operations(actor)
+    errors: dict[str, list[str]] = {}
+    if category not in Category.values:
+        errors["category"] = [_("Unknown category.")]
+    if not 1 <= priority <= 3:
+        errors["priority"] = [_("Priority is 1 (most urgent) to 3.")]
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        errors["location"] = [_("Latitude must be within −90..90 and longitude −180..180.")]
+    if errors:
+        raise ValidationError(errors)
+    address = _required_text(address, "address", 200)
+    received_at = received_at or timezone.now()
+    cell = grid_cell_at(lat=lat, lon=lon)
+    station = station_at(lat=lat, lon=lon)
+    if station is None and cell is not None:
+        station = cell.staging_point.station
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            number=incident_number(received_at=received_at),
+            category=category,
+            priority=priority,
+            lat=lat,
+            lon=lon,
+            address=address,
+            description=description,
+            caller_name=caller_name,
+            caller_phone=caller_phone,
+            grid_cell=cell,
+            station=station,
+            received_by=_user(actor),
+            received_at=received_at,
+        )
+        _incident_event(
+            incident,
+            kind="received",
+            at=received_at,
+            actor=actor,
+            from_state="",
+            payload={
+                "grid_cell": cell.code if cell else None,
+                "station": station.pk if station else None,
+            },
+        )
+        publish_incident(incident, from_status="", kind="received")
+    return incident
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    incident: Incident
+    recommendations: list[Recommendation]
+
+
+def incident_intake(
+    *, actor: Actor, auto_dispatch: bool | None = None, **fields: Any
+) -> IntakeResult:
+    """Create the incident, rank the free units, and with DISPATCH_AUTO dispatch the best one.
+
+    Auto-dispatch tries the ranked units in order: a unit taken by another dispatcher in the
+    meantime (UnitBusy) is skipped for the next one.
+    """
+    incident = incident_create(actor=actor, **fields)
+    recommendations = unit_recommendations(lat=incident.lat, lon=incident.lon)
+    auto = settings.DISPATCH_AUTO if auto_dispatch is None else auto_dispatch
+    if auto:
+        for rec in recommendations:
+            try:
+                incident = incident_dispatch(incident=incident, unit=rec.unit, actor=actor)
+            except UnitBusy:
+                continue
+            break
+    return IntakeResult(incident=incident, recommendations=recommendations)
+
+
+# --- dispatch and the crew's steps -------------------------------------------------------------
+
+
+def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incident:
+    """Send a unit (派警). Locks the incident, then the unit.
+
+    The unit must be free (available or patrolling, owning no incident); otherwise UnitBusy.
+    Two dispatchers sending the same unit: the second waits on the unit's lock, then finds it
+    busy.
+    """
+    _require_operations(actor)
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        _require_from(incident, "dispatch")
+        locked_unit = _lock_unit(unit.pk)
+        if locked_unit.status not in UNIT_FREE_STATUSES or locked_unit.current_incident_id:
+            raise UnitBusy(
+                _("Unit %(unit)s cannot be sent: it is %(status)s.")
+                % {"unit": locked_unit.callsign, "status": locked_unit.get_status_display()},
+                unit_status=locked_unit.status,
+            )
+        now = timezone.now()
+        from_status = incident.status
+        incident.status = S.DISPATCHED
+        incident.unit = locked_unit
+        incident.dispatched_at = now
+        incident.save(update_fields=["status", "unit", "dispatched_at"])
+        _incident_event(
+            incident,
+            kind="dispatched",
+            at=now,
+            actor=actor,
+            from_state=from_status,
+            payload={"unit": locked_unit.pk, "callsign": locked_unit.callsign},
+        )
+        _unit_set_status(
+            locked_unit,
+            status=UnitStatus.DISPATCHED,
+            incident=incident,
+            owns=True,
+            at=now,
+            actor=actor,
+            kind="dispatched",
+        )
+        publish_incident(incident, from_status=from_status, kind="dispatched")
+        publish_dispatch(incident)
+    return incident
+
+
+def _crew_step(
+    *,
+    incident: Incident,
+    actor: Actor,
+    action: str,
+    to_status: IncidentStatus,
+    stamp: str,
+    unit_status: UnitStatus | None,
+) -> Incident:
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        unit = _lock_unit(incident.unit_id) if incident.unit_id else None
+        _require_crew_or_operations(actor, unit)
+        _require_from(incident, action)
+        assert unit is not None and unit.current_incident_id == incident.pk
+        now = timezone.now()
+        from_status = incident.status
+        incident.status = to_status
+        setattr(incident, stamp, now)
+        incident.save(update_fields=["status", stamp])
+        _incident_event(incident, kind=action, at=now, actor=actor, from_state=from_status)
+        if unit_status is not None:
+            _unit_set_status(
+                unit,
+                status=unit_status,
+                incident=incident,
+                owns=True,
+                at=now,
+                actor=actor,
+                kind=action,
+            )
+        publish_incident(incident, from_status=from_status, kind=action, unit_ids=(unit.pk,))
+    return incident
+
+
+def incident_acknowledge(*, incident: Incident, actor: Actor) -> Incident:
+    """The crew confirms the dispatch (接收指令). Locks the incident, then the unit."""
+    return _crew_step(
+        incident=incident,
+        actor=actor,
+        action="acknowledge",
+        to_status=S.ACKNOWLEDGED,
+        stamp="acknowledged_at",
+        unit_status=None,
+    )
+
+
+def incident_en_route(*, incident: Incident, actor: Actor) -> Incident:
+    """The unit sets off (出警); the unit becomes en_route. Locks the incident, then the unit."""
+    return _crew_step(
+        incident=incident,
+        actor=actor,
+        action="en_route",
+        to_status=S.EN_ROUTE,
+        stamp="en_route_at",
+        unit_status=UnitStatus.EN_ROUTE,
+    )
+
+
+def incident_arrive(*, incident: Incident, actor: Actor) -> Incident:
+    """The unit is on scene (处警); the unit becomes on_scene. Locks the incident, then the unit."""
+    return _crew_step(
+        incident=incident,
+        actor=actor,
+        action="arrive",
+        to_status=S.ON_SCENE,
+        stamp="arrived_at",
+        unit_status=UnitStatus.ON_SCENE,
+    )
+
+
+def _release_unit(
+    unit: Unit, *, incident: Incident, at: datetime, actor: Actor, kind: str, reason: str = ""
+) -> None:
+    # A freed unit goes back to patrolling its grid ("有警接警、无警巡逻、以巡待接").
+    _unit_set_status(
+        unit,
+        status=UnitStatus.PATROLLING,
+        incident=incident,
+        owns=False,
+        at=at,
+        actor=actor,
+        kind=kind,
+        reason=reason,
+    )
+
+
+def incident_resolve(*, incident: Incident, summary: str, actor: Actor) -> Incident:
+    """Resolved on scene; the unit is free again. Locks the incident, then the unit."""
+    summary = _required_text(summary, "summary", 2000)
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        unit = _lock_unit(incident.unit_id) if incident.unit_id else None
+        _require_crew_or_operations(actor, unit)
+        _require_from(incident, "resolve")
+        assert unit is not None
+        now = timezone.now()
+        from_status = incident.status
+        incident.status = S.RESOLVED_ON_SCENE
+        incident.summary = summary
+        incident.closed_at = now
+        incident.save(update_fields=["status", "summary", "closed_at"])
+        _incident_event(
+            incident,
+            kind="resolved",
+            at=now,
+            actor=actor,
+            from_state=from_status,
+            payload={"summary": summary},
+        )
+        _release_unit(unit, incident=incident, at=now, actor=actor, kind="resolved")
+        publish_incident(incident, from_status=from_status, kind="resolved", unit_ids=(unit.pk,))
+    return incident
+
+
+def incident_transfer(
+    *,
+    incident: Incident,
+    reason: str,
+    actor: Actor,
+    station: Station | None = None,
+    handed_over_at: datetime | None = None,
+) -> Incident:
+    """Hand over to a police station ("handle first, transfer later"); the unit is free again.
+
+    The receiving station defaults to the one whose jurisdiction contains the location. The
+    incident waits in transfer_pending until a user of that station confirms receipt. Locks the
+    incident, then the unit.
+    """
+    reason = _required_text(reason, "reason", 1000)
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        unit = _lock_unit(incident.unit_id) if incident.unit_id else None
+        _require_crew_or_operations(actor, unit)
+        _require_from(incident, "transfer")
+        assert unit is not None
+        now = timezone.now()
+        target = station or incident.station
+        if target is None:
+            raise ValidationError(
+                {"station": [_("The location is outside every jurisdiction: name the station.")]}
+            )
+        handed = handed_over_at or now
+        if handed > now + timedelta(seconds=settings.POSITION_MAX_FUTURE_S) or (
+            incident.arrived_at is not None and handed < incident.arrived_at
+        ):
+            raise ValidationError(
+                {"handed_over_at": [_("The handover time must be between arrival and now.")]}
+            )
+        from_status = incident.status
+        incident.status = S.TRANSFER_PENDING
+        incident.transfer_station = target
+        incident.transfer_reason = reason
+        incident.handed_over_at = handed
+        incident.closed_at = handed
+        incident.save(
+            update_fields=[
+                "status",
+                "transfer_station",
+                "transfer_reason",
+                "handed_over_at",
+                "closed_at",
+            ]
+        )
+        _incident_event(
+            incident,
+            kind="transferred",
+            at=now,
+            actor=actor,
+            from_state=from_status,
+            reason=reason,
+            payload={"station": target.pk, "handed_over_at": handed.isoformat()},
+        )
+        _release_unit(unit, incident=incident, at=now, actor=actor, kind="transferred")
+        publish_incident(incident, from_status=from_status, kind="transferred", unit_ids=(unit.pk,))
+    return incident
+
+
+def incident_receive_transfer(*, incident: Incident, actor: Actor) -> Incident:
+    """The receiving station confirms the hand-off (a receipt: who and when). Locks the incident.
+
+    Only a user linked to the receiving station (StationDuty, with the station role) may sign.
+    """
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        stations = station_ids_for_user(actor)
+        refusal = _("Only a user of the receiving station may confirm receipt.")
+        if not stations:
+            raise PermissionDenied(refusal)
+        _require_from(incident, "receive_transfer")
+        if incident.transfer_station_id not in stations:
+            raise PermissionDenied(refusal)
+        now = timezone.now()
+        from_status = incident.status
+        incident.status = S.TRANSFER_RECEIVED
+        incident.transfer_received_at = now
+        incident.transfer_received_by = _user(actor)
+        incident.save(update_fields=["status", "transfer_received_at", "transfer_received_by"])
+        _incident_event(
+            incident,
+            kind="transfer_received",
+            at=now,
+            actor=actor,
+            from_state=from_status,
+            payload={"station": incident.transfer_station_id},
+        )
+        publish_incident(incident, from_status=from_status, kind="transfer_received")
+    return incident
+
+
+# --- the command centre's corrections ----------------------------------------------------------
+
+
+def incident_cancel(*, incident: Incident, reason: str, actor: Actor) -> Incident:
+    """Cancel an open incident (e.g. a false or duplicate call); frees its unit. Locks the
+    incident, then the unit when one owns it."""
+    _require_operations(actor)
+    reason = _required_text(reason, "reason", 1000)
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        _require_from(incident, "cancel")
+        owner = (
+            _lock_unit(incident.unit_id)
+            if incident.unit_id and incident.status != S.RECEIVED
+            else None
+        )
+        now = timezone.now()
+        from_status = incident.status
+        incident.status = S.CANCELLED
+        incident.cancel_reason = reason
+        incident.closed_at = now
+        incident.save(update_fields=["status", "cancel_reason", "closed_at"])
+        _incident_event(
+            incident, kind="cancelled", at=now, actor=actor, from_state=from_status, reason=reason
+        )
+        unit_ids: tuple[int, ...] = ()
+        if owner is not None and owner.current_incident_id == incident.pk:
+            _release_unit(
+                owner, incident=incident, at=now, actor=actor, kind="cancelled", reason=reason
+            )
+            unit_ids = (owner.pk,)
+        publish_incident(incident, from_status=from_status, kind="cancelled", unit_ids=unit_ids)
+    return incident
+
+
+def incident_unassign(*, incident: Incident, reason: str, actor: Actor) -> Incident:
+    """Take the unit off the incident (reassignment); the incident is received again and the
+    unit free. Locks the incident, then the unit."""
+    _require_operations(actor)
+    reason = _required_text(reason, "reason", 1000)
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        _require_from(incident, "unassign")
+        assert incident.unit_id is not None
+        unit = _lock_unit(incident.unit_id)
+        now = timezone.now()
+        from_status = incident.status
+        payload = {"unit": unit.pk, "callsign": unit.callsign}
+        incident.status = S.RECEIVED
+        incident.unit = None
+        incident.dispatched_at = None
+        incident.acknowledged_at = None
+        incident.en_route_at = None
+        incident.save(
+            update_fields=["status", "unit", "dispatched_at", "acknowledged_at", "en_route_at"]
+        )
+        _incident_event(
+            incident,
+            kind="unassigned",
+            at=now,
+            actor=actor,
+            from_state=from_status,
+            reason=reason,
+            payload=payload,
+        )
+        _release_unit(
+            unit, incident=incident, at=now, actor=actor, kind="unassigned", reason=reason
+        )
+        publish_incident(incident, from_status=from_status, kind="unassigned", unit_ids=(unit.pk,))
+    return incident

@@ -1,0 +1,139 @@
+"""GET /api/stats/{summary,street-presence,coverage}/: statistics for commanders and dispatchers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.roles import Role, has_role
+from apps.units.coverage import coverage_report, period_incidents
+from apps.units.models import GridCell, StagingPoint, Station, Unit
+
+from .models import Category
+from .stats import StatsFilter, period_bounds, street_presence, summary
+
+# A summary reads at most this many days (ten years): beyond, the request is surely a typo.
+MAX_PERIOD_DAYS = 3660
+MAX_PROPOSED_SITES = 50
+
+
+class PeriodQuery(serializers.Serializer[None]):
+    start = serializers.DateField(input_formats=["%Y-%m-%d"])
+    end = serializers.DateField(input_formats=["%Y-%m-%d"])
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs["start"], attrs["end"]
+        if end < start:
+            raise serializers.ValidationError({"end": [_("The end is before the start.")]})
+        if (end - start).days + 1 > MAX_PERIOD_DAYS:
+            raise serializers.ValidationError(
+                {"end": [_("The period is longer than %(days)d days.") % {"days": MAX_PERIOD_DAYS}]}
+            )
+        return attrs
+
+
+class SummaryQuery(PeriodQuery):
+    station = serializers.PrimaryKeyRelatedField(queryset=Station.objects.all(), required=False)
+    staging_point = serializers.PrimaryKeyRelatedField(
+        queryset=StagingPoint.objects.all(), required=False
+    )
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False)
+    grid_cell = serializers.PrimaryKeyRelatedField(queryset=GridCell.objects.all(), required=False)
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    shift = serializers.ChoiceField(choices=[1, 2, 3], required=False)
+
+    def filters(self) -> StatsFilter:
+        data = self.validated_data
+
+        def pk(name: str) -> int | None:
+            obj = data.get(name)
+            return None if obj is None else int(obj.pk)
+
+        shift = data.get("shift")
+        return StatsFilter(
+            station_id=pk("station"),
+            staging_point_id=pk("staging_point"),
+            unit_id=pk("unit"),
+            grid_cell_id=pk("grid_cell"),
+            category=data.get("category"),
+            shift=None if shift is None else int(shift),
+        )
+
+
+def _require_operations(request: Request) -> None:
+    if not has_role(request.user, Role.COMMANDER, Role.DISPATCHER):
+        raise PermissionDenied(_("Statistics are for commanders and dispatchers."))
+
+
+class StatsSummaryView(APIView):
+    """Totals, transfers, on-scene rates by category and response figures of a period.
+
+    Commanders and dispatchers only. Definitions: README.md, "Statistics definitions".
+    """
+
+    @extend_schema(
+        parameters=[SummaryQuery],
+        responses={200: OpenApiResponse(description="The summary (see README)."), 400: None},
+    )
+    def get(self, request: Request) -> Response:
+        _require_operations(request)
+        query = SummaryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = summary(
+            start=query.validated_data["start"],
+            end=query.validated_data["end"],
+            filters=query.filters(),
+        )
+        return Response(result.to_dict())
+
+
+class PresenceQuery(PeriodQuery):
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False)
+
+
+class StreetPresenceView(APIView):
+    """Hours per unit status (patrolling, at post, travelling, on scene) in a period."""
+
+    @extend_schema(parameters=[PresenceQuery], responses={200: OpenApiResponse(), 400: None})
+    def get(self, request: Request) -> Response:
+        _require_operations(request)
+        query = PresenceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        unit = query.validated_data.get("unit")
+        result = street_presence(
+            start=query.validated_data["start"],
+            end=query.validated_data["end"],
+            unit_id=None if unit is None else int(unit.pk),
+        )
+        return Response({"units": [p.to_dict() for p in result]})
+
+
+class CoverageQuery(PeriodQuery):
+    propose = serializers.IntegerField(min_value=1, max_value=MAX_PROPOSED_SITES, required=False)
+    target_s = serializers.IntegerField(min_value=30, max_value=3600, required=False)
+
+
+class CoverageView(APIView):
+    """Coverage of the period's incidents by the staging points (3 and 5 minutes), each point's
+    reach and the uncovered locations (for the map); ``propose=k`` adds an MCLP placement."""
+
+    @extend_schema(parameters=[CoverageQuery], responses={200: OpenApiResponse(), 400: None})
+    def get(self, request: Request) -> Response:
+        _require_operations(request)
+        query = CoverageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        lo, hi = period_bounds(data["start"], data["end"])
+        report = coverage_report(
+            period_incidents(lo, hi),
+            propose=data.get("propose"),
+            target_s=data.get("target_s", 300),
+        )
+        return Response(report.to_dict())

@@ -1,0 +1,207 @@
+"""Reads over people and their postings: the responsibility chain, who was on duty when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apps.incidents.models import Incident
+from apps.incidents.stats import response_figures
+from apps.units.models import Unit
+
+from .models import Assignment, Person
+
+
+def supervisor_chain(person: Person) -> list[Person]:
+    """The person's supervisors, nearest first, up to the top. Stops at a cycle."""
+    chain: list[Person] = []
+    seen = {person.pk}
+    current = person.supervisor
+    while current is not None and current.pk not in seen:
+        chain.append(current)
+        seen.add(current.pk)
+        current = current.supervisor
+    return chain
+
+
+def subordinate_ids(person: Person) -> set[int]:
+    """Ids of everyone below the person in the chain, transitively (cycle-safe).
+
+    One query per level of the chain.
+    """
+    found: set[int] = set()
+    frontier = {person.pk}
+    while frontier:
+        below = set(Person.objects.filter(supervisor_id__in=frontier).values_list("pk", flat=True))
+        frontier = below - found - {person.pk}
+        found |= frontier
+    return found
+
+
+def person_of_user(user: Any) -> Person | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Person.objects.filter(user_id=user.pk).first()
+
+
+def people_visible_to(user: Any, queryset: QuerySet[Person] | None = None) -> QuerySet[Person]:
+    """HR sees everyone; a supervisor sees their reports (transitively); others see nobody."""
+    from .access import is_hr
+
+    qs = queryset if queryset is not None else Person.objects.all()
+    if is_hr(user):
+        return qs
+    me = person_of_user(user)
+    if me is None:
+        return qs.none()
+    return qs.filter(pk__in=subordinate_ids(me))
+
+
+# --- Shifts and duty history ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftWindow:
+    shift: int
+    start: datetime
+    end: datetime
+
+
+def _shanghai() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def shift_lengths_h() -> dict[int, int]:
+    """Hours of each shift: from its start hour to the next shift's start (mod 24)."""
+    starts = {i + 1: h for i, h in enumerate(settings.SHIFT_START_HOURS)}
+    ordered = sorted(starts.items(), key=lambda kv: kv[1])
+    lengths: dict[int, int] = {}
+    for idx, (shift, hour) in enumerate(ordered):
+        next_hour = ordered[(idx + 1) % len(ordered)][1]
+        lengths[shift] = (next_hour - hour) % 24 or 24
+    return lengths
+
+
+def shift_hours(shift: int) -> list[int]:
+    """The local hours of day (0–23) a shift covers; shift 3 may wrap past midnight."""
+    start = settings.SHIFT_START_HOURS[shift - 1]
+    return [(start + k) % 24 for k in range(shift_lengths_h()[shift])]
+
+
+def shift_at(at: datetime) -> ShiftWindow:
+    """The shift running at an aware moment, with its window (Asia/Shanghai shift hours)."""
+    local = at.astimezone(_shanghai())
+    lengths = shift_lengths_h()
+    for shift, hour in enumerate(settings.SHIFT_START_HOURS, start=1):
+        start = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if start > local:
+            start -= timedelta(days=1)
+        end = start + timedelta(hours=lengths[shift])
+        if start <= local < end:
+            return ShiftWindow(shift, start, end)
+    raise AssertionError("SHIFT_START_HOURS do not cover the day")  # settings validate this
+
+
+def current_shift(at: datetime | None = None) -> int:
+    return shift_at(at or timezone.now()).shift
+
+
+def shift_window(day: date, shift: int) -> ShiftWindow:
+    """The window of a shift that starts on a local calendar day."""
+    hour = settings.SHIFT_START_HOURS[shift - 1]
+    start = datetime.combine(day, time(hour), tzinfo=_shanghai())
+    return ShiftWindow(shift, start, start + timedelta(hours=shift_lengths_h()[shift]))
+
+
+def _valid_at(at: datetime) -> Q:
+    return Q(valid_from__lte=at) & (Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+
+
+def on_duty_at(*, unit: Unit, at: datetime) -> QuerySet[Person]:
+    """Who was on the unit at a moment: postings to its staging point valid then, in the shift
+    running then (a posting without a shift, e.g. the responsible officer's, covers all shifts).
+    """
+    shift = shift_at(at).shift
+    postings = Assignment.objects.filter(_valid_at(at), staging_point_id=unit.staging_point_id)
+    postings = postings.filter(Q(shift=shift) | Q(shift__isnull=True))
+    return (
+        Person.objects.filter(pk__in=postings.values("person_id"))
+        .order_by("staff_number")
+        .distinct()
+    )
+
+
+# --- Call-handling figures ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallHandlingFigures:
+    incidents: int
+    acknowledge_median_s: float | None
+    acknowledge_p90_s: float | None
+    arrival_median_s: float | None
+    arrival_p90_s: float | None
+    # Shares in 0..1 of the incidents whose outcome is known (None when there are none).
+    acknowledge_within_target: float | None
+    arrival_within_target: float | None
+    on_scene_resolution_rate: float | None
+
+
+def call_handling_figures(*, incidents: QuerySet[Incident]) -> CallHandlingFigures:
+    """Figures of a set of incidents from the one statistics service (apps.incidents.stats):
+    times from dispatch to acknowledge and to arrival, shares within the 1-minute acknowledge
+    and 3/5-minute arrival targets (3 in priority-zone cells), on-scene resolution rate."""
+    figures = response_figures(incidents.filter(dispatched_at__isnull=False))
+    return CallHandlingFigures(
+        incidents=figures.count,
+        acknowledge_median_s=figures.dispatch_to_acknowledge.median_s,
+        acknowledge_p90_s=figures.dispatch_to_acknowledge.p90_s,
+        arrival_median_s=figures.dispatch_to_arrival.median_s,
+        arrival_p90_s=figures.dispatch_to_arrival.p90_s,
+        acknowledge_within_target=figures.acknowledge_target_share,
+        arrival_within_target=figures.arrival_target_share,
+        on_scene_resolution_rate=figures.on_scene_rate,
+    )
+
+
+def month_window(month: date) -> tuple[datetime, datetime]:
+    """[first moment of the month, first moment of the next month) in Asia/Shanghai."""
+    start = datetime.combine(month.replace(day=1), time(0), tzinfo=_shanghai())
+    nxt = (start + timedelta(days=32)).replace(day=1)
+    return start, nxt
+
+
+def incidents_handled_by(*, person: Person, start: datetime, end: datetime) -> QuerySet[Incident]:
+    """Incidents dispatched in [start, end) to the unit of a staging point the person was posted
+    to, during the person's shift (any shift for a posting without one)."""
+    postings = Assignment.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gt=start),
+        person=person,
+        staging_point__isnull=False,
+        valid_from__lt=end,
+    )
+    match = Q(pk__in=[])
+    for posting in postings:
+        window = Q(
+            unit__staging_point_id=posting.staging_point_id,
+            dispatched_at__gte=max(start, posting.valid_from),
+            dispatched_at__lt=min(end, posting.valid_to) if posting.valid_to else end,
+        )
+        if posting.shift is not None:
+            # __hour is evaluated in the current time zone (Asia/Shanghai), as are shift hours.
+            window &= Q(dispatched_at__hour__in=shift_hours(posting.shift))
+        match |= window
+    return Incident.objects.filter(match)
+
+
+def person_call_handling(*, person: Person, month: date) -> CallHandlingFigures:
+    start, end = month_window(month)
+    return call_handling_figures(
+        incidents=incidents_handled_by(person=person, start=start, end=end)
+    )

@@ -1,0 +1,78 @@
+"""python manage.py stats_report: the model's report from the model's numbers.
+
+Incidents are created directly as rows with timestamps (see tests/stats/rows.py).
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.factories import small_city
+
+from .test_summary import build_model_two_months
+
+pytestmark = pytest.mark.django_db
+
+
+def report(*args: str) -> list[str]:
+    out = StringIO()
+    call_command("stats_report", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def test_the_report_reproduces_the_models_published_figures_in_english() -> None:
+    build_model_two_months(small_city())
+    lines = report("--start", "2026-01-01", "--end", "2026-03-02", "--lang", "en")
+    assert lines[0] == (
+        "Calls received: 5046, of which criminal 327, public order 459, dispute 1286, "
+        "assistance 2239, other 735."
+    )
+    assert lines[1] == (
+        "Transferred to police stations: 1088, of which criminal 299, public order 412, "
+        "dispute 195, assistance 131, other 51; transfer share 21.6%."
+    )
+    assert lines[2] == (
+        "On-scene resolution rate: criminal 8.6%, public order 10.2%, dispute 84.8%, "
+        "assistance 94.1%, other 93.1%."
+    )
+    assert lines[4].startswith("Acknowledged within target: ")
+
+
+def test_the_report_defaults_to_chinese_and_carries_the_same_numbers() -> None:
+    build_model_two_months(small_city())
+    text = "\n".join(report("--start", "2026-01-01", "--end", "2026-03-02"))
+    for figure in ("5046", "1088", "21.6%", "84.8%", "94.1%"):
+        assert figure in text
+
+
+def test_the_report_filters_by_unit_call_sign() -> None:
+    city = small_city()
+    build_model_two_months(city)
+    lines = report(
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2026-03-02",
+        "--lang",
+        "en",
+        "--unit",
+        city.units[0].callsign,
+    )
+    assert lines[0].startswith("Calls received: 1262,")  # every fourth of 5046, from the first
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--start", "2026-03-02", "--end", "2026-03-01"],
+        ["--start", "yesterday", "--end", "2026-03-01"],
+        ["--start", "2026-03-01", "--end", "2026-03-01", "--unit", "nobody"],
+    ],
+)
+def test_bad_arguments_stop_with_a_message(args: list[str]) -> None:
+    small_city()
+    with pytest.raises(CommandError):
+        report(*args)

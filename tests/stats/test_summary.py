@@ -1,0 +1,243 @@
+"""The summary: the definitions on hand-built incidents, filters, and the daily aggregates.
+
+Incidents are created directly as rows with timestamps (see tests/stats/rows.py): the lifecycle
+services are being written in parallel.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from apps.incidents import stats
+from apps.incidents.models import Category, DailyStats, Incident, IncidentStatus, StatsDay
+from apps.incidents.stats import (
+    IntervalFigures,
+    StatsFilter,
+    hist_percentile,
+    response_figures,
+    stats_rollup_day,
+    summary,
+)
+from tests.factories import SmallCity, small_city
+
+from .rows import SH, at, incident_row
+from .test_response_figures import build_six
+
+pytestmark = pytest.mark.django_db
+
+S = IncidentStatus
+
+# The model's two months (接警 5046 起, 移交 1088 起), by category: (total, transferred).
+MODEL_NUMBERS = {
+    Category.CRIMINAL: (327, 299),
+    Category.PUBLIC_ORDER: (459, 412),
+    Category.DISPUTE: (1286, 195),
+    Category.ASSISTANCE: (2239, 131),
+    Category.OTHER: (735, 51),
+}
+MODEL_START = date(2026, 1, 1)
+MODEL_END = date(2026, 3, 2)  # 61 days
+
+
+def build_model_two_months(city: SmallCity) -> None:
+    rows = []
+    i = 0
+    for category, (total, transferred) in MODEL_NUMBERS.items():
+        for k in range(total):
+            cell = city.cells[i % 8]
+            received = at(1, 0, month=1) + timedelta(days=i % 61, hours=i % 24, minutes=i % 60)
+            status = S.TRANSFER_RECEIVED if k < transferred else S.RESOLVED_ON_SCENE
+            rows.append(
+                Incident(
+                    number=f"M{i:06d}",
+                    category=category,
+                    priority=2,
+                    status=status,
+                    address="x",
+                    lat=(cell.min_lat + cell.max_lat) / 2,
+                    lon=(cell.min_lon + cell.max_lon) / 2,
+                    grid_cell=cell,
+                    station=cell.staging_point.station,
+                    unit=city.units[i % 4],
+                    received_at=received,
+                    dispatched_at=received + timedelta(seconds=20),
+                    acknowledged_at=received + timedelta(seconds=20 + 10 + i % 90),
+                    arrived_at=received + timedelta(seconds=20 + 100 + i % 400),
+                    closed_at=received + timedelta(seconds=3000),
+                )
+            )
+            i += 1
+    Incident.objects.bulk_create(rows, batch_size=1000)
+
+
+def assert_model_report(result: stats.Summary) -> None:
+    assert result.total == 5046
+    assert result.transferred == 1088
+    assert result.transfer_share == 0.2156
+    assert result.closed == 5046
+    assert {c: (f.total, f.transferred) for c, f in result.by_category.items()} == {
+        str(c): v for c, v in MODEL_NUMBERS.items()
+    }
+    # Dispute: (1286 − 195) ÷ 1286 = 0.84837…; assistance: (2239 − 131) ÷ 2239 = 0.94149…
+    assert result.by_category["dispute"].on_scene_rate == 0.8484
+    assert result.by_category["assistance"].on_scene_rate == 0.9415
+    assert result.by_category["dispute"].resolved_on_scene == 1091
+
+
+def test_the_models_two_months_give_its_published_shares_from_raw_rows(monkeypatch) -> None:
+    monkeypatch.setattr(stats, "EXACT_MAX_DAYS", 100)
+    build_model_two_months(small_city())
+    result = summary(start=MODEL_START, end=MODEL_END, now=at(10, 0))
+    assert_model_report(result)
+    assert (result.aggregated_days, result.raw_days) == (0, 61)
+    assert result.response.exact is True
+
+
+def test_the_models_two_months_give_the_same_counts_from_daily_aggregates() -> None:
+    build_model_two_months(small_city())
+    later = at(10, 0)
+    day = MODEL_START
+    while day <= MODEL_END:
+        stats_rollup_day(day=day, now=later)
+        day += timedelta(days=1)
+    result = summary(start=MODEL_START, end=MODEL_END, now=later)
+    assert (result.aggregated_days, result.raw_days) == (61, 0)
+    assert_model_report(result)
+    assert result.response.exact is False
+    exact = response_figures(Incident.objects.all(), now=later)
+    assert result.response.count == exact.count
+    assert result.response.acknowledge_within_target == exact.acknowledge_within_target
+    assert result.response.arrival_within_target == exact.arrival_within_target
+    assert result.response.dispatch_to_arrival.n == exact.dispatch_to_arrival.n
+
+
+def test_a_short_period_is_exact_and_counts_cancelled_calls_in_the_total() -> None:
+    build_six()
+    result = summary(start=date(2026, 3, 2), end=date(2026, 3, 2), now=at(3, 0))
+    assert (result.total, result.cancelled, result.transferred) == (6, 1, 2)
+    assert result.transfer_share == 0.3333
+    assert (result.resolved_on_scene, result.closed, result.on_scene_rate) == (2, 4, 0.5)
+    assert result.by_category["dispute"] == stats.CategoryFigures(
+        total=2, transferred=1, resolved_on_scene=1, closed=2, on_scene_rate=0.5
+    )
+    assert result.by_category["public_order"].on_scene_rate is None
+    assert result.response == response_figures(Incident.objects.all(), now=at(3, 0))
+    data = result.to_dict()
+    assert data["start"] == "2026-03-02" and data["by_category"]["other"]["total"] == 1
+
+
+def test_the_period_is_inclusive_in_shanghai_dates() -> None:
+    city = small_city()
+    # 23:59 on 1 March and 00:00 on 3 March (Asia/Shanghai) are outside [2 March, 2 March].
+    for moment in (at(1, 23, 59), at(2, 0, 0), at(2, 23, 59), at(3, 0, 0)):
+        incident_row(received_at=moment, status=S.RECEIVED, cell=city.cells[1])
+    assert summary(start=date(2026, 3, 2), end=date(2026, 3, 2)).total == 2
+    assert summary(start=date(2026, 3, 1), end=date(2026, 3, 3)).total == 4
+
+
+def test_filters_narrow_the_incidents() -> None:
+    build_six()
+    city_unit = Incident.objects.get(category="criminal").unit
+    day = date(2026, 3, 2)
+
+    def total(**kw: object) -> int:
+        return summary(start=day, end=day, filters=StatsFilter(**kw), now=at(3, 0)).total
+
+    assert total(category="dispute") == 2
+    assert total(unit_id=city_unit.pk) == 2  # the criminal and the cancelled call
+    cell = Incident.objects.get(category="assistance").grid_cell
+    assert total(grid_cell_id=cell.pk) == 1
+    assert total(staging_point_id=cell.staging_point_id) == 2  # R0C1 and R1C1
+    assert total(station_id=cell.staging_point.station_id) == 3  # cells 1, 5, 0 are west
+    assert total(shift=1) == 6  # 10:00 is in shift 1 (08–16)
+    assert total(shift=2) == 0
+
+
+def test_a_long_period_mixes_rolled_up_days_and_raw_rows() -> None:
+    city = small_city()
+    unit, cell = city.units[1], city.cells[1]
+    incident_row(
+        received_at=at(1, 9, month=2),
+        unit=unit,
+        cell=cell,
+        dispatch_s=10,
+        ack_s=30,
+        arrive_s=170,
+        close_s=60,
+    )
+    incident_row(
+        received_at=at(5, 9, month=3),
+        unit=unit,
+        cell=cell,
+        dispatch_s=10,
+        ack_s=30,
+        arrive_s=250,
+        close_s=60,
+    )
+    incident_row(
+        received_at=at(10, 9),
+        unit=unit,
+        cell=cell,
+        dispatch_s=10,
+        ack_s=30,
+        arrive_s=300,
+        close_s=60,
+        status=S.TRANSFER_PENDING,
+    )
+    incident_row(
+        received_at=at(10, 9, 30),
+        unit=unit,
+        cell=cell,
+        dispatch_s=10,
+        ack_s=30,
+        arrive_s=400,
+        close_s=60,
+    )
+    now = at(10, 12)  # 10 March is today: always raw
+    stats_rollup_day(day=date(2026, 2, 1), now=now)
+    # Rolled up before the day ended: not trusted, read raw.
+    stats_rollup_day(day=date(2026, 3, 5), now=at(5, 20))
+    result = summary(start=date(2026, 2, 1), end=date(2026, 3, 10), now=now)
+    assert (result.aggregated_days, result.raw_days) == (1, 37)
+    assert (result.total, result.transferred, result.transfer_share) == (4, 1, 0.25)
+    # Arrival times 170, 250, 300, 400 s fall in buckets [150,180) [240,300) [300,360)
+    # [360,480): values at ranks 0..3 are 165, 270, 330, 420; median = (270+330)/2,
+    # p90 = 330 + 0.7 × (420 − 330).
+    assert result.response.dispatch_to_arrival == IntervalFigures(n=4, median_s=300.0, p90_s=393.0)
+    assert result.response.arrival_within_target == 3
+
+
+def test_hist_percentile_stays_in_the_bucket_of_the_exact_value() -> None:
+    counts = [0] * len(stats.HIST_EDGES_S)
+    assert hist_percentile(counts, 0.5) is None
+    counts[4] = 3  # three values in [60, 90): at 65, 75, 85
+    assert hist_percentile(counts, 0.5) == 75.0
+    counts[-1] = 1  # one beyond 4 hours: answered as the lower edge
+    assert hist_percentile(counts, 1.0) == float(stats.HIST_EDGES_S[-1])
+
+
+def test_rollup_is_idempotent_and_picks_up_later_changes() -> None:
+    build_six()
+    day = date(2026, 3, 2)
+    assert stats_rollup_day(day=day, now=at(3, 0)) == 6
+    rows = DailyStats.objects.filter(day=day).count()
+    assert stats_rollup_day(day=day, now=at(3, 0)) == 6
+    assert DailyStats.objects.filter(day=day).count() == rows
+    pending = Incident.objects.get(status=S.TRANSFER_PENDING)
+    Incident.objects.filter(pk=pending.pk).update(status=S.TRANSFER_RECEIVED)
+    Incident.objects.filter(category="public_order").delete()
+    assert stats_rollup_day(day=day, now=at(3, 1)) == 5
+    marker = StatsDay.objects.get(day=day)
+    assert marker.incidents == 5 and marker.rolled_at == at(3, 1)
+    sums = DailyStats.objects.filter(day=day)
+    assert sum(r.transferred for r in sums) == 2
+    assert sum(r.total for r in sums if r.category == "dispute") == 2
+    criminal = sums.get(category="criminal")
+    assert criminal.shift == 1 and criminal.unit_id is not None
+    assert (
+        criminal.staging_point_id
+        == Incident.objects.get(category="criminal").grid_cell.staging_point_id
+    )
+    assert criminal.day == at(2, 10).astimezone(SH).date()
