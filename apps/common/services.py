@@ -47,3 +47,26 @@ def sequence_next(*, name: str, day: date) -> int:
         row.last += 1
         row.save(update_fields=["last"])
         return row.last
+
+
+SYSTEM_USERNAME = "system"
+
+
+def system_user() -> User:
+    """The account the system acts as (escalations): cannot log in, acts as a dispatcher.
+
+    Its events in the timeline show that no person took the step.
+    """
+    from django.contrib.auth.models import Group
+
+    from .roles import Role
+
+    user, created = User.objects.get_or_create(
+        username=SYSTEM_USERNAME, defaults={"is_active": False, "first_name": "系统"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        group, _ = Group.objects.get_or_create(name=str(Role.DISPATCHER))
+        user.groups.add(group)
+    return user

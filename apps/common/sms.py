@@ -74,7 +74,8 @@ class HttpGatewayBackend(BaseSmsBackend):
         sent = 0
         for m in messages:
             body = settings.SMS_GATEWAY_TEMPLATE.format(
-                phone=json.dumps(m.phone), text=json.dumps(m.text, ensure_ascii=False),
+                phone=json.dumps(m.phone),
+                text=json.dumps(m.text, ensure_ascii=False),
                 sender=json.dumps(settings.SMS_SENDER, ensure_ascii=False),
             )
             request = urllib.request.Request(

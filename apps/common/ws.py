@@ -30,5 +30,5 @@ class TokenQueryAuthMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
-def WebsocketAuthStack(inner: Any) -> Any:  # noqa: N802 (named like Channels' AuthMiddlewareStack)
+def WebsocketAuthStack(inner: Any) -> Any:
     return AuthMiddlewareStack(TokenQueryAuthMiddleware(inner))

@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from apps.common.notices import notice_publish, unit_audience
 
+from .events import DispatchAlert, IncidentBrief
 from .models import Alert, Incident, StreamKind
 from .timeline import event_append
 
 
-def alert_create(*, incident: Incident, unit: Any, incident_payload: dict[str, Any]) -> Alert:
+def alert_create(*, incident: Incident, unit: Any, brief: IncidentBrief) -> Alert:
     """Write the alert and its numbered notice for the unit. Call inside the dispatch transaction.
 
     Any earlier pending alert of the same incident is withdrawn (re-dispatch).
@@ -29,11 +30,8 @@ def alert_create(*, incident: Incident, unit: Any, incident_payload: dict[str, A
         incident=incident, delivered_at__isnull=True, withdrawn_at__isnull=True
     ).update(withdrawn_at=now)
     alert_id = uuid.uuid4()
-    notice = notice_publish(
-        audience=unit_audience(unit.pk),
-        type="dispatch.alert",
-        payload={"alert_id": str(alert_id), "incident": incident_payload},
-    )
+    frame = DispatchAlert(alert_id=str(alert_id), incident=brief).to_dict()
+    notice = notice_publish(audience=unit_audience(unit.pk), type=frame.pop("type"), payload=frame)
     return Alert.objects.create(
         id=alert_id, incident=incident, unit=unit, seq=notice.seq, created_at=now
     )

@@ -127,7 +127,9 @@ class SequencedConsumer(AsyncWebsocketConsumer):
             last = 0
         if not isinstance(last, int) or isinstance(last, bool) or last < 0:
             raise FrameError("bad_field", "last_seq must be a non-negative integer.")
-        catch_up = await database_sync_to_async(notices_since)(audience=self.audience, last_seq=last)
+        catch_up = await database_sync_to_async(notices_since)(
+            audience=self.audience, last_seq=last
+        )
         async with self.send_lock:
             if catch_up.frames is None:
                 snap = await self.snapshot()
@@ -224,7 +226,8 @@ class UnitConsumer(SequencedConsumer):
             await self.send_frame(frame)
 
     async def snapshot(self) -> dict[str, Any]:
-        return await database_sync_to_async(sel.unit_snapshot)(self.unit_id)
+        snap: dict[str, Any] = await database_sync_to_async(sel.unit_snapshot)(self.unit_id)
+        return snap
 
     async def on_alert_received(self, frame: dict[str, Any]) -> None:
         try:
@@ -238,12 +241,10 @@ class UnitConsumer(SequencedConsumer):
 
     async def on_position(self, frame: dict[str, Any]) -> None:
         now = time.monotonic()
-        if now - self.last_fix < settings.POSITION_MIN_INTERVAL_S / 2:
+        if now - self.last_fix < settings.POSITION_FIX_MIN_INTERVAL_S / 2:
             return  # throttled: the phone reports faster than the server stores
         self.last_fix = now
-        errors = await database_sync_to_async(sel.record_position_frame)(
-            self.unit_id, self.scope["user"], frame
-        )
+        errors = await database_sync_to_async(sel.record_position_frame)(self.unit_id, frame)
         if errors:
             raise FrameError("bad_field", json.dumps(errors, ensure_ascii=False))
 
@@ -257,16 +258,10 @@ class CommandConsumer(SequencedConsumer):
             return None
         return COMMAND
 
-    async def on_joined(self) -> None:
-        await self.channel_layer.group_add("positions", self.channel_name)
-
-    async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard("positions", self.channel_name)
-        await super().disconnect(code)
-
     async def snapshot(self) -> dict[str, Any]:
-        return await database_sync_to_async(sel.command_snapshot)()
+        snap: dict[str, Any] = await database_sync_to_async(sel.command_snapshot)()
+        return snap
 
-    async def position_push(self, message: dict[str, Any]) -> None:
+    async def unit_position(self, message: dict[str, Any]) -> None:
         # Positions are ephemeral (the latest one is in every snapshot): no sequence number.
         await self.send_frame(message["frame"])

@@ -17,3 +17,10 @@ def deadline_fire_task(deadline_id: int) -> None:
 def deadlines_sweep_task() -> int:
     """The safety net run by beat: fire everything due that the fast path missed."""
     return deadlines_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def escalation_redispatch_task(incident_id: int, silent_unit_id: int) -> None:
+    from .escalation import redispatch_after_silence
+
+    redispatch_after_silence(incident_id=incident_id, silent_unit_id=silent_unit_id)

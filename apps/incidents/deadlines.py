@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -25,9 +26,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.common.notices import COMMAND, notice_publish
+from apps.common.notices import COMMAND
 from apps.common.push import after_commit
 
+from .events import IncidentEscalated, publish
 from .models import Incident, IncidentStatus, StreamKind
 from .realtime_models import Deadline, DeadlineKind, DeadlineOutcome
 from .timeline import event_append
@@ -35,7 +37,11 @@ from .timeline import event_append
 log = logging.getLogger(__name__)
 
 _AWAITING_ACK = (IncidentStatus.DISPATCHED,)
-_AWAITING_ARRIVAL = (IncidentStatus.DISPATCHED, IncidentStatus.ACKNOWLEDGED, IncidentStatus.EN_ROUTE)
+_AWAITING_ARRIVAL = (
+    IncidentStatus.DISPATCHED,
+    IncidentStatus.ACKNOWLEDGED,
+    IncidentStatus.EN_ROUTE,
+)
 
 
 def arrival_target_s(incident: Incident) -> int:
@@ -68,9 +74,7 @@ def deadlines_schedule(*, incident: Incident, unit: Any, dispatched_at: datetime
         from .deadline_tasks import deadline_fire_task
 
         for row in rows:
-            after_commit(
-                lambda row=row: deadline_fire_task.apply_async(args=[row.pk], eta=row.due_at)
-            )
+            after_commit(partial(deadline_fire_task.apply_async, args=[row.pk], eta=row.due_at))
     return rows
 
 
@@ -133,22 +137,24 @@ def _escalate_unacknowledged(incident: Incident, deadline: Deadline, now: dateti
         reason=_("No acknowledge within %(s)d s") % {"s": settings.TARGET_ACKNOWLEDGE_S},
         payload={"deadline": deadline.pk, "unit": deadline.unit_id},
     )
-    notice_publish(
-        audience=COMMAND,
-        type="incident.escalated",
-        payload={
-            "incident_id": incident.pk,
-            "number": incident.number,
-            "unit_id": deadline.unit_id,
-            "reason": "acknowledge_deadline",
-            "at": now.isoformat(),
-        },
+    publish(
+        COMMAND,
+        IncidentEscalated(
+            incident_id=incident.pk,
+            number=incident.number,
+            unit_id=deadline.unit_id,
+            target="acknowledge",
+            target_s=int(settings.TARGET_ACKNOWLEDGE_S),
+            at=now.isoformat(),
+        ),
     )
     _sms_escalation(incident, deadline.unit_id)
     if settings.ESCALATION_REDISPATCH:
-        from .escalation import redispatch_after_silence
+        # After commit and in its own transactions: each of them locks a single unit.
+        from .deadline_tasks import escalation_redispatch_task
 
-        redispatch_after_silence(incident=incident, silent_unit_id=deadline.unit_id)
+        incident_id, unit_id = incident.pk, deadline.unit_id
+        after_commit(lambda: escalation_redispatch_task.delay(incident_id, unit_id))
 
 
 def _record_arrival_breach(incident: Incident, deadline: Deadline, now: datetime) -> None:
@@ -165,16 +171,16 @@ def _record_arrival_breach(incident: Incident, deadline: Deadline, now: datetime
         reason=_("Not on scene within %(s)d s") % {"s": target},
         payload={"deadline": deadline.pk, "unit": deadline.unit_id, "target_s": target},
     )
-    notice_publish(
-        audience=COMMAND,
-        type="incident.breach",
-        payload={
-            "incident_id": incident.pk,
-            "number": incident.number,
-            "unit_id": deadline.unit_id,
-            "target_s": target,
-            "at": now.isoformat(),
-        },
+    publish(
+        COMMAND,
+        IncidentEscalated(
+            incident_id=incident.pk,
+            number=incident.number,
+            unit_id=deadline.unit_id,
+            target="arrival",
+            target_s=target,
+            at=now.isoformat(),
+        ),
     )
 
 
@@ -183,12 +189,14 @@ def _sms_escalation(incident: Incident, unit_id: int) -> None:
     from apps.common.tasks import sms_send
 
     phones = escalation_phones(unit_id=unit_id)
-    text = _("[110] Incident %(number)s at %(address)s was not acknowledged. Answer the app now.") % {
+    text = _(
+        "[110] Incident %(number)s at %(address)s was not acknowledged. Answer the app now."
+    ) % {
         "number": incident.number,
         "address": incident.address,
     }
     for phone in phones:
-        after_commit(lambda phone=phone: sms_send.delay(phone, text))
+        after_commit(partial(sms_send.delay, phone, text))
 
 
 def escalation_phones(*, unit_id: int) -> list[str]:

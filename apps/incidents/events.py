@@ -1,28 +1,95 @@
-"""Typed payloads pushed to websocket groups after commit.
+"""Typed payloads of what clients are told, and the publishing of them.
 
-Groups: "command" (the command centre sees everything) and f"unit.{unit_id}" (one unit's crew).
-The dotted `type` doubles as the Channels handler name (``incident.updated`` →
-``incident_updated``). Payloads are plain JSON values so they survive the channel layer.
+Every frame a client can miss goes through the numbered notice stream (apps.common.notices):
+audience "command" (the command centre sees everything) and "unit:<id>" (one unit's crew). A
+notice is written in the caller's transaction and pushed after commit; a reconnecting client
+catches up from the database. Unit positions are the exception: they are ephemeral (the latest
+one is in every snapshot) and are pushed without a number.
+
+Lock order: publish only after the transaction has locked its incident and unit rows. The unit
+audience's cursor is only ever taken by a transaction holding that unit's row; the command
+cursor is taken last, so no two transactions wait on each other in opposite orders.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
+from apps.common.notices import COMMAND, group_for, notice_publish, unit_audience
 from apps.common.push import push_after_commit
 
 from .models import Incident
 
-COMMAND_GROUP = "command"
 
-
-def unit_group(unit_id: int) -> str:
-    return f"unit.{unit_id}"
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 @dataclass(frozen=True)
-class IncidentUpdated:
+class IncidentBrief:
+    """What a crew's phone and the command map need to know of an incident."""
+
+    id: int
+    number: str
+    status: str
+    category: str
+    priority: int
+    address: str
+    description: str
+    location: dict[str, float]
+    unit: int | None
+    station: int | None
+    transfer_station: int | None
+    grid: int | None
+    received_at: str | None
+    dispatched_at: str | None
+    acknowledged_at: str | None
+    en_route_at: str | None
+    arrived_at: str | None
+    closed_at: str | None
+    escalated_at: str | None
+    arrival_breached_at: str | None
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentBrief:
+        return cls(
+            id=incident.pk,
+            number=incident.number,
+            status=incident.status,
+            category=incident.category,
+            priority=incident.priority,
+            address=incident.address,
+            description=incident.description,
+            location={"lat": incident.lat, "lon": incident.lon},
+            unit=incident.unit_id,
+            station=incident.station_id,
+            transfer_station=incident.transfer_station_id,
+            grid=incident.grid_cell_id,
+            received_at=_iso(incident.received_at),
+            dispatched_at=_iso(incident.dispatched_at),
+            acknowledged_at=_iso(incident.acknowledged_at),
+            en_route_at=_iso(incident.en_route_at),
+            arrived_at=_iso(incident.arrived_at),
+            closed_at=_iso(incident.closed_at),
+            escalated_at=_iso(incident.escalated_at),
+            arrival_breached_at=_iso(incident.arrival_breached_at),
+        )
+
+
+class _Payload:
+    type: ClassVar[str]
+
+    def body(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **self.body()}
+
+
+@dataclass(frozen=True)
+class IncidentUpdated(_Payload):
     type: ClassVar[str] = "incident.updated"
     incident_id: int
     number: str
@@ -32,67 +99,89 @@ class IncidentUpdated:
     station_id: int | None
     at: str
     kind: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, **asdict(self)}
+    incident: IncidentBrief
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IncidentUpdated:
-        return cls(**{k: v for k, v in data.items() if k != "type"})
+        fields = {k: v for k, v in data.items() if k not in ("type", "seq")}
+        fields["incident"] = IncidentBrief(**fields["incident"])
+        return cls(**fields)
 
 
 @dataclass(frozen=True)
-class DispatchAlert:
+class DispatchAlert(_Payload):
     type: ClassVar[str] = "dispatch.alert"
-    incident_id: int
-    number: str
-    unit_id: int
-    category: str
-    priority: int
-    address: str
-    description: str
-    lat: float
-    lon: float
-    dispatched_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, **asdict(self)}
+    alert_id: str
+    incident: IncidentBrief
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DispatchAlert:
-        return cls(**{k: v for k, v in data.items() if k != "type"})
+        return cls(alert_id=data["alert_id"], incident=IncidentBrief(**data["incident"]))
 
 
 @dataclass(frozen=True)
-class UnitUpdated:
+class UnitUpdated(_Payload):
+    """A unit's status changed (numbered, for the command centre)."""
+
     type: ClassVar[str] = "unit.updated"
     unit_id: int
     callsign: str
     status: str
     current_incident_id: int | None
-    position: dict[str, float] | None = field(default=None)
-    position_at: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, **asdict(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UnitUpdated:
+        return cls(**{k: v for k, v in data.items() if k not in ("type", "seq")})
+
+
+@dataclass(frozen=True)
+class UnitPosition(_Payload):
+    """A unit moved (not numbered: the latest position is in every snapshot)."""
+
+    type: ClassVar[str] = "unit.position"
+    unit_id: int
+    callsign: str
+    status: str
+    position: dict[str, float]
+    position_at: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UnitPosition:
         return cls(**{k: v for k, v in data.items() if k != "type"})
 
 
+@dataclass(frozen=True)
+class IncidentEscalated(_Payload):
+    """A missed target: "acknowledge" (escalated) or "arrival" (breach)."""
+
+    type: ClassVar[str] = "incident.escalated"
+    incident_id: int
+    number: str
+    unit_id: int
+    target: str
+    target_s: int
+    at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        kind = "incident.escalated" if self.target == "acknowledge" else "incident.breach"
+        return {"type": kind, **self.body()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IncidentEscalated:
+        return cls(**{k: v for k, v in data.items() if k not in ("type", "seq")})
+
+
 def incident_updated(incident: Incident, *, from_status: str, kind: str) -> IncidentUpdated:
-    at = incident.closed_at or incident.received_at
-    for stamp in (
-        incident.transfer_received_at,
-        incident.closed_at,
-        incident.arrived_at,
-        incident.en_route_at,
-        incident.acknowledged_at,
+    stamps = [
+        incident.received_at,
         incident.dispatched_at,
-    ):
-        if stamp is not None:
-            at = max(at, stamp)
+        incident.acknowledged_at,
+        incident.en_route_at,
+        incident.arrived_at,
+        incident.closed_at,
+        incident.transfer_received_at,
+    ]
+    at = max(s for s in stamps if s is not None)
     return IncidentUpdated(
         incident_id=incident.pk,
         number=incident.number,
@@ -102,35 +191,60 @@ def incident_updated(incident: Incident, *, from_status: str, kind: str) -> Inci
         station_id=incident.transfer_station_id or incident.station_id,
         at=at.isoformat(),
         kind=kind,
+        incident=IncidentBrief.of(incident),
     )
 
 
-def dispatch_alert(incident: Incident) -> DispatchAlert:
-    assert incident.unit_id is not None and incident.dispatched_at is not None
-    return DispatchAlert(
-        incident_id=incident.pk,
-        number=incident.number,
-        unit_id=incident.unit_id,
-        category=incident.category,
-        priority=incident.priority,
-        address=incident.address,
-        description=incident.description,
-        lat=incident.lat,
-        lon=incident.lon,
-        dispatched_at=incident.dispatched_at.isoformat(),
-    )
+def publish(audience: str, payload: _Payload) -> None:
+    frame = payload.to_dict()
+    notice_publish(audience=audience, type=frame.pop("type"), payload=frame)
 
 
 def publish_incident(
     incident: Incident, *, from_status: str, kind: str, unit_ids: tuple[int, ...] = ()
 ) -> None:
-    """After commit: tell the command centre, and the crews concerned, that an incident moved."""
-    payload = incident_updated(incident, from_status=from_status, kind=kind).to_dict()
-    push_after_commit(COMMAND_GROUP, payload)
-    for unit_id in dict.fromkeys(unit_ids):
-        push_after_commit(unit_group(unit_id), payload)
+    """Tell the crews concerned and the command centre that an incident moved.
+
+    When the incident left a unit (unassigned, cancelled), that unit's pending alert is withdrawn.
+    """
+    from .alerts import alerts_withdraw
+
+    if kind in ("unassigned", "cancelled"):
+        alerts_withdraw(incident=incident)
+    payload = incident_updated(incident, from_status=from_status, kind=kind)
+    for unit_id in sorted(set(unit_ids)):
+        publish(unit_audience(unit_id), payload)
+    publish(COMMAND, payload)
 
 
 def publish_dispatch(incident: Incident) -> None:
-    assert incident.unit_id is not None
-    push_after_commit(unit_group(incident.unit_id), dispatch_alert(incident).to_dict())
+    """The dispatch alert (the outbox row and its notice) and the 1-3-5 minute deadlines."""
+    from .alerts import alert_create
+    from .deadlines import deadlines_schedule
+
+    assert incident.unit is not None and incident.dispatched_at is not None
+    alert_create(incident=incident, unit=incident.unit, brief=IncidentBrief.of(incident))
+    deadlines_schedule(incident=incident, unit=incident.unit, dispatched_at=incident.dispatched_at)
+
+
+def publish_unit_status(unit: Any) -> None:
+    publish(
+        COMMAND,
+        UnitUpdated(
+            unit_id=unit.pk,
+            callsign=unit.callsign,
+            status=unit.status,
+            current_incident_id=unit.current_incident_id,
+        ),
+    )
+
+
+def publish_unit_position(unit: Any, *, lat: float, lon: float, at: datetime) -> None:
+    frame = UnitPosition(
+        unit_id=unit.pk,
+        callsign=unit.callsign,
+        status=unit.status,
+        position={"lat": lat, "lon": lon},
+        position_at=at.isoformat(),
+    ).to_dict()
+    push_after_commit(group_for(COMMAND), {"type": "unit.position", "frame": frame})

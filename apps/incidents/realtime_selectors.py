@@ -5,6 +5,7 @@ Each function runs in a worker thread (database_sync_to_async) and returns plain
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.utils import timezone
@@ -13,6 +14,7 @@ from apps.common.models import Notice
 from apps.common.notices import unit_audience
 
 from .alerts import alerts_mark_sent, alerts_pending
+from .events import IncidentBrief
 from .models import OPEN_STATUSES, Incident, IncidentStatus
 
 
@@ -35,7 +37,7 @@ def pending_alert_frames(unit_id: int) -> list[dict[str, Any]]:
         )
     }
     frames = []
-    for alert_id, seq in alerts:
+    for _alert_id, seq in alerts:
         notice = notices.get(seq)
         if notice is not None:
             frames.append({**notice.payload, "type": notice.type, "seq": seq, "resent": True})
@@ -64,29 +66,7 @@ def _unit_dict(unit: Any, now: Any) -> dict[str, Any]:
 
 
 def _incident_dict(incident: Incident) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "id": incident.pk,
-        "number": incident.number,
-        "status": incident.status,
-        "category": incident.category,
-        "priority": incident.priority,
-        "address": incident.address,
-        "description": incident.description,
-        "location": {"lat": incident.lat, "lon": incident.lon},
-        "unit": incident.unit_id,
-        "station": incident.station_id,
-        "grid": incident.grid_cell_id,
-        "received_at": iso(incident.received_at),
-        "dispatched_at": iso(incident.dispatched_at),
-        "acknowledged_at": iso(incident.acknowledged_at),
-        "en_route_at": iso(incident.en_route_at),
-        "arrived_at": iso(incident.arrived_at),
-        "escalated_at": iso(incident.escalated_at),
-        "arrival_breached_at": iso(incident.arrival_breached_at),
-    }
+    return asdict(IncidentBrief.of(incident))
 
 
 def unit_snapshot(unit_id: int) -> dict[str, Any]:
@@ -107,28 +87,29 @@ def command_snapshot() -> dict[str, Any]:
 
     now = timezone.now()
     units = Unit.objects.select_related("staging_point").order_by("callsign")
-    incidents = Incident.objects.filter(status__in=[*OPEN_STATUSES, IncidentStatus.TRANSFER_PENDING])
+    incidents = Incident.objects.filter(
+        status__in=[*OPEN_STATUSES, IncidentStatus.TRANSFER_PENDING]
+    )
     return {
         "units": [_unit_dict(u, now) for u in units],
         "incidents": [_incident_dict(i) for i in incidents.order_by("received_at")[:500]],
     }
 
 
-def incident_payload(incident: Incident) -> dict[str, Any]:
-    return _incident_dict(incident)
-
-
-def record_position_frame(unit_id: int, user: Any, frame: dict[str, Any]) -> dict[str, Any]:
+def record_position_frame(unit_id: int, frame: dict[str, Any]) -> dict[str, Any]:
     """Validate and store a position fix sent over the socket. Returns per-field errors."""
-    from apps.units.api import PositionInput
+    from apps.units.api import PositionIn
     from apps.units.models import Unit
     from apps.units.services import unit_position_record
 
-    data = PositionInput(data={k: v for k, v in frame.items() if k != "type"})
+    data = PositionIn(data={k: v for k, v in frame.items() if k != "type"})
     if not data.is_valid():
         return {k: [str(e) for e in v] for k, v in data.errors.items()}
-    unit = Unit.objects.get(pk=unit_id)
-    unit_position_record(unit=unit, actor=user, **data.validated_data)
+    unit_position_record(
+        unit=Unit.objects.get(pk=unit_id),
+        lat=data.validated_data["lat"],
+        lon=data.validated_data["lon"],
+        accuracy_m=data.validated_data.get("accuracy_m"),
+        recorded_at=data.validated_data["recorded_at"],
+    )
     return {}
-
-

@@ -35,7 +35,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.common.errors import IllegalTransition, UnitBusy
-from apps.common.push import push_after_commit
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, has_role
 from apps.common.services import sequence_next
 from apps.units.models import UNIT_FREE_STATUSES, Station, Unit, UnitStatus
@@ -48,7 +47,7 @@ from apps.units.selectors import (
     unit_recommendations,
 )
 
-from .events import COMMAND_GROUP, UnitUpdated, publish_dispatch, publish_incident
+from .events import publish_dispatch, publish_incident, publish_unit_status
 from .models import OPEN_STATUSES, Category, Incident, IncidentStatus, StreamKind
 from .timeline import event_append
 
@@ -189,15 +188,7 @@ def _unit_set_status(
         reason=reason,
         payload={"incident": incident.pk, "number": incident.number},
     )
-    push_after_commit(
-        COMMAND_GROUP,
-        UnitUpdated(
-            unit_id=unit.pk,
-            callsign=unit.callsign,
-            status=unit.status,
-            current_incident_id=unit.current_incident_id,
-        ).to_dict(),
-    )
+    publish_unit_status(unit)
 
 
 def _required_text(value: str, field: str, limit: int) -> str:

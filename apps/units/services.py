@@ -15,8 +15,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.common.push import push_after_commit
-
 from .models import PositionFix, Unit
 
 
@@ -78,19 +76,9 @@ def unit_position_record(
             )
             _trim_fixes(unit)
         if updated:
-            from apps.incidents.events import COMMAND_GROUP, UnitUpdated
+            from apps.incidents.events import publish_unit_position
 
-            push_after_commit(
-                COMMAND_GROUP,
-                UnitUpdated(
-                    unit_id=unit.pk,
-                    callsign=unit.callsign,
-                    status=unit.status,
-                    current_incident_id=unit.current_incident_id,
-                    position={"lat": lat, "lon": lon},
-                    position_at=recorded_at.isoformat(),
-                ).to_dict(),
-            )
+            publish_unit_position(unit, lat=lat, lon=lon, at=recorded_at)
     return PositionResult(updated=updated, breadcrumb=not throttled)
 
 

@@ -151,7 +151,9 @@ else:
 CELERY_TASK_ACKS_LATE = True
 # Unacknowledged tasks (a killed worker's) are redelivered after this long. Deadlines do not
 # depend on it: the database sweeper fires them; a redelivered timer task finds them fired.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Asia/Shanghai"
 # Periodic tasks (exactly one `celery beat`). Each app's entries are listed here.
@@ -290,9 +292,6 @@ NOTICE_RETENTION_HOURS = env_int("NOTICE_RETENTION_HOURS", 48)
 DEADLINE_SWEEP_S = env_float("DEADLINE_SWEEP_S", 2.0)
 # When the acknowledge deadline is missed, dispatch the next-ranked free unit.
 ESCALATION_REDISPATCH = env_bool("ESCALATION_REDISPATCH", True)
-# Positions: at most one stored breadcrumb per unit this often; the newest N are kept.
-POSITION_MIN_INTERVAL_S = env_float("POSITION_MIN_INTERVAL_S", 3.0)
-POSITION_TRAIL_MAX = env_int("POSITION_TRAIL_MAX", 500)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16384)
 
 # --- Production hardening -------------------------------------------------------------------

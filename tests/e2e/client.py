@@ -107,9 +107,9 @@ class UnitClient:
 
     def handle(self, frame: dict[str, Any]) -> None:
         self.frames.append(frame)
-        if frame.get("type") == "snapshot":
-            self.last_seq = frame["seq"]
-        elif "seq" in frame and not frame.get("resent") and frame["seq"] == self.last_seq + 1:
+        if frame.get("type") == "snapshot" or (
+            "seq" in frame and not frame.get("resent") and frame["seq"] == self.last_seq + 1
+        ):
             self.last_seq = frame["seq"]
         if frame.get("type") == "dispatch.alert":
             assert self.ws is not None

@@ -103,9 +103,7 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))
+            k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))
         }
         env.update(
             DJANGO_SETTINGS_MODULE="cad_project.settings.test",
@@ -142,11 +140,16 @@ class Stack:
             f"redis-{len(self.procs)}",
             [
                 "redis-server",
-                "--port", str(self.redis_port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.tmp),
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
             ],
         )
         wait_for(self._redis_ping, timeout=30, what="redis")
@@ -164,7 +167,14 @@ class Stack:
         port = free_port()
         proc = self._spawn(
             name,
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "cad_project.asgi:application"],
+            [
+                str(BIN / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "cad_project.asgi:application",
+            ],
         )
 
         def ready() -> bool:
@@ -185,9 +195,18 @@ class Stack:
         proc = self._spawn(
             name,
             [
-                str(BIN / "celery"), "-A", "cad_project", "worker", "-l", "info",
-                "--concurrency", "2", "-n", f"{name}-{len(self.procs)}@%h",
-                "--without-gossip", "--without-mingle",
+                str(BIN / "celery"),
+                "-A",
+                "cad_project",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                "2",
+                "-n",
+                f"{name}-{len(self.procs)}@%h",
+                "--without-gossip",
+                "--without-mingle",
             ],
         )
         wait_for(lambda: "ready" in proc.tail(200), timeout=60, what=f"{name} ready")
@@ -197,8 +216,16 @@ class Stack:
         return self._spawn(
             "beat",
             [
-                str(BIN / "celery"), "-A", "cad_project", "beat", "-l", "info",
-                "-s", str(self.tmp / "beat-schedule"), "--pidfile", str(self.tmp / "beat.pid"),
+                str(BIN / "celery"),
+                "-A",
+                "cad_project",
+                "beat",
+                "-l",
+                "info",
+                "-s",
+                str(self.tmp / "beat-schedule"),
+                "--pidfile",
+                str(self.tmp / "beat.pid"),
             ],
         )
 

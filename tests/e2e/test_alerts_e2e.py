@@ -41,7 +41,7 @@ def _people() -> tuple[Any, str, str, Any]:
 
 
 def test_an_alert_dispatched_through_one_process_reaches_a_unit_on_another(tmp_path: Path) -> None:
-    city, dispatcher_token, unit_token, unit = _people()
+    _city, dispatcher_token, unit_token, unit = _people()
     with stack(tmp_path) as s:
         _, port_a = s.start_daphne("daphne-a")
         _, port_b = s.start_daphne("daphne-b")
@@ -66,7 +66,7 @@ def test_an_alert_dispatched_through_one_process_reaches_a_unit_on_another(tmp_p
 def test_a_unit_offline_at_dispatch_gets_the_alert_when_it_reconnects_20_s_later(
     tmp_path: Path,
 ) -> None:
-    city, dispatcher_token, unit_token, unit = _people()
+    _city, dispatcher_token, unit_token, unit = _people()
     with stack(tmp_path) as s:
         _, port_a = s.start_daphne("daphne-a")
         _, port_b = s.start_daphne("daphne-b")
@@ -88,7 +88,7 @@ def test_a_unit_offline_at_dispatch_gets_the_alert_when_it_reconnects_20_s_later
 def test_an_acknowledge_deadline_fires_exactly_once_after_the_worker_is_killed(
     tmp_path: Path,
 ) -> None:
-    city, dispatcher_token, unit_token, unit = _people()
+    _city, dispatcher_token, _unit_token, unit = _people()
     env = {
         "TARGET_ACKNOWLEDGE_S": 3,
         "DEADLINE_SWEEP_S": 1,

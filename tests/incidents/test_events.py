@@ -1,4 +1,4 @@
-"""Push payloads are typed and survive JSON."""
+"""Payloads are typed and survive JSON; what a dispatch publishes."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ import json
 
 import pytest
 
+from apps.common.models import Notice
 from apps.incidents.events import (
     DispatchAlert,
+    IncidentBrief,
+    IncidentEscalated,
     IncidentUpdated,
+    UnitPosition,
     UnitUpdated,
-    dispatch_alert,
     incident_updated,
 )
+from apps.incidents.realtime_models import Alert, Deadline
 
 from .conftest import World, advance, new_incident
 
@@ -21,19 +25,45 @@ pytestmark = pytest.mark.django_db
 
 def test_payloads_round_trip_through_json(world: World) -> None:
     incident = advance(world, new_incident(world), "dispatched")
-    updated = incident_updated(incident, from_status="received", kind="dispatched")
-    alert = dispatch_alert(incident)
-    unit = UnitUpdated(
-        unit_id=world.unit.pk,
-        callsign="U0",
-        status="dispatched",
-        current_incident_id=incident.pk,
-        position={"lat": 22.78, "lon": 100.95},
-        position_at="2026-01-01T00:00:00+00:00",
-    )
-    for payload, cls in ((updated, IncidentUpdated), (alert, DispatchAlert), (unit, UnitUpdated)):
+    brief = IncidentBrief.of(incident)
+    payloads = [
+        incident_updated(incident, from_status="received", kind="dispatched"),
+        DispatchAlert(alert_id="6f1c2a52-3a8e-4a57-9f7e-0d3b5f2c1a00", incident=brief),
+        UnitUpdated(
+            unit_id=world.unit.pk, callsign="U0", status="dispatched", current_incident_id=1
+        ),
+        UnitPosition(
+            unit_id=world.unit.pk,
+            callsign="U0",
+            status="patrolling",
+            position={"lat": 22.78, "lon": 100.95},
+            position_at="2026-01-01T00:00:00+00:00",
+        ),
+        IncidentEscalated(
+            incident_id=incident.pk,
+            number=incident.number,
+            unit_id=world.unit.pk,
+            target="arrival",
+            target_s=300,
+            at="2026-01-01T00:05:00+00:00",
+        ),
+    ]
+    for payload in payloads:
         wire = json.loads(json.dumps(payload.to_dict()))
-        assert wire["type"] == cls.type
-        assert cls.from_dict(wire) == payload  # type: ignore[attr-defined]
-    assert alert.to_dict()["type"] == "dispatch.alert"
-    assert updated.to_dict()["status"] == "dispatched" and updated.unit_id == world.unit.pk
+        assert type(payload).from_dict(wire) == payload  # type: ignore[attr-defined]
+    assert payloads[0].to_dict()["type"] == IncidentUpdated.type
+    assert payloads[4].to_dict()["type"] == "incident.breach"
+
+
+def test_a_dispatch_writes_the_alert_its_notice_and_two_deadlines(world: World) -> None:
+    incident = advance(world, new_incident(world), "dispatched")
+    alert = Alert.objects.get(incident=incident)
+    assert alert.unit_id == world.unit.pk and alert.delivered_at is None
+    notice = Notice.objects.get(audience=f"unit:{world.unit.pk}", seq=alert.seq)
+    assert notice.type == "dispatch.alert"
+    assert notice.payload["alert_id"] == str(alert.pk)
+    assert notice.payload["incident"]["number"] == incident.number
+    assert sorted(Deadline.objects.filter(incident=incident).values_list("kind", flat=True)) == [
+        "acknowledge",
+        "arrival",
+    ]

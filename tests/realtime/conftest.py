@@ -23,9 +23,9 @@ def token_for(user: Any) -> str:
     return token_issue(user=user)[1]
 
 
-async def connect(path: str, user: Any | None = None, token: str | None = None) -> tuple[
-    WebsocketCommunicator, bool, int | None
-]:
+async def connect(
+    path: str, user: Any | None = None, token: str | None = None
+) -> tuple[WebsocketCommunicator, bool, int | None]:
     from asgiref.sync import sync_to_async
 
     if user is not None and token is None:

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_unit_socket_refuses_an_anonymous_connection() -> None:
     async def scenario() -> None:
-        comm, connected, code = await connect("/ws/unit/")
+        _comm, connected, code = await connect("/ws/unit/")
         assert not connected and code == 4401
-        comm2, connected2, code2 = await connect("/ws/unit/", token="not-a-token")
+        _comm2, connected2, code2 = await connect("/ws/unit/", token="not-a-token")
         assert not connected2 and code2 == 4401
 
     run(scenario)
@@ -96,7 +96,9 @@ def test_live_notices_arrive_in_order_and_a_dropped_push_is_filled_from_the_data
         from unittest import mock
 
         with mock.patch("apps.common.notices.push_after_commit"):
-            await sync_to_async(notice_publish)(audience=COMMAND, type="test.note", payload={"i": 0})
+            await sync_to_async(notice_publish)(
+                audience=COMMAND, type="test.note", payload={"i": 0}
+            )
         # ... and the next one normally: the consumer sends both, in order.
         await sync_to_async(notice_publish)(audience=COMMAND, type="test.note", payload={"i": 1})
         frames = await receive_until(comm, lambda f: f.get("seq") == 2)
