@@ -106,3 +106,44 @@ def rectangle(min_lat: float, min_lon: float, max_lat: float, max_lon: float) ->
             ]
         ],
     }
+
+
+# --- GCJ-02 ("Mars coordinates") for Chinese tile providers ------------------------------------
+# Gaode/AMap and Tencent tiles are drawn in GCJ-02, an obfuscated datum mandated for published maps
+# in mainland China. Positions stay stored in WGS-84; they are shifted only for display on such
+# tiles. This is the widely published forward transform (Krasovsky ellipsoid parameters); the
+# patrol app and the command map carry the same formula in frontend/static/common/gcj02.js.
+_GCJ_A = 6378245.0
+_GCJ_EE = 0.00669342162296594323
+
+
+def out_of_china(lat: float, lon: float) -> bool:
+    """Outside the rough box where GCJ-02 applies (no shift is made there)."""
+    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+
+
+def _gcj_delta(lat: float, lon: float) -> tuple[float, float]:
+    x, y = lon - 105.0, lat - 35.0
+    d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    d_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    common = (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    d_lat += common
+    d_lon += common
+    d_lat += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    d_lon += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    d_lat += (160.0 * math.sin(y / 12.0 * math.pi) + 320.0 * math.sin(y * math.pi / 30.0)) * 2 / 3
+    d_lon += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2 / 3
+    rad_lat = lat / 180.0 * math.pi
+    magic = 1 - _GCJ_EE * math.sin(rad_lat) ** 2
+    sqrt_magic = math.sqrt(magic)
+    d_lat = (d_lat * 180.0) / ((_GCJ_A * (1 - _GCJ_EE)) / (magic * sqrt_magic) * math.pi)
+    d_lon = (d_lon * 180.0) / (_GCJ_A / sqrt_magic * math.cos(rad_lat) * math.pi)
+    return d_lat, d_lon
+
+
+def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
+    """WGS-84 (lat, lon) → GCJ-02 (lat, lon); unchanged outside China."""
+    if out_of_china(lat, lon):
+        return lat, lon
+    d_lat, d_lon = _gcj_delta(lat, lon)
+    return lat + d_lat, lon + d_lon

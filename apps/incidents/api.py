@@ -63,6 +63,9 @@ class IncidentListCreateView(APIView):
 
     @extend_schema(request=IncidentCreateIn, responses={201: IntakeOut}, summary="Take a call")
     def post(self, request: Request) -> Response:
+        # Refuse a wrong role before looking at the body (403, not a 400 about fields).
+        if not services.is_operations(request.user):
+            raise PermissionDenied(_("Only the command centre takes calls."))
         data = IncidentCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.common import roles as _roles
 from apps.common.roles import Role, has_role
-
-# The shared roles module may define the rule; prefer it when present.
-_shared_can_see_id_numbers = getattr(_roles, "can_see_id_numbers", None)
+from apps.common.roles import can_see_id_numbers as _role_sees_id_numbers
 
 
 def is_hr(user: Any) -> bool:
@@ -22,10 +19,8 @@ def is_hr(user: Any) -> bool:
 
 
 def can_see_id_numbers(user: Any) -> bool:
-    """Full ID-card numbers are shown to HR and superusers only."""
-    if _shared_can_see_id_numbers is not None:
-        return bool(_shared_can_see_id_numbers(user)) or is_hr(user)
-    return is_hr(user)
+    """Full ID-card numbers are shown to HR (the shared role rule) and superusers only."""
+    return _role_sees_id_numbers(user) or is_hr(user)
 
 
 def mask_id_card(number: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -370,6 +371,15 @@ class AssessmentScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}: {self.score}"
+
+    def clean(self) -> None:
+        # Form validation only (the admin's inline); the services check the same.
+        if self.item_id is None or self.score is None:
+            return
+        if self.score > self.item.max_score:
+            raise ValidationError({"score": _("At most %(max)s.") % {"max": self.item.max_score}})
+        if self.assessment_id is not None and self.item.period_id != self.assessment.period_id:
+            raise ValidationError({"item": _("Not an item of this assessment's period.")})
 
 
 class AdjustmentKind(models.TextChoices):

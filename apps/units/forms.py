@@ -72,6 +72,10 @@ class LatLonMapForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.initial["location"] = point_geojson(self.instance.lat, self.instance.lon)
+        # A marker alone is enough; `clean` requires one of the two.
+        for name in ("lat", "lon"):
+            if name in self.fields:
+                self.fields[name].required = False
 
     def clean_location(self) -> dict[str, Any] | None:
         value: dict[str, Any] | None = self.cleaned_data.get("location")
@@ -91,6 +95,11 @@ class LatLonMapForm(forms.ModelForm):  # type: ignore[type-arg]
         point = cleaned.get("location")
         if point and "location" in self.changed_data and not typed:
             cleaned["lon"], cleaned["lat"] = point["coordinates"]
+        for name in ("lat", "lon"):
+            if cleaned.get(name) is None and name not in self.errors:
+                self.add_error(
+                    name, forms.ValidationError(_("Place the point on the map or type it."))
+                )
         return cleaned
 
 

@@ -248,3 +248,30 @@ def test_the_editable_grid_list_costs_the_same_queries_for_more_cells() -> None:
     for _ in range(9):
         GridCellFactory(staging_point=StagingPointFactory(station=point.station))
     assert queries_for(client, reverse("admin:units_gridcell_changelist")) == few
+
+
+def test_a_new_staging_point_can_be_placed_with_the_marker_alone() -> None:
+    client = admin_client(Role.COMMANDER)
+    station = StationFactory()
+    data = {
+        "name": "新点",
+        "code": "xindian",
+        "station": station.pk,
+        "location": json.dumps({"type": "Point", "coordinates": [100.975, 22.785]}),
+        "lat": "",
+        "lon": "",
+    }
+    response = client.post(reverse("admin:units_stagingpoint_add"), data)
+    assert response.status_code == 302
+    point = station.staging_points.get(code="xindian")
+    assert (point.lat, point.lon) == (22.785, 100.975)
+
+
+def test_a_new_staging_point_needs_a_position() -> None:
+    client = admin_client(Role.COMMANDER)
+    station = StationFactory()
+    data = {"name": "无位置", "code": "nowhere", "station": station.pk, "location": ""}
+    response = client.post(reverse("admin:units_stagingpoint_add"), data)
+    assert response.status_code == 200
+    assert {"lat", "lon"} <= set(response.context["adminform"].form.errors)
+    assert not station.staging_points.exists()

@@ -191,3 +191,24 @@ def test_only_hr_sees_full_id_card_numbers(demo_city: DemoSummary) -> None:
         "officer": False,
         "auxiliary": False,
     }
+
+
+def test_sync_roles_command_is_idempotent_and_reports_each_role() -> None:
+    import io
+
+    from django.core.management import call_command
+
+    def grants() -> dict[str, set[str]]:
+        return {
+            g.name: set(g.permissions.values_list("codename", flat=True))
+            for g in Group.objects.all()
+        }
+
+    out = io.StringIO()
+    call_command("sync_roles", stdout=out)
+    first = grants()
+    call_command("sync_roles", stdout=io.StringIO())
+    assert grants() == first
+    for role in Role:
+        assert f"{role}: " in out.getvalue()
+    assert "change_unit" in first[Role.COMMANDER] and "change_unit" not in first[Role.DISPATCHER]

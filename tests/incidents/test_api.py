@@ -273,3 +273,12 @@ def test_json_bodies_round_trip(world: World) -> None:
     # The intake answer is plain JSON (no Decimal, no lazy strings).
     body = _post(world, GOOD).json()
     assert json.loads(json.dumps(body)) == body
+
+
+@override_settings(DISPATCH_AUTO=True)
+def test_auto_dispatch_with_no_free_unit_leaves_the_call_received(world: World) -> None:
+    Unit.objects.update(status="out_of_service")
+    response = _post(world, GOOD)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "received" and body["recommendations"] == []

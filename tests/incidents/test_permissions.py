@@ -149,3 +149,12 @@ def test_a_crew_member_whose_assignment_ended_is_no_longer_crew(world: World) ->
     person.assignments.update(valid_to=timezone.now() - timezone.timedelta(minutes=1))
     response = api(world.auxiliary).post(f"/api/incidents/{incident.pk}/acknowledge/")
     assert response.status_code == 403
+
+
+def test_a_wrong_role_gets_403_even_with_a_bad_body(world: World) -> None:
+    response = api(world.hr).post("/api/incidents/", {"category": "arson"}, format="json")
+    assert response.status_code == 403
+    response = api(world.auxiliary).post(
+        "/api/incidents/", "{bad json", content_type="application/json"
+    )
+    assert response.status_code == 403

@@ -126,3 +126,66 @@ def test_the_daily_roster_page_is_on_the_training_index_and_shows_warnings() -> 
     assert "北门点" in page.content.decode()
     assert "errornote" in page.content.decode()  # one on the street: below the minimum crew
     assert client.get(roster_url, {"day": "not-a-date"}).status_code == 200
+
+
+def test_the_assignment_list_flags_a_call_taker_not_signed_off() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from apps.personnel.models import Assignment
+    from apps.training.models import Mentorship
+
+    hr = UserFactory(roles=[Role.HR], is_staff=True)
+    mentee = PersonFactory(name="徒弟")
+    Mentorship.objects.create(mentor=PersonFactory(), mentee=mentee, started_on=date(2026, 1, 1))
+    Assignment.objects.create(
+        person=mentee,
+        staging_point=StagingPointFactory(),
+        shift=1,
+        call_taker=True,
+        valid_from=datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")),
+    )
+    body = logged_in(hr).get(reverse("admin:personnel_assignment_changelist")).content.decode()
+    assert "徒弟" in body
+    assert 'alt="True"' in body  # the flag column's "yes" icon
+
+
+def test_an_inline_score_above_the_items_maximum_is_a_form_error() -> None:
+    hr = UserFactory(roles=[Role.HR], is_staff=True)
+    period = period_open(month=date(2026, 3, 1))
+    person = PersonFactory()
+    assessment = assessment_start(period=period, person=person)
+    item = period.scheme_items.get(code="discipline")
+    response = logged_in(hr).post(
+        reverse("admin:personnel_assessment_change", args=[assessment.pk]),
+        {
+            "period": period.pk,
+            "person": person.pk,
+            "note": "",
+            "scores-TOTAL_FORMS": "1",
+            "scores-INITIAL_FORMS": "0",
+            "scores-0-item": item.pk,
+            "scores-0-score": "150",
+            "adjustments-TOTAL_FORMS": "0",
+            "adjustments-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert not assessment.scores.exists()
+    ok = logged_in(hr).post(
+        reverse("admin:personnel_assessment_change", args=[assessment.pk]),
+        {
+            "period": period.pk,
+            "person": person.pk,
+            "note": "",
+            "scores-TOTAL_FORMS": "1",
+            "scores-INITIAL_FORMS": "0",
+            "scores-0-item": item.pk,
+            "scores-0-score": "88",
+            "adjustments-TOTAL_FORMS": "0",
+            "adjustments-INITIAL_FORMS": "0",
+        },
+    )
+    assert ok.status_code == 302
+    assessment.refresh_from_db()
+    assert assessment.total == 88  # recomputed after the admin save

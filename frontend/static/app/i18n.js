@@ -1,0 +1,72 @@
+// The app's strings: zh-Hans by default, English on request (kept in localStorage).
+const DICT = {
+  "zh-hans": {
+    login: "登录", username: "用户名", password: "密码", logout: "退出",
+    loginFailed: "用户名或密码错误", noUnit: "此账号未编入巡逻车组", networkError: "网络不可用",
+    online: "在线", reconnecting: "重连中…", offline: "离线", queued: "{n} 项待发送",
+    shift: "{n} 班", unit: "车组",
+    st_available: "待命", st_patrolling: "巡逻", st_dispatched: "已派警", st_en_route: "出警途中",
+    st_on_scene: "现场处置", st_out_of_service: "暂停服务",
+    is_received: "已接警", is_dispatched: "待接警", is_acknowledged: "已接警", is_en_route: "出发",
+    is_on_scene: "到达现场", is_resolved_on_scene: "现场处结", is_transfer_pending: "待移交接收",
+    is_transfer_received: "已移交", is_cancelled: "已撤销",
+    cat_criminal: "刑事", cat_public_order: "治安", cat_dispute: "纠纷", cat_assistance: "救助",
+    cat_other: "其它",
+    newAlert: "新警情", accept: "接警", priority: "{n} 级", distance: "距离",
+    elapsed: "已用时", target: "目标", targetMissed: "已超时",
+    t1: "1 分钟接警", t3: "3 分钟到达", t5: "5 分钟到达",
+    a_acknowledge: "接警", a_en_route: "出发", a_arrive: "到达", a_resolve: "处结",
+    a_transfer: "移交",
+    summary: "处置结果（简述）", reason: "移交原因", station: "接收派出所", send: "提交", cancel: "取消",
+    required: "必填",
+    navigate: "导航", navSystem: "系统地图", navAmap: "高德地图", navBaidu: "百度地图",
+    noIncident: "当前无警情", myShift: "本班警情", none: "无", queue: "待发送",
+    queueEmpty: "无待发送操作", updateReady: "有新版本，点击更新", tilesFailed: "地图底图无法加载",
+    refused: "操作被拒绝：{m}", gpsOff: "无定位", gpsAge: "定位 {s} 秒前", lang: "English",
+    contrast: "高对比度", wakeLock: "屏幕常亮",
+  },
+  en: {
+    login: "Log in", username: "Username", password: "Password", logout: "Log out",
+    loginFailed: "Wrong username or password", noUnit: "This account is not on a patrol unit",
+    networkError: "Network unavailable",
+    online: "Online", reconnecting: "Reconnecting…", offline: "Offline", queued: "{n} queued",
+    shift: "Shift {n}", unit: "Unit",
+    st_available: "Available", st_patrolling: "Patrolling", st_dispatched: "Dispatched",
+    st_en_route: "En route", st_on_scene: "On scene", st_out_of_service: "Out of service",
+    is_received: "Received", is_dispatched: "Awaiting accept", is_acknowledged: "Accepted",
+    is_en_route: "En route", is_on_scene: "On scene", is_resolved_on_scene: "Resolved",
+    is_transfer_pending: "Transfer pending", is_transfer_received: "Transferred",
+    is_cancelled: "Cancelled",
+    cat_criminal: "Criminal", cat_public_order: "Public order", cat_dispute: "Dispute",
+    cat_assistance: "Assistance", cat_other: "Other",
+    newAlert: "New call", accept: "Accept", priority: "P{n}", distance: "Distance",
+    elapsed: "Elapsed", target: "Target", targetMissed: "missed",
+    t1: "1 min accept", t3: "3 min arrival", t5: "5 min arrival",
+    a_acknowledge: "Accept", a_en_route: "En route", a_arrive: "Arrived", a_resolve: "Resolve",
+    a_transfer: "Transfer",
+    summary: "Outcome (short)", reason: "Reason for transfer", station: "Receiving station",
+    send: "Submit", cancel: "Cancel", required: "Required",
+    navigate: "Navigate", navSystem: "Maps app", navAmap: "Amap", navBaidu: "Baidu Maps",
+    noIncident: "No active call", myShift: "This shift", none: "None", queue: "Queued",
+    queueEmpty: "Nothing queued", updateReady: "Update available — tap to reload",
+    tilesFailed: "Map tiles unavailable", refused: "Refused: {m}", gpsOff: "No GPS",
+    gpsAge: "GPS {s}s ago", lang: "中文", contrast: "High contrast", wakeLock: "Screen on",
+  },
+};
+
+let lang = localStorage.getItem("cad.lang") || "zh-hans";
+
+export function getLang() {
+  return lang;
+}
+
+export function setLang(value) {
+  lang = DICT[value] ? value : "zh-hans";
+  localStorage.setItem("cad.lang", lang);
+  document.documentElement.lang = lang === "en" ? "en" : "zh-Hans";
+}
+
+export function t(key, vars = {}) {
+  const text = DICT[lang][key] ?? DICT["zh-hans"][key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}

@@ -1,0 +1,398 @@
+// The live command map: units by status, open incidents against the 1-3-5 targets, layers,
+// live updates over /ws/command/ (session cookie), and dispatch from the map.
+import { displayLatLng, formatDistance, formatDuration, haversineM } from "../common/geo.js";
+import { Socket } from "../app/socket.js";
+
+const CONFIG = JSON.parse(document.getElementById("cad-config").textContent);
+const T = JSON.parse(document.getElementById("cad-strings").textContent);
+const $ = (id) => document.getElementById(id);
+const OPEN = new Set(["received", "dispatched", "acknowledged", "en_route", "on_scene"]);
+const COLOURS = {
+  available: "#0a7d2c",
+  patrolling: "#1e88e5",
+  dispatched: "#f9a825",
+  en_route: "#ef6c00",
+  on_scene: "#8e24aa",
+  out_of_service: "#616161",
+};
+const POLL_MS = 10000;
+
+const state = { units: new Map(), incidents: new Map(), flags: new Map(), selected: null, seq: 0 };
+const markers = new Map(); // unit id → circleMarker
+const incMarkers = new Map(); // incident id → circleMarker
+let map;
+let socket;
+let poller = null;
+
+function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    headers["X-CSRFToken"] = window.CAD_CSRF;
+  }
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw Object.assign(new Error((data && data.detail) || res.status), { data });
+  return data;
+}
+
+const ll = (lat, lon) => displayLatLng(CONFIG.tileCrs, lat, lon);
+
+function positionAge(unit) {
+  if (unit.position_at) return (Date.now() - Date.parse(unit.position_at)) / 1000;
+  if (unit.position_age_s != null && unit._loadedAt) {
+    return unit.position_age_s + (Date.now() - unit._loadedAt) / 1000;
+  }
+  return null;
+}
+
+// --- units -------------------------------------------------------------------------------------
+
+function upsertUnit(data) {
+  const prev = state.units.get(data.id) || {};
+  const unit = { ...prev, ...data };
+  if ("position_age_s" in data && !("position_at" in data)) unit._loadedAt = Date.now();
+  state.units.set(unit.id, unit);
+  drawUnit(unit);
+}
+
+function unitLabel(unit) {
+  const age = positionAge(unit);
+  const ageText = age == null ? T.noPosition : `${formatDuration(age)} ${T.ago}`;
+  return `${unit.callsign} · ${T.unitStatus[unit.status] || unit.status} · ${ageText}`;
+}
+
+function drawUnit(unit) {
+  let marker = markers.get(unit.id);
+  const pos = unit.position;
+  if (!pos) {
+    if (marker) marker.remove();
+    markers.delete(unit.id);
+    return;
+  }
+  const p = ll(pos.lat, pos.lon);
+  const colour = COLOURS[unit.status] || "#000";
+  if (!marker) {
+    marker = L.circleMarker(p, { radius: 10, weight: 3, color: "#fff", fillOpacity: 1 }).addTo(map);
+    marker.bindTooltip("", { permanent: true, direction: "right", offset: [10, 0] });
+    markers.set(unit.id, marker);
+  }
+  marker.setLatLng(p);
+  marker.setStyle({ fillColor: colour });
+  marker.setTooltipContent(unitLabel(unit));
+}
+
+function renderUnits() {
+  const rows = [...state.units.values()].sort((a, b) => a.callsign.localeCompare(b.callsign));
+  $("units").innerHTML = rows
+    .map(
+      (u) =>
+        `<li data-unit="${u.id}"><span class="dot" style="background:${COLOURS[u.status] || "#000"}"></span>${esc(unitLabel(u))}</li>`,
+    )
+    .join("");
+}
+
+// --- incidents ---------------------------------------------------------------------------------
+
+function upsertIncident(data) {
+  const prev = state.incidents.get(data.id) || {};
+  const inc = { ...prev, ...data };
+  if (!OPEN.has(inc.status)) {
+    state.incidents.delete(inc.id);
+    incMarkers.get(inc.id)?.remove();
+    incMarkers.delete(inc.id);
+    return;
+  }
+  state.incidents.set(inc.id, inc);
+  drawIncident(inc);
+}
+
+function arrivalLimit(inc) {
+  const zone = inc.grid && typeof inc.grid === "object" && inc.grid.priority_zone;
+  return zone ? CONFIG.targets.arrival_priority_zone_s : CONFIG.targets.arrival_s;
+}
+
+// The running target of an open incident: acknowledge (from dispatch), then arrival.
+function countdown(inc) {
+  if (inc.status === "received") {
+    return { text: formatDuration((Date.now() - Date.parse(inc.received_at)) / 1000), missed: false };
+  }
+  if (inc.status === "on_scene") return { text: "✓", missed: Boolean(inc.arrival_breached_at) };
+  const start = Date.parse(inc.dispatched_at || inc.received_at);
+  const limit = inc.status === "dispatched" ? CONFIG.targets.acknowledge_s : arrivalLimit(inc);
+  const left = limit - (Date.now() - start) / 1000;
+  return {
+    text: left >= 0 ? `${formatDuration(left)} ${T.remaining}` : `${formatDuration(-left)} ${T.overdue}`,
+    missed: left < 0,
+  };
+}
+
+function flagsOf(inc) {
+  const flags = state.flags.get(inc.id) || {};
+  return {
+    escalated: Boolean(flags.escalated || inc.escalated_at),
+    breach: Boolean(flags.breach || inc.arrival_breached_at),
+  };
+}
+
+function drawIncident(inc) {
+  if (!inc.location) return;
+  const p = ll(inc.location.lat, inc.location.lon);
+  const { escalated, breach } = flagsOf(inc);
+  let marker = incMarkers.get(inc.id);
+  if (!marker) {
+    marker = L.circleMarker(p, { radius: 12, weight: 3, color: "#000", fillOpacity: 0.9 }).addTo(map);
+    marker.on("click", () => select(inc.id));
+    incMarkers.set(inc.id, marker);
+  }
+  marker.setLatLng(p);
+  marker.setStyle({ fillColor: escalated || breach ? "#c40018" : "#ff7043" });
+  const el = marker.getElement();
+  if (el) el.classList.toggle("pulse", escalated || breach);
+  marker.bindTooltip(`${inc.number} ${T.category[inc.category] || ""}`);
+}
+
+function renderIncidents() {
+  const rows = [...state.incidents.values()].sort((a, b) =>
+    String(a.received_at).localeCompare(String(b.received_at)),
+  );
+  $("incidents").innerHTML = rows
+    .map((inc) => {
+      const { escalated, breach } = flagsOf(inc);
+      const cd = countdown(inc);
+      const cls = [escalated ? "escalated" : "", breach ? "breach" : ""].join(" ");
+      const unit = inc.unit && typeof inc.unit === "object" ? inc.unit.callsign : "";
+      const notes = [escalated ? T.escalated : "", breach ? T.breach : ""].filter(Boolean).join(" · ");
+      return `<li class="${cls}" data-incident="${inc.id}"><strong>${esc(inc.number)}</strong>
+        ${esc(T.incidentStatus[inc.status] || inc.status)} ${esc(unit)}<br>${esc(inc.address)}<br>
+        <span class="countdown ${cd.missed ? "missed" : ""}">${esc(cd.text)}</span> ${esc(notes)}</li>`;
+    })
+    .join("");
+  $("counts").textContent = `${state.units.size} ${T.units} · ${state.incidents.size} ${T.incidents}`;
+}
+
+async function refreshIncident(id) {
+  try {
+    upsertIncident(await api(`/api/incidents/${id}/`));
+  } catch {
+    /* not visible any more */
+  }
+  renderIncidents();
+  if (state.selected === id) select(id);
+}
+
+// --- dispatch panel ----------------------------------------------------------------------------
+
+async function select(id) {
+  state.selected = id;
+  const box = $("detail");
+  let inc;
+  try {
+    inc = await api(`/api/incidents/${id}/`);
+  } catch {
+    box.hidden = true;
+    return;
+  }
+  const head = `<strong>${esc(inc.number)}</strong> ${esc(T.category[inc.category] || inc.category)}
+    · ${esc(T.incidentStatus[inc.status] || inc.status)}<br>${esc(inc.address)}<br>${esc(inc.description)}`;
+  let body = "";
+  if (inc.status === "received") {
+    let options;
+    let title;
+    if (Array.isArray(inc.recommendations)) {
+      title = T.recommended;
+      options = inc.recommendations.map((r) => ({
+        id: r.unit,
+        text: `${r.callsign} · ${formatDistance(r.distance_m)} · ${formatDuration(r.eta_s)}`,
+      }));
+    } else {
+      // The incident API has no recommendations for an existing incident: list the free units
+      // by straight-line distance (a hint only; the server's ranking is at intake).
+      title = T.freeUnits;
+      options = [...state.units.values()]
+        .filter((u) => (u.status === "available" || u.status === "patrolling") && !u.current_incident)
+        .map((u) => {
+          const d = u.position
+            ? haversineM(u.position.lat, u.position.lon, inc.location.lat, inc.location.lon)
+            : null;
+          return { id: u.id, d, text: `${u.callsign} · ${formatDistance(d)}` };
+        })
+        .sort((a, b) => (a.d ?? Infinity) - (b.d ?? Infinity));
+    }
+    body = `<p>${esc(title)}</p>` +
+      options
+        .map((o) => `<div><button type="button" data-dispatch="${o.id}">${esc(T.dispatch)}</button> ${esc(o.text)}</div>`)
+        .join("");
+  }
+  box.innerHTML = `${head}${body}<p id="detail-msg"></p><button type="button" data-close>${esc(T.close)}</button>`;
+  box.hidden = false;
+  box.dataset.incident = id;
+}
+
+async function dispatch(incidentId, unitId) {
+  try {
+    const inc = await api(`/api/incidents/${incidentId}/dispatch/`, {
+      method: "POST",
+      body: { unit: unitId },
+    });
+    upsertIncident(inc);
+    renderIncidents();
+    $("detail-msg").textContent = T.dispatched;
+    select(incidentId);
+  } catch (error) {
+    $("detail-msg").textContent = `${T.refused}: ${error.message}`;
+  }
+}
+
+// --- live updates ------------------------------------------------------------------------------
+
+function onFrame(frame) {
+  if (typeof frame.seq === "number" && frame.type !== "snapshot") {
+    state.seq = Math.max(state.seq, frame.seq);
+  }
+  switch (frame.type) {
+    case "snapshot":
+      state.seq = frame.seq;
+      (frame.units || []).forEach(upsertUnit);
+      (frame.incidents || []).forEach(upsertIncident);
+      break;
+    case "unit.position":
+      upsertUnit({
+        id: frame.unit_id,
+        callsign: frame.callsign,
+        status: frame.status,
+        position: frame.position,
+        position_at: frame.position_at,
+      });
+      break;
+    case "unit.updated": {
+      const unit = { id: frame.unit_id, status: frame.status };
+      if (frame.callsign) unit.callsign = frame.callsign;
+      if ("current_incident_id" in frame) unit.current_incident = frame.current_incident_id;
+      upsertUnit(unit);
+      break;
+    }
+    case "incident.updated":
+      refreshIncident(frame.incident_id);
+      break;
+    case "incident.escalated":
+    case "incident.breach": {
+      const flags = state.flags.get(frame.incident_id) || {};
+      flags[frame.type === "incident.escalated" ? "escalated" : "breach"] = true;
+      state.flags.set(frame.incident_id, flags);
+      refreshIncident(frame.incident_id);
+      break;
+    }
+    default:
+      break;
+  }
+  renderUnits();
+  renderIncidents();
+}
+
+function onSocketState(s) {
+  const el = $("conn");
+  el.dataset.state = s === "online" ? "online" : s === "denied" ? "offline" : "reconnecting";
+  el.textContent = T[el.dataset.state];
+  // While the live link is down, poll the board so the map never silently freezes.
+  clearInterval(poller);
+  if (s !== "online") poller = setInterval(loadState, POLL_MS);
+}
+
+async function loadState() {
+  const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+  const [units, incidents] = await Promise.all([
+    api("/api/units/"),
+    api(`/api/incidents/?since=${encodeURIComponent(since)}&page_size=200`),
+  ]);
+  units.forEach(upsertUnit);
+  (incidents.results || incidents).forEach(upsertIncident);
+  renderUnits();
+  renderIncidents();
+}
+
+async function loadLayers() {
+  const layers = await api("/api/map/layers/");
+  const shift = (geojson) => {
+    if (CONFIG.tileCrs !== "gcj02") return geojson;
+    const conv = (c) =>
+      typeof c[0] === "number" ? ((p) => [p[1], p[0]])(ll(c[1], c[0])) : c.map(conv);
+    return {
+      ...geojson,
+      features: geojson.features.map((f) => ({
+        ...f,
+        geometry: { ...f.geometry, coordinates: conv(f.geometry.coordinates) },
+      })),
+    };
+  };
+  const stations = L.geoJSON(shift(layers.stations), {
+    style: { color: "#0b3d91", weight: 2, fill: false, dashArray: "6 4" },
+    onEachFeature: (f, l) => l.bindTooltip(f.properties.name),
+  });
+  const cells = L.geoJSON(shift(layers.grid_cells), {
+    style: (f) => ({
+      color: f.properties.priority_zone ? "#c40018" : "#555",
+      weight: 1,
+      fillOpacity: f.properties.priority_zone ? 0.12 : 0.03,
+    }),
+    onEachFeature: (f, l) => l.bindTooltip(f.properties.code),
+  });
+  const points = L.geoJSON(shift(layers.staging_points), {
+    pointToLayer: (f, latlng) =>
+      L.circleMarker(latlng, { radius: 6, color: "#0b3d91", fillColor: "#fff", fillOpacity: 1 }),
+    onEachFeature: (f, l) => l.bindTooltip(f.properties.name),
+  });
+  [stations, cells, points].forEach((l) => l.addTo(map));
+  L.control
+    .layers(null, { [T.layerCells]: cells, [T.layerPoints]: points, [T.layerStations]: stations })
+    .addTo(map);
+  const bounds = cells.getBounds();
+  if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
+}
+
+function boot() {
+  map = L.map("map").setView(ll(...CONFIG.center), CONFIG.zoom);
+  L.tileLayer(CONFIG.tileUrl, { attribution: CONFIG.tileAttribution, maxZoom: CONFIG.maxZoom }).addTo(map);
+  map.attributionControl.setPrefix(false);
+  document.addEventListener("click", (event) => {
+    const t = event.target;
+    const li = t.closest("[data-incident]");
+    if (li && li.closest("#incidents")) select(Number(li.dataset.incident));
+    if (t.dataset.dispatch) dispatch(Number($("detail").dataset.incident), Number(t.dataset.dispatch));
+    if ("close" in t.dataset) {
+      $("detail").hidden = true;
+      state.selected = null;
+    }
+  });
+  loadLayers().catch(() => {});
+  loadState()
+    .catch(() => {})
+    .finally(() => {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      socket = new Socket({
+        url: () => `${scheme}://${location.host}/ws/command/`,
+        lastSeq: () => state.seq,
+        onFrame,
+        onState: onSocketState,
+      });
+      socket.start();
+    });
+  setInterval(() => {
+    state.units.forEach((u) => markers.get(u.id)?.setTooltipContent(unitLabel(u)));
+    renderUnits();
+    renderIncidents();
+  }, 1000);
+  // For the browser tests and for debugging in the console.
+  window.cadCommand = { state, markers, incMarkers };
+}
+
+boot();

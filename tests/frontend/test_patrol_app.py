@@ -1,0 +1,249 @@
+"""The patrol app in Chromium at 360×640 against a live daphne (see conftest.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from apps.common.roles import Role
+from apps.incidents import services
+from apps.incidents.models import Event, Incident
+from apps.units.models import Unit
+from tests.factories import SmallCity, UserFactory, crew_member, small_city
+
+from .conftest import CHROMIUM, PHONE, Live, require_websockets, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+BUDGET_BYTES = 150 * 1024
+
+
+@dataclass
+class Scene:
+    city: SmallCity
+    crew: User
+    dispatcher: User
+
+    @property
+    def unit(self) -> Unit:
+        return self.city.units[0]
+
+
+@pytest.fixture
+def scene(transactional_db: Any) -> Scene:
+    city = small_city()
+    return Scene(
+        city=city,
+        crew=crew_member(city.units[0], username="crew", shift=1),
+        dispatcher=UserFactory(username="dispatcher", roles=[Role.DISPATCHER]),
+    )
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(locator)
+
+
+def log_in(page: Any, username: str = "crew", password: str = "pw") -> None:
+    page.goto("/app/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#main")).to_be_visible()
+
+
+def wait_for_service_worker(page: Any) -> None:
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+
+
+def new_incident(scene: Scene) -> Incident:
+    return services.incident_create(
+        actor=scene.dispatcher,
+        lat=22.775,
+        lon=100.951,
+        category="dispute",
+        priority=2,
+        address="思茅区振兴大道1号",
+        description="邻里纠纷",
+        caller_name="张三",
+        caller_phone="13800000000",
+    )
+
+
+def to_en_route(scene: Scene) -> Incident:
+    incident = new_incident(scene)
+    incident = services.incident_dispatch(
+        incident=incident, unit=scene.unit, actor=scene.dispatcher
+    )
+    incident = services.incident_acknowledge(incident=incident, actor=scene.crew)
+    return services.incident_en_route(incident=incident, actor=scene.crew)
+
+
+def status_changes(incident_id: int) -> list[str]:
+    """The incident's status changes on the server's timeline, in order (intake excluded)."""
+    rows = (
+        Event.objects.filter(incident_id=incident_id, stream="incident")
+        .order_by("seq")
+        .values_list("from_state", "to_state")
+    )
+    return [to for frm, to in rows if to and to != frm and to != "received"]
+
+
+# --- shell, budget, installability ---------------------------------------------------------
+
+
+def test_first_load_of_app_js_and_css_stays_within_150_kb(phone: Any, scene: Scene) -> None:
+    page = phone.new_page()
+    sizes: dict[str, int] = {}
+
+    def count(response: Any) -> None:
+        url = response.url
+        kind = response.request.resource_type
+        if kind in ("script", "stylesheet") and "/static/leaflet/" not in url:
+            sizes[url] = len(response.body())
+
+    page.on("response", count)
+    log_in(page)
+    page.wait_for_load_state("networkidle")
+    assert any(u.endswith("/static/app/main.js") for u in sizes), sizes
+    assert any(u.endswith("/static/app/app.css") for u in sizes), sizes
+    assert any(u.endswith("/static/common/geo.js") for u in sizes), sizes  # module imports count
+    assert sum(sizes.values()) <= BUDGET_BYTES, sizes
+
+
+def test_manifest_and_service_worker_pass_chromium_installability_checks(
+    browser: Any, live_daphne: Live, scene: Scene, tmp_path: Any
+) -> None:
+    # A persistent profile: Chromium never offers installation in an incognito-like context.
+    context = browser.browser_type.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=str(CHROMIUM),
+        args=["--no-sandbox"],
+        base_url=live_daphne.url,
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = context.new_page()
+        page.goto("/app/")
+        wait_for_service_worker(page)
+        cdp = context.new_cdp_session(page)
+        manifest = cdp.send("Page.getAppManifest")
+        assert manifest.get("errors") == [], manifest.get("errors")
+        installability = cdp.send("Page.getInstallabilityErrors")
+        assert installability["installabilityErrors"] == []
+        screenshot(page, "app-login")
+    finally:
+        context.close()
+
+
+def test_reload_while_offline_opens_the_app_shell_from_the_service_worker(
+    phone: Any, scene: Scene
+) -> None:
+    page = phone.new_page()
+    log_in(page)
+    wait_for_service_worker(page)
+    phone.set_offline(True)
+    page.reload()
+    expect(page.locator("#main")).to_be_visible()
+    expect(page.locator("#callsign")).to_have_text("U0")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
+    screenshot(page, "app-offline")
+    phone.set_offline(False)
+
+
+def test_the_app_stays_usable_when_map_tiles_cannot_load(phone: Any, scene: Scene) -> None:
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#tiles-failed")).to_be_visible()
+    expect(page.locator("#gps")).not_to_have_text("无定位")  # the emulated fix arrived
+    expect(page.locator("[data-action=shift-list]")).to_be_enabled()
+    screenshot(page, "app-idle")
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+def test_arrive_tapped_offline_is_queued_and_recorded_exactly_once_online(
+    phone: Any, scene: Scene
+) -> None:
+    incident = to_en_route(scene)
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#inc-status")).to_have_attribute("data-status", "en_route")
+    phone.set_offline(True)
+    page.click("[data-do=arrive]")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
+    expect(page.locator("#conn")).to_contain_text("1")
+    expect(page.locator("#inc-status")).to_have_attribute("data-status", "on_scene")
+    page.click("[data-action=queue-list]")
+    expect(page.locator("#list-items li")).to_have_count(1)
+    screenshot(page, "app-queued")
+    page.click("[data-action=close-list]")
+    phone.set_offline(False)
+    expect(page.locator("#queue-btn")).to_contain_text("(0)")
+    expect(page.locator("[data-do=resolve]")).to_be_visible()
+    incident.refresh_from_db()
+    assert incident.status == "on_scene"
+    assert status_changes(incident.pk).count("on_scene") == 1
+
+
+def test_alert_accept_en_route_arrive_resolve_matches_the_server_timeline(
+    phone: Any, scene: Scene, live_daphne: Live
+) -> None:
+    require_websockets()
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    api = phone.request
+    token = api.post("/api/auth/token/", data={"username": "dispatcher", "password": "pw"}).json()[
+        "token"
+    ]
+    headers = {"Authorization": f"Token {token}"}
+    created = api.post(
+        "/api/incidents/",
+        headers=headers,
+        data={
+            "category": "public_order",
+            "priority": 1,
+            "location": {"lat": 22.775, "lon": 100.951},
+            "address": "思茅区振兴大道1号",
+            "description": "打架",
+            "caller_name": "李四",
+            "caller_phone": "13900000000",
+        },
+    ).json()
+    dispatched = api.post(
+        f"/api/incidents/{created['id']}/dispatch/", headers=headers, data={"unit": scene.unit.pk}
+    )
+    assert dispatched.ok, dispatched.text()
+    alert = page.locator("#alert")
+    expect(alert).to_be_visible()
+    expect(page.locator("#alert-address")).to_have_text("思茅区振兴大道1号")
+    screenshot(page, "app-alert")
+    page.click("#accept")
+    expect(alert).to_be_hidden()
+    for action, status in (("en_route", "en_route"), ("arrive", "on_scene")):
+        page.click(f"[data-do={action}]")
+        expect(page.locator("#inc-status")).to_have_attribute("data-status", status)
+    expect(page.locator("#queue-btn")).to_contain_text("(0)")
+    screenshot(page, "app-on-scene")
+    page.click("[data-do=resolve]")
+    page.fill("#dialog-form textarea[name=summary]", "双方已调解")
+    page.click("#dialog-form button[type=submit]")
+    expect(page.locator("#incident")).to_contain_text("当前无警情")
+    expect(page.locator("#queue-btn")).to_contain_text("(0)")
+    assert status_changes(created["id"]) == [
+        "dispatched",
+        "acknowledged",
+        "en_route",
+        "on_scene",
+        "resolved_on_scene",
+    ]
+    incident = Incident.objects.get(pk=created["id"])
+    assert incident.summary == "双方已调解"
