@@ -18,3 +18,11 @@ from .base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 LOGGING["root"] = {"handlers": ["console"], "level": "WARNING"}  # noqa: F405
+
+# Serve static files from the apps in tests (no collectstatic), and keep WhiteNoise quiet.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405
+
+# Celery runs tasks in the test process (no worker) unless a test's own processes say otherwise
+# (the end-to-end harness runs real workers with CELERY_EAGER=0).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", True)  # noqa: F405

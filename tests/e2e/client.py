@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 
@@ -72,11 +72,11 @@ class UnitClient:
                     f"ws://127.0.0.1:{port}/ws/unit/?token={self.token}",
                     open_timeout=10,
                     origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
-                )
+                ).__enter__()
                 self.ws.send(json.dumps({"type": "hello", "last_seq": self.last_seq}))
                 return
-            except OSError as exc:
-                errors.append(exc)
+            except (OSError, WebSocketException) as exc:
+                errors.append(exc)  # refused, or the server could not set the socket up
         raise ConnectionError(errors)
 
     def close(self) -> None:

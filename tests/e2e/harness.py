@@ -112,6 +112,7 @@ class Stack:
             SMS_BACKEND="apps.common.sms.FileBackend",
             SMS_FILE_PATH=str(self.tmp / "sms.jsonl"),
             PYTHONUNBUFFERED="1",
+            CELERY_EAGER="0",
         )
         env.update(self.env_overrides)
         return env

@@ -283,7 +283,8 @@ def test_pushes_happen_only_after_commit(
             callback()
     finally:
         push.group_send_now = original
-    types = {(group, message["type"]) for group, message in sent}
+    assert {message["type"] for _, message in sent} == {"notice.push"}
+    types = {(group, message["frame"]["type"]) for group, message in sent}
     assert ("command", "incident.updated") in types
     assert (f"unit.{world.unit.pk}", "dispatch.alert") in types
     assert ("command", "unit.updated") in types

@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from apps.common.services import token_issue
 from apps.common.ws import WebsocketAuthStack
+from tests.incidents.conftest import world  # noqa: F401  (the shared small-city fixture)
 
 
 def ws_app() -> Any:

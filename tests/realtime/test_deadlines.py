@@ -1,0 +1,168 @@
+"""The 1-3-5 minute timers: deadlines in the database, fired exactly once, with escalation."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from apps.common.sms import LocmemBackend
+from apps.incidents import services
+from apps.incidents.deadlines import deadline_fire, deadlines_sweep
+from apps.incidents.models import Event, Incident, IncidentStatus
+from apps.incidents.realtime_models import Deadline, DeadlineKind, DeadlineOutcome
+from apps.personnel.models import Person
+from tests.incidents.conftest import World, new_incident
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox() -> None:
+    LocmemBackend.outbox.clear()
+
+
+def _dispatch(world: World, **kw: Any) -> Incident:
+    return services.incident_dispatch(
+        incident=new_incident(world, **kw), unit=world.unit, actor=world.dispatcher
+    )
+
+
+def test_a_missed_acknowledge_escalates_once_texts_the_crew_and_sends_the_next_unit(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.ESCALATION_REDISPATCH = True
+    Person.objects.filter(user=world.auxiliary).update(phone="13900001111")
+    incident = _dispatch(world)
+    with time_machine.travel(timezone.now() + timedelta(seconds=59)):
+        assert deadlines_sweep() == 0
+    with (
+        time_machine.travel(timezone.now() + timedelta(seconds=61)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert deadlines_sweep() == 1
+    with time_machine.travel(timezone.now() + timedelta(seconds=62)):
+        assert deadlines_sweep() == 0
+    incident.refresh_from_db()
+    assert incident.escalated_at is not None
+    assert Event.objects.filter(incident=incident, kind="escalated").count() == 1
+    # The silent unit was taken off and the next-ranked free unit sent.
+    assert incident.status == IncidentStatus.DISPATCHED
+    assert incident.unit_id == world.city.units[1].pk
+    assert (
+        Event.objects.filter(incident=incident, kind="unassigned", stream="incident").count() == 1
+    )
+    assert [m.phone for m in LocmemBackend.outbox] == ["13900001111"]
+    assert incident.number in LocmemBackend.outbox[0].text
+
+
+def test_without_redispatch_the_silent_unit_keeps_the_incident(world: World, settings: Any) -> None:
+    settings.ESCALATION_REDISPATCH = False
+    incident = _dispatch(world)
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        deadlines_sweep()
+    incident.refresh_from_db()
+    assert incident.escalated_at is not None and incident.unit_id == world.unit.pk
+
+
+def test_an_acknowledge_in_time_meets_the_deadline(world: World) -> None:
+    incident = _dispatch(world)
+    services.incident_acknowledge(incident=incident, actor=world.auxiliary)
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        deadlines_sweep()
+    ack = Deadline.objects.get(incident=incident, kind=DeadlineKind.ACKNOWLEDGE)
+    assert ack.outcome == DeadlineOutcome.MET
+    incident.refresh_from_db()
+    assert incident.escalated_at is None
+
+
+def test_arrival_target_is_three_minutes_in_a_priority_zone_and_five_elsewhere(
+    world: World,
+) -> None:
+    # Cell R0C0 (22.76–22.78 N, 100.94–100.96 E) is a priority zone in the small city.
+    hot = _dispatch(world, lat=22.77, lon=100.95)
+    services.incident_acknowledge(incident=hot, actor=world.auxiliary)
+    ack = Deadline.objects.get(incident=hot, kind=DeadlineKind.ARRIVAL)
+    assert (ack.due_at - hot.dispatched_at).total_seconds() == 180  # type: ignore[operator]
+    services.incident_cancel(incident=hot, reason="测试", actor=world.dispatcher)
+    calm = _dispatch(world, lat=22.79, lon=100.95)
+    arrival = Deadline.objects.get(incident=calm, kind=DeadlineKind.ARRIVAL)
+    assert (arrival.due_at - calm.dispatched_at).total_seconds() == 300  # type: ignore[operator]
+
+
+def test_a_late_arrival_records_one_breach(world: World) -> None:
+    incident = _dispatch(world, lat=22.79, lon=100.95)
+    services.incident_acknowledge(incident=incident, actor=world.auxiliary)
+    services.incident_en_route(incident=incident, actor=world.auxiliary)
+    with time_machine.travel(timezone.now() + timedelta(seconds=301)):
+        assert deadlines_sweep() == 2  # the acknowledge deadline (met) and the arrival one
+        assert deadlines_sweep() == 0
+    incident.refresh_from_db()
+    assert incident.arrival_breached_at is not None
+    assert Event.objects.filter(incident=incident, kind="arrival_target_missed").count() == 1
+
+
+def test_a_reassigned_incidents_old_deadlines_are_superseded(world: World, settings: Any) -> None:
+    incident = _dispatch(world)
+    services.incident_unassign(incident=incident, reason="改派", actor=world.dispatcher)
+    with time_machine.travel(timezone.now() + timedelta(seconds=400)):
+        deadlines_sweep()
+    outcomes = set(Deadline.objects.filter(incident=incident).values_list("outcome", flat=True))
+    assert outcomes == {DeadlineOutcome.SUPERSEDED}
+    incident.refresh_from_db()
+    assert incident.escalated_at is None and incident.arrival_breached_at is None
+
+
+def test_the_fast_path_and_the_sweeper_fire_a_deadline_once(world: World) -> None:
+    incident = _dispatch(world)
+    ack = Deadline.objects.get(incident=incident, kind=DeadlineKind.ACKNOWLEDGE)
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert deadline_fire(deadline_id=ack.pk) == DeadlineOutcome.MISSED
+        assert deadline_fire(deadline_id=ack.pk) is None
+        assert deadlines_sweep() == 0
+    assert Event.objects.filter(incident=incident, kind="escalated").count() == 1
+
+
+def test_a_deadline_is_not_fired_before_it_is_due(world: World) -> None:
+    incident = _dispatch(world)
+    ack = Deadline.objects.get(incident=incident, kind=DeadlineKind.ACKNOWLEDGE)
+    assert deadline_fire(deadline_id=ack.pk) is None
+    assert Deadline.objects.get(pk=ack.pk).fired_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_racing_sweepers_fire_each_deadline_exactly_once(world: World, settings: Any) -> None:
+    settings.ESCALATION_REDISPATCH = False
+    incidents = [
+        services.incident_dispatch(incident=new_incident(world), unit=unit, actor=world.dispatcher)
+        for unit in world.city.units
+    ]
+    later = timezone.now() + timedelta(seconds=400)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def sweeper() -> None:
+        try:
+            barrier.wait()
+            deadlines_sweep(now=later)
+        except BaseException as exc:  # collected and re-raised in the test thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweeper) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for incident in incidents:
+        assert Event.objects.filter(incident=incident, kind="escalated").count() == 1
+        assert Event.objects.filter(incident=incident, kind="arrival_target_missed").count() == 1
+    assert not Deadline.objects.filter(fired_at__isnull=True).exists()
