@@ -247,3 +247,26 @@ def test_alert_accept_en_route_arrive_resolve_matches_the_server_timeline(
     ]
     incident = Incident.objects.get(pk=created["id"])
     assert incident.summary == "双方已调解"
+
+
+def test_a_new_version_waits_until_the_crew_taps_update_then_reloads(
+    phone: Any, scene: Scene
+) -> None:
+    page = phone.new_page()
+    log_in(page)
+    wait_for_service_worker(page)
+    old_caches = page.evaluate("caches.keys()")
+    # A new deployment, as the browser sees it: a different worker script for the same scope.
+    page.evaluate("navigator.serviceWorker.register('/app/sw.js?build=next', {scope: '/app/'})")
+    banner = page.locator("#update")
+    expect(banner).to_be_visible(timeout=20_000)
+    # The new worker waits; the old one keeps serving the page and its cache is intact.
+    assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => !!r.waiting)")
+    assert "build=next" not in page.evaluate("navigator.serviceWorker.controller.scriptURL")
+    assert set(old_caches) <= set(page.evaluate("caches.keys()"))
+    screenshot(page, "app-update-available")
+    with page.expect_event("load"):
+        banner.click()
+    expect(page.locator("#main")).to_be_visible()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    assert "build=next" in page.evaluate("navigator.serviceWorker.controller.scriptURL")

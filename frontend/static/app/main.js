@@ -102,6 +102,11 @@ function pendingFor(incident) {
   return S.queued.some((item) => item.incident === incident.id);
 }
 
+// Websocket frames carry ids where the REST API nests objects ({id, …}).
+function refId(value) {
+  return value && typeof value === "object" ? value.id : value;
+}
+
 function saveIncident(incident) {
   S.incident = incident;
   if (incident) kv.set("incident", incident);
@@ -221,7 +226,8 @@ function renderAll() {
 // --- the alert card --------------------------------------------------------------------------
 
 function renderAlert() {
-  const inc = S.alert.incident;
+  const brief = S.alert.incident;
+  const inc = S.incident && S.incident.id === brief.id ? S.incident : brief;
   $("alert-number").textContent = inc.number || "";
   $("alert-category").textContent = `${t("cat_" + inc.category)} · ${t("priority", { n: inc.priority })}`;
   $("alert-address").textContent = inc.address || "";
@@ -343,6 +349,11 @@ async function reloadIncident(id) {
     if (!S.incident || S.incident.id === id) {
       saveIncident(CLOSED.has(incident.status) && !pendingFor(incident) ? null : incident);
     }
+    // Taken off the unit or cancelled while the alert was showing: withdraw the card.
+    const unitOf = refId(incident.unit);
+    if (S.alert && S.alert.incident.id === id && (incident.status !== "dispatched" || unitOf !== unitId())) {
+      hideAlert();
+    }
   } catch {
     /* keep what we have */
   }
@@ -357,7 +368,7 @@ function openDialog(action) {
   } else {
     const stations = (S.me.stations || [])
       .map((s) => {
-        const sel = inc.station && inc.station.id === s.id ? " selected" : "";
+        const sel = refId(inc.station) === s.id ? " selected" : "";
         return `<option value="${s.id}"${sel}>${esc(s.name)}</option>`;
       })
       .join("");
@@ -454,6 +465,7 @@ function onAlert(frame) {
   saveIncident(inc);
   renderAll();
   showAlert(frame);
+  reloadIncident(inc.id); // the full record: grid (priority zone), station for a transfer
 }
 
 function onSocketState(state, code) {
@@ -618,12 +630,11 @@ async function keepAwake() {
 
 function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
-  let reloading = false;
-  const hadController = Boolean(navigator.serviceWorker.controller);
+  let updating = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    // Only reload for an update the crew asked for; the first install just takes control.
-    if (!hadController || reloading) return;
-    reloading = true;
+    // Reload only for the update the crew asked for; a first install just takes control.
+    if (!updating) return;
+    updating = false;
     location.reload();
   });
   navigator.serviceWorker
@@ -634,7 +645,10 @@ function registerServiceWorker() {
         const banner = $("update");
         banner.textContent = t("updateReady");
         banner.hidden = false;
-        banner.onclick = () => worker.postMessage({ type: "SKIP_WAITING" });
+        banner.onclick = () => {
+          updating = true;
+          worker.postMessage({ type: "SKIP_WAITING" });
+        };
       };
       if (reg.waiting) offer(reg.waiting);
       reg.addEventListener("updatefound", () => {

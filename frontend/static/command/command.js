@@ -103,9 +103,27 @@ function renderUnits() {
 
 // --- incidents ---------------------------------------------------------------------------------
 
+// Websocket frames carry a brief incident (grid, unit, station as ids); the REST API nests
+// objects. Keep the richer object when a brief says the same id.
+function merge(prev, data) {
+  const out = { ...prev, ...data };
+  for (const key of ["grid", "unit", "station"]) {
+    const old = prev[key];
+    if (typeof data[key] === "number" && old && typeof old === "object" && old.id === data[key]) {
+      out[key] = old;
+    }
+  }
+  return out;
+}
+
+function unitCallsign(inc) {
+  if (inc.unit && typeof inc.unit === "object") return inc.unit.callsign;
+  return inc.unit ? state.units.get(inc.unit)?.callsign || "" : "";
+}
+
 function upsertIncident(data) {
   const prev = state.incidents.get(data.id) || {};
-  const inc = { ...prev, ...data };
+  const inc = merge(prev, data);
   if (!OPEN.has(inc.status)) {
     state.incidents.delete(inc.id);
     incMarkers.get(inc.id)?.remove();
@@ -170,7 +188,7 @@ function renderIncidents() {
       const { escalated, breach } = flagsOf(inc);
       const cd = countdown(inc);
       const cls = [escalated ? "escalated" : "", breach ? "breach" : ""].join(" ");
-      const unit = inc.unit && typeof inc.unit === "object" ? inc.unit.callsign : "";
+      const unit = unitCallsign(inc);
       const notes = [escalated ? T.escalated : "", breach ? T.breach : ""].filter(Boolean).join(" · ");
       return `<li class="${cls}" data-incident="${inc.id}"><strong>${esc(inc.number)}</strong>
         ${esc(T.incidentStatus[inc.status] || inc.status)} ${esc(unit)}<br>${esc(inc.address)}<br>
@@ -236,6 +254,7 @@ async function select(id) {
   box.innerHTML = `${head}${body}<p id="detail-msg"></p><button type="button" data-close>${esc(T.close)}</button>`;
   box.hidden = false;
   box.dataset.incident = id;
+  box.dataset.status = inc.status;
 }
 
 async function dispatch(incidentId, unitId) {
@@ -282,7 +301,10 @@ function onFrame(frame) {
       break;
     }
     case "incident.updated":
-      refreshIncident(frame.incident_id);
+      if (frame.incident) {
+        upsertIncident(frame.incident);
+        if (state.selected === frame.incident_id) select(frame.incident_id);
+      } else refreshIncident(frame.incident_id);
       break;
     case "incident.escalated":
     case "incident.breach": {
