@@ -191,6 +191,9 @@ def test_arrive_tapped_offline_is_queued_and_recorded_exactly_once_online(
     incident.refresh_from_db()
     assert incident.status == "on_scene"
     assert status_changes(incident.pk).count("on_scene") == 1
+    page.click("[data-action=shift-list]")
+    expect(page.locator("#list-items")).to_contain_text(incident.number)
+    screenshot(page, "app-my-shift")
 
 
 def test_alert_accept_en_route_arrive_resolve_matches_the_server_timeline(
@@ -270,3 +273,20 @@ def test_a_new_version_waits_until_the_crew_taps_update_then_reloads(
     expect(page.locator("#main")).to_be_visible()
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     assert "build=next" in page.evaluate("navigator.serviceWorker.controller.scriptURL")
+
+
+def test_english_switch_and_high_contrast_theme_persist_across_reloads(
+    phone: Any, scene: Scene
+) -> None:
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("[data-action=shift-list]")).to_have_text("本班警情")
+    page.click("#menu-btn")
+    page.click("#menu [data-action=lang]")
+    page.click("#menu [data-action=contrast]")
+    expect(page.locator("[data-action=shift-list]")).to_have_text("This shift")
+    page.reload()
+    expect(page.locator("[data-action=shift-list]")).to_have_text("This shift")
+    assert page.evaluate("document.body.classList.contains('hc')")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    screenshot(page, "app-english-high-contrast")

@@ -392,16 +392,17 @@ async function showList(kind) {
     await refreshQueue();
     ul.innerHTML = S.queued.length
       ? S.queued
-          .map((q) => `<li>${esc(q.label)}<br><small>${esc(q.created_at)}</small></li>`)
+          .map((q) => `<li>${esc(q.label)}<br><small>${esc(new Date(q.created_at).toLocaleTimeString())}</small></li>`)
           .join("")
       : `<li>${esc(t("queueEmpty"))}</li>`;
   } else {
     ul.innerHTML = `<li>…</li>`;
     try {
+      // The crew sees only its own unit's incidents: "since the shift began" is this shift's.
       const since = encodeURIComponent(S.me.shift.start);
       const page = await api(`/api/incidents/?since=${since}&page_size=50`);
       const rows = page.results || page;
-      ul.innerHTML = rows.length
+      let html = rows.length
         ? rows
             .map(
               (i) =>
@@ -409,6 +410,20 @@ async function showList(kind) {
             )
             .join("")
         : `<li>${esc(t("none"))}</li>`;
+      const training = await api("/api/me/training/").catch(() => null);
+      const upcoming = ((training && training.sessions) || []).filter(
+        (x) => Date.parse(x.starts_at) > Date.now(),
+      );
+      if (upcoming.length) {
+        html += `<li><strong>${esc(t("training"))}</strong></li>`;
+        html += upcoming
+          .map(
+            (x) =>
+              `<li>${esc(x.title || x.type_display)}<br><small>${esc(new Date(x.starts_at).toLocaleString())} · ${esc(x.place || "")}</small></li>`,
+          )
+          .join("");
+      }
+      ul.innerHTML = html;
     } catch {
       ul.innerHTML = `<li>${esc(t("networkError"))}</li>`;
     }
