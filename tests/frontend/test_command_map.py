@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
+from apps.common.frontend import health_key
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Incident
@@ -47,8 +50,21 @@ def test_command_map_shows_units_layers_and_dispatches_an_open_incident(
         priority=1,
         address="思茅区人民中路8号",
     )
+    cache.set(
+        health_key(city.units[1].pk),
+        {
+            "app_version": "abc123",
+            "notification_permission": "granted",
+            "battery_level": 0.42,
+            "gps_fix_age_s": 3,
+            "queue_length": 2,
+            "user": "crew",
+            "received_at": timezone.now().isoformat(),
+        },
+    )
     page = open_map(phone, live_daphne, dispatcher)
     expect(page.locator("#incidents li")).to_have_count(1)
+    expect(page.locator(f"#units li[data-unit='{city.units[1].pk}']")).to_contain_text("42%")
     expect(page.locator("#units li")).to_have_count(4)
     expect(page.locator(".leaflet-control-layers")).to_be_attached()
     page.click(f"#incidents li[data-incident='{incident.pk}']")

@@ -17,7 +17,15 @@ const COLOURS = {
 };
 const POLL_MS = 10000;
 
-const state = { units: new Map(), incidents: new Map(), flags: new Map(), selected: null, seq: 0 };
+const state = {
+  units: new Map(),
+  incidents: new Map(),
+  flags: new Map(),
+  health: new Map(),
+  points: new Map(), // staging point id → [lat, lon]
+  selected: null,
+  seq: 0,
+};
 const markers = new Map(); // unit id → circleMarker
 const incMarkers = new Map(); // incident id → circleMarker
 let map;
@@ -91,12 +99,35 @@ function drawUnit(unit) {
   marker.setTooltipContent(unitLabel(unit));
 }
 
+// The phones' heartbeats (GET /api/units/health/): battery, queue, GPS age, app version.
+function healthText(unitId) {
+  const row = state.health.get(unitId);
+  if (!row || !row.health) return T.noHeartbeat;
+  const h = row.health;
+  const parts = [`${T.heartbeat} ${formatDuration(row.age_s)} ${T.ago}`];
+  if (h.battery_level != null) parts.push(`🔋${Math.round(h.battery_level * 100)}%`);
+  if (h.queue_length) parts.push(`${T.queued} ${h.queue_length}`);
+  if (h.gps_fix_age_s != null) parts.push(`GPS ${formatDuration(h.gps_fix_age_s)}`);
+  if (h.notification_permission !== "granted") parts.push(`🔕`);
+  parts.push(`v${h.app_version}`);
+  return parts.join(" · ");
+}
+
+async function loadHealth() {
+  try {
+    const rows = await api("/api/units/health/");
+    state.health = new Map(rows.map((r) => [r.unit, r]));
+  } catch {
+    /* keep the last */
+  }
+}
+
 function renderUnits() {
   const rows = [...state.units.values()].sort((a, b) => a.callsign.localeCompare(b.callsign));
   $("units").innerHTML = rows
     .map(
       (u) =>
-        `<li data-unit="${u.id}"><span class="dot" style="background:${COLOURS[u.status] || "#000"}"></span>${esc(unitLabel(u))}</li>`,
+        `<li data-unit="${u.id}"><span class="dot" style="background:${COLOURS[u.status] || "#000"}"></span>${esc(unitLabel(u))}<br><small class="health">${esc(healthText(u.id))}</small></li>`,
     )
     .join("");
 }
@@ -239,9 +270,10 @@ async function select(id) {
       options = [...state.units.values()]
         .filter((u) => (u.status === "available" || u.status === "patrolling") && !u.current_incident)
         .map((u) => {
-          const d = u.position
-            ? haversineM(u.position.lat, u.position.lon, inc.location.lat, inc.location.lon)
-            : null;
+          // Like the server: the unit's position, else its staging point.
+          const sp = u.staging_point && state.points.get(u.staging_point.id);
+          const from = u.position ? [u.position.lat, u.position.lon] : sp;
+          const d = from ? haversineM(from[0], from[1], inc.location.lat, inc.location.lon) : null;
           return { id: u.id, d, text: `${u.callsign} · ${formatDistance(d)}` };
         })
         .sort((a, b) => (a.d ?? Infinity) - (b.d ?? Infinity));
@@ -344,6 +376,9 @@ async function loadState() {
 
 async function loadLayers() {
   const layers = await api("/api/map/layers/");
+  for (const f of layers.staging_points.features) {
+    state.points.set(f.properties.id, [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+  }
   const shift = (geojson) => {
     if (CONFIG.tileCrs !== "gcj02") return geojson;
     const conv = (c) =>
@@ -396,6 +431,8 @@ function boot() {
     }
   });
   loadLayers().catch(() => {});
+  loadHealth();
+  setInterval(loadHealth, 30000);
   loadState()
     .catch(() => {})
     .finally(() => {
