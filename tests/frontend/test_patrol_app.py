@@ -290,3 +290,30 @@ def test_english_switch_and_high_contrast_theme_persist_across_reloads(
     assert page.evaluate("document.body.classList.contains('hc')")
     assert page.evaluate("document.documentElement.lang") == "en"
     screenshot(page, "app-english-high-contrast")
+
+
+def test_transfer_preselects_the_jurisdiction_station_and_requires_a_reason(
+    phone: Any, scene: Scene
+) -> None:
+    incident = services.incident_arrive(incident=to_en_route(scene), actor=scene.crew)
+    assert incident.station is not None
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#inc-status")).to_have_attribute("data-status", "on_scene")
+    assert page.locator("#actions [data-do]").evaluate_all("(b) => b.map((x) => x.dataset.do)") == [
+        "resolve",
+        "transfer",
+    ]
+    page.click("[data-do=transfer]")
+    station = page.locator("#dialog-form select[name=station]")
+    expect(station).to_have_value(str(incident.station.pk))
+    page.click("#dialog-form button[type=submit]")
+    expect(page.locator("#dialog")).to_be_visible()  # no reason, no transfer
+    screenshot(page, "app-transfer")
+    page.fill("#dialog-form textarea[name=reason]", "需立案侦查")
+    page.click("#dialog-form button[type=submit]")
+    expect(page.locator("#incident")).to_contain_text("当前无警情")
+    incident.refresh_from_db()
+    assert incident.status == "transfer_pending"
+    assert incident.transfer_station_id == incident.station_id
+    assert incident.transfer_reason == "需立案侦查"
