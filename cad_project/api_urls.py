@@ -21,6 +21,7 @@ urlpatterns = [
         name="stats-street-presence",
     ),
     path("stats/coverage/", stats_api.CoverageView.as_view(), name="stats-coverage"),
+    path("stats/coverage-gap/", stats_api.CoverageGapView.as_view(), name="stats-coverage-gap"),
     # incidents (issue 3)
     path("incidents/", incidents_api.IncidentListCreateView.as_view(), name="incident-list"),
     path("incidents/<int:pk>/", incidents_api.IncidentDetailView.as_view(), name="incident-detail"),

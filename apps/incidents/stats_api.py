@@ -1,4 +1,4 @@
-"""GET /api/stats/{summary,street-presence,coverage}/: statistics for commanders and dispatchers."""
+"""Statistics API (commanders, dispatchers): summary, street presence, coverage, coverage gap."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.roles import Role, has_role
-from apps.units.coverage import coverage_report, period_incidents
+from apps.units.coverage import coverage_gap, coverage_report, period_incidents
 from apps.units.models import GridCell, StagingPoint, Station, Unit
 
 from .models import Category
@@ -137,3 +137,12 @@ class CoverageView(APIView):
             target_s=data.get("target_s", 300),
         )
         return Response(report.to_dict())
+
+
+class CoverageGapView(APIView):
+    """Live: the areas no free unit reaches within 5 minutes now, and suggested move-ups."""
+
+    @extend_schema(responses={200: OpenApiResponse()})
+    def get(self, request: Request) -> Response:
+        _require_operations(request)
+        return Response(coverage_gap().to_dict())

@@ -15,13 +15,16 @@ weight) improved by swap local search (1-opt exchange: replace one chosen site b
 while that covers more; best swap first, until no swap improves). Backup coverage = weight
 reachable from two or more chosen sites (what still answers in time when the nearest unit is
 busy); it breaks ties between swaps of equal primary coverage.
+
+Live: ``coverage_gap`` shows which areas no free unit reaches in time right now (a staging
+point whose unit is busy) and which free unit should move up to cover it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -292,3 +295,132 @@ def period_incidents(start: datetime, end: datetime) -> QuerySet[Any]:
     from apps.incidents.models import Incident
 
     return Incident.objects.filter(received_at__gte=start, received_at__lt=end)
+
+
+# --- Live coverage gap and move-up ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoveUp:
+    """Send ``callsign`` (now free, based at ``from_point``) to stand at ``to_point``."""
+
+    to_point: str
+    unit_id: int
+    callsign: str
+    from_point: str
+    eta_s: float
+    # Incidents (history weight) covered in time after the move minus before.
+    net_gain: int
+
+
+@dataclass(frozen=True)
+class CoverageGap:
+    target_s: float
+    demand: int
+    covered: int
+    share: float | None
+    uncovered_points: list[str]
+    moves: list[MoveUp]
+    covered_after_moves: int
+    share_after_moves: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _cell_demand(since: datetime) -> tuple[list[GridCell], list[int]]:
+    """Grid cells and their incident counts since ``since`` (one weight per cell, at least 1
+    so that a cell without history still counts)."""
+    from apps.incidents.models import Incident
+
+    counts = dict(
+        Incident.objects.filter(received_at__gte=since, grid_cell__isnull=False)
+        .order_by()
+        .values_list("grid_cell")
+        .annotate(n=Count("id"))
+        .values_list("grid_cell", "n")
+    )
+    cells = list(GridCell.objects.order_by("row", "col"))
+    return cells, [int(counts.get(c.pk, 0)) + 1 for c in cells]
+
+
+def coverage_gap(
+    *, now: datetime | None = None, history_days: int = 365, target_s: float = 300
+) -> CoverageGap:
+    """Which areas no free unit reaches in time right now, and which free units to move up.
+
+    Demand: the grid cells weighted by their incidents over ``history_days``. A free unit
+    reaches from where dispatch would rank it (fresh position, else its staging point). For each
+    staging point left without a free unit (heaviest area first), the free unit whose move to
+    that point adds the most covered demand overall (what it leaves behind counted) is
+    suggested, if the move gains anything; ties go to the nearer unit.
+    """
+    from django.utils import timezone
+
+    from .models import UNIT_FREE_STATUSES, Unit
+    from .selectors import unit_origin
+
+    now = now or timezone.now()
+    cells, weights = _cell_demand(now - timedelta(days=history_days))
+    demand = [
+        DemandPoint((c.min_lat + c.max_lat) / 2, (c.min_lon + c.max_lon) / 2, w)
+        for c, w in zip(cells, weights, strict=True)
+    ]
+    free = list(
+        Unit.objects.select_related("staging_point")
+        .filter(status__in=UNIT_FREE_STATUSES, current_incident__isnull=True)
+        .order_by("callsign")
+    )
+    origins = [unit_origin(u, now)[0] for u in free]
+    unit_covers = cover_sets([Site(o.lat, o.lon, "") for o in origins], demand, target_s)
+    free_points = {u.staging_point_id for u in free}
+    points = list(StagingPoint.objects.order_by("code"))
+    uncovered = [p for p in points if p.pk not in free_points]
+    area_weight = {p.pk: 0 for p in points}
+    for cell, w in zip(cells, weights, strict=True):
+        area_weight[cell.staging_point_id] = area_weight.get(cell.staging_point_id, 0) + w
+    uncovered.sort(key=lambda p: (-area_weight.get(p.pk, 0), p.code))
+    point_covers = cover_sets([Site(p.lat, p.lon, p.code) for p in uncovered], demand, target_s)
+
+    def covered_weight(covers: Sequence[frozenset[int]]) -> int:
+        union: set[int] = set().union(*covers) if covers else set()
+        return sum(weights[i] for i in union)
+
+    before = covered_weight(unit_covers)
+    current = list(unit_covers)
+    moved: set[int] = set()
+    moves: list[MoveUp] = []
+    router = _router()
+    for point, cover in zip(uncovered, point_covers, strict=True):
+        base = covered_weight(current)
+        best: tuple[int, float, int] | None = None
+        for idx in range(len(free)):
+            if idx in moved:
+                continue
+            trial = [*current[:idx], cover, *current[idx + 1 :]]
+            gain = covered_weight(trial) - base
+            travel = router.travel([origins[idx]], LatLon(point.lat, point.lon))[0]
+            eta = travel.duration_s if travel is not None else float("inf")
+            if gain > 0 and (best is None or (gain, -eta) > (best[0], -best[1])):
+                best = (gain, eta, idx)
+        if best is None:
+            continue
+        gain, eta, idx = best
+        unit = free[idx]
+        current[idx] = cover
+        moved.add(idx)
+        moves.append(
+            MoveUp(point.code, unit.pk, unit.callsign, unit.staging_point.code, round(eta), gain)
+        )
+    after = covered_weight(current)
+    total = sum(weights)
+    return CoverageGap(
+        target_s=target_s,
+        demand=total,
+        covered=before,
+        share=_share(before, total),
+        uncovered_points=[p.code for p in uncovered],
+        moves=moves,
+        covered_after_moves=after,
+        share_after_moves=_share(after, total),
+    )

@@ -156,11 +156,10 @@ def browser(live_daphne: Live) -> Iterator[Any]:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture
-def phone(browser: Any, live_daphne: Live) -> Iterator[Any]:
+def new_phone(browser: Any, live: Live, **options: Any) -> Any:
     """A phone-sized browser context with emulated geolocation, on the live server."""
     context = browser.new_context(
-        base_url=live_daphne.url,
+        base_url=live.url,
         viewport=PHONE,
         is_mobile=True,
         has_touch=True,
@@ -168,8 +167,15 @@ def phone(browser: Any, live_daphne: Live) -> Iterator[Any]:
         permissions=["geolocation"],
         locale="zh-CN",
         timezone_id="Asia/Shanghai",
+        **options,
     )
     context.set_default_timeout(20_000)
+    return context
+
+
+@pytest.fixture
+def phone(browser: Any, live_daphne: Live) -> Iterator[Any]:
+    context = new_phone(browser, live_daphne)
     yield context
     context.close()
 

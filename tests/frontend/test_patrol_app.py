@@ -191,6 +191,9 @@ def test_arrive_tapped_offline_is_queued_and_recorded_exactly_once_online(
     incident.refresh_from_db()
     assert incident.status == "on_scene"
     assert status_changes(incident.pk).count("on_scene") == 1
+    page.click("[data-action=shift-list]")
+    expect(page.locator("#list-items")).to_contain_text(incident.number)
+    screenshot(page, "app-my-shift")
 
 
 def test_alert_accept_en_route_arrive_resolve_matches_the_server_timeline(
@@ -247,3 +250,70 @@ def test_alert_accept_en_route_arrive_resolve_matches_the_server_timeline(
     ]
     incident = Incident.objects.get(pk=created["id"])
     assert incident.summary == "双方已调解"
+
+
+def test_a_new_version_waits_until_the_crew_taps_update_then_reloads(
+    phone: Any, scene: Scene
+) -> None:
+    page = phone.new_page()
+    log_in(page)
+    wait_for_service_worker(page)
+    old_caches = page.evaluate("caches.keys()")
+    # A new deployment, as the browser sees it: a different worker script for the same scope.
+    page.evaluate("navigator.serviceWorker.register('/app/sw.js?build=next', {scope: '/app/'})")
+    banner = page.locator("#update")
+    expect(banner).to_be_visible(timeout=20_000)
+    # The new worker waits; the old one keeps serving the page and its cache is intact.
+    assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => !!r.waiting)")
+    assert "build=next" not in page.evaluate("navigator.serviceWorker.controller.scriptURL")
+    assert set(old_caches) <= set(page.evaluate("caches.keys()"))
+    screenshot(page, "app-update-available")
+    with page.expect_event("load"):
+        banner.click()
+    expect(page.locator("#main")).to_be_visible()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    assert "build=next" in page.evaluate("navigator.serviceWorker.controller.scriptURL")
+
+
+def test_english_switch_and_high_contrast_theme_persist_across_reloads(
+    phone: Any, scene: Scene
+) -> None:
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("[data-action=shift-list]")).to_have_text("本班警情")
+    page.click("#menu-btn")
+    page.click("#menu [data-action=lang]")
+    page.click("#menu [data-action=contrast]")
+    expect(page.locator("[data-action=shift-list]")).to_have_text("This shift")
+    page.reload()
+    expect(page.locator("[data-action=shift-list]")).to_have_text("This shift")
+    assert page.evaluate("document.body.classList.contains('hc')")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    screenshot(page, "app-english-high-contrast")
+
+
+def test_transfer_preselects_the_jurisdiction_station_and_requires_a_reason(
+    phone: Any, scene: Scene
+) -> None:
+    incident = services.incident_arrive(incident=to_en_route(scene), actor=scene.crew)
+    assert incident.station is not None
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#inc-status")).to_have_attribute("data-status", "on_scene")
+    assert page.locator("#actions [data-do]").evaluate_all("(b) => b.map((x) => x.dataset.do)") == [
+        "resolve",
+        "transfer",
+    ]
+    page.click("[data-do=transfer]")
+    station = page.locator("#dialog-form select[name=station]")
+    expect(station).to_have_value(str(incident.station.pk))
+    page.click("#dialog-form button[type=submit]")
+    expect(page.locator("#dialog")).to_be_visible()  # no reason, no transfer
+    screenshot(page, "app-transfer")
+    page.fill("#dialog-form textarea[name=reason]", "需立案侦查")
+    page.click("#dialog-form button[type=submit]")
+    expect(page.locator("#incident")).to_contain_text("当前无警情")
+    incident.refresh_from_db()
+    assert incident.status == "transfer_pending"
+    assert incident.transfer_station_id == incident.station_id
+    assert incident.transfer_reason == "需立案侦查"

@@ -117,3 +117,13 @@ def test_coverage_answers_shares_reach_and_a_proposal() -> None:
         "/api/stats/coverage/", {"start": "2026-03-02", "end": "2026-03-02", "propose": 0}
     )
     assert bad.status_code == 400 and "propose" in bad.json()
+
+
+def test_coverage_gap_is_live_for_the_command_centre() -> None:
+    from tests.factories import small_city
+
+    small_city()
+    response = client_for(Role.COMMANDER).get("/api/stats/coverage-gap/")
+    assert response.status_code == 200
+    assert response.json()["uncovered_points"] == []
+    assert client_for(Role.UNIT_OFFICER).get("/api/stats/coverage-gap/").status_code == 403

@@ -23,7 +23,7 @@ const DICT = {
     noIncident: "当前无警情", myShift: "本班警情", none: "无", queue: "待发送",
     queueEmpty: "无待发送操作", updateReady: "有新版本，点击更新", tilesFailed: "地图底图无法加载",
     refused: "操作被拒绝：{m}", gpsOff: "无定位", gpsAge: "定位 {s} 秒前", lang: "English",
-    contrast: "高对比度", wakeLock: "屏幕常亮",
+    contrast: "高对比度", wakeLock: "屏幕常亮", training: "近期培训", close: "关闭",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out",
@@ -51,6 +51,7 @@ const DICT = {
     queueEmpty: "Nothing queued", updateReady: "Update available — tap to reload",
     tilesFailed: "Map tiles unavailable", refused: "Refused: {m}", gpsOff: "No GPS",
     gpsAge: "GPS {s}s ago", lang: "中文", contrast: "High contrast", wakeLock: "Screen on",
+    training: "Upcoming training", close: "Close",
   },
 };
 

@@ -102,6 +102,11 @@ function pendingFor(incident) {
   return S.queued.some((item) => item.incident === incident.id);
 }
 
+// Websocket frames carry ids where the REST API nests objects ({id, …}).
+function refId(value) {
+  return value && typeof value === "object" ? value.id : value;
+}
+
 function saveIncident(incident) {
   S.incident = incident;
   if (incident) kv.set("incident", incident);
@@ -221,7 +226,8 @@ function renderAll() {
 // --- the alert card --------------------------------------------------------------------------
 
 function renderAlert() {
-  const inc = S.alert.incident;
+  const brief = S.alert.incident;
+  const inc = S.incident && S.incident.id === brief.id ? S.incident : brief;
   $("alert-number").textContent = inc.number || "";
   $("alert-category").textContent = `${t("cat_" + inc.category)} · ${t("priority", { n: inc.priority })}`;
   $("alert-address").textContent = inc.address || "";
@@ -343,6 +349,11 @@ async function reloadIncident(id) {
     if (!S.incident || S.incident.id === id) {
       saveIncident(CLOSED.has(incident.status) && !pendingFor(incident) ? null : incident);
     }
+    // Taken off the unit or cancelled while the alert was showing: withdraw the card.
+    const unitOf = refId(incident.unit);
+    if (S.alert && S.alert.incident.id === id && (incident.status !== "dispatched" || unitOf !== unitId())) {
+      hideAlert();
+    }
   } catch {
     /* keep what we have */
   }
@@ -357,7 +368,7 @@ function openDialog(action) {
   } else {
     const stations = (S.me.stations || [])
       .map((s) => {
-        const sel = inc.station && inc.station.id === s.id ? " selected" : "";
+        const sel = refId(inc.station) === s.id ? " selected" : "";
         return `<option value="${s.id}"${sel}>${esc(s.name)}</option>`;
       })
       .join("");
@@ -381,16 +392,17 @@ async function showList(kind) {
     await refreshQueue();
     ul.innerHTML = S.queued.length
       ? S.queued
-          .map((q) => `<li>${esc(q.label)}<br><small>${esc(q.created_at)}</small></li>`)
+          .map((q) => `<li>${esc(q.label)}<br><small>${esc(new Date(q.created_at).toLocaleTimeString())}</small></li>`)
           .join("")
       : `<li>${esc(t("queueEmpty"))}</li>`;
   } else {
     ul.innerHTML = `<li>…</li>`;
     try {
+      // The crew sees only its own unit's incidents: "since the shift began" is this shift's.
       const since = encodeURIComponent(S.me.shift.start);
       const page = await api(`/api/incidents/?since=${since}&page_size=50`);
       const rows = page.results || page;
-      ul.innerHTML = rows.length
+      let html = rows.length
         ? rows
             .map(
               (i) =>
@@ -398,6 +410,20 @@ async function showList(kind) {
             )
             .join("")
         : `<li>${esc(t("none"))}</li>`;
+      const training = await api("/api/me/training/").catch(() => null);
+      const upcoming = ((training && training.sessions) || []).filter(
+        (x) => Date.parse(x.starts_at) > Date.now(),
+      );
+      if (upcoming.length) {
+        html += `<li><strong>${esc(t("training"))}</strong></li>`;
+        html += upcoming
+          .map(
+            (x) =>
+              `<li>${esc(x.title || x.type_display)}<br><small>${esc(new Date(x.starts_at).toLocaleString())} · ${esc(x.place || "")}</small></li>`,
+          )
+          .join("");
+      }
+      ul.innerHTML = html;
     } catch {
       ul.innerHTML = `<li>${esc(t("networkError"))}</li>`;
     }
@@ -454,6 +480,7 @@ function onAlert(frame) {
   saveIncident(inc);
   renderAll();
   showAlert(frame);
+  reloadIncident(inc.id); // the full record: grid (priority zone), station for a transfer
 }
 
 function onSocketState(state, code) {
@@ -618,12 +645,11 @@ async function keepAwake() {
 
 function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
-  let reloading = false;
-  const hadController = Boolean(navigator.serviceWorker.controller);
+  let updating = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    // Only reload for an update the crew asked for; the first install just takes control.
-    if (!hadController || reloading) return;
-    reloading = true;
+    // Reload only for the update the crew asked for; a first install just takes control.
+    if (!updating) return;
+    updating = false;
     location.reload();
   });
   navigator.serviceWorker
@@ -634,7 +660,10 @@ function registerServiceWorker() {
         const banner = $("update");
         banner.textContent = t("updateReady");
         banner.hidden = false;
-        banner.onclick = () => worker.postMessage({ type: "SKIP_WAITING" });
+        banner.onclick = () => {
+          updating = true;
+          worker.postMessage({ type: "SKIP_WAITING" });
+        };
       };
       if (reg.waiting) offer(reg.waiting);
       reg.addEventListener("updatefound", () => {

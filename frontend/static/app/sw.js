@@ -37,7 +37,8 @@ self.addEventListener("message", (event) => {
 
 async function fromCache(request) {
   const cache = await caches.open(CACHE);
-  return cache.match(request, { ignoreSearch: request.mode === "navigate" });
+  // ignoreVary: the shell varies by Accept-Language, static files by Accept-Encoding.
+  return cache.match(request, { ignoreSearch: request.mode === "navigate", ignoreVary: true });
 }
 
 async function tile(request) {

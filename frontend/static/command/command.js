@@ -17,7 +17,15 @@ const COLOURS = {
 };
 const POLL_MS = 10000;
 
-const state = { units: new Map(), incidents: new Map(), flags: new Map(), selected: null, seq: 0 };
+const state = {
+  units: new Map(),
+  incidents: new Map(),
+  flags: new Map(),
+  health: new Map(),
+  points: new Map(), // staging point id → [lat, lon]
+  selected: null,
+  seq: 0,
+};
 const markers = new Map(); // unit id → circleMarker
 const incMarkers = new Map(); // incident id → circleMarker
 let map;
@@ -91,21 +99,62 @@ function drawUnit(unit) {
   marker.setTooltipContent(unitLabel(unit));
 }
 
+// The phones' heartbeats (GET /api/units/health/): battery, queue, GPS age, app version.
+function healthText(unitId) {
+  const row = state.health.get(unitId);
+  if (!row || !row.health) return T.noHeartbeat;
+  const h = row.health;
+  const parts = [`${T.heartbeat} ${formatDuration(row.age_s)} ${T.ago}`];
+  if (h.battery_level != null) parts.push(`🔋${Math.round(h.battery_level * 100)}%`);
+  if (h.queue_length) parts.push(`${T.queued} ${h.queue_length}`);
+  if (h.gps_fix_age_s != null) parts.push(`GPS ${formatDuration(h.gps_fix_age_s)}`);
+  if (h.notification_permission !== "granted") parts.push(`🔕`);
+  parts.push(`v${h.app_version}`);
+  return parts.join(" · ");
+}
+
+async function loadHealth() {
+  try {
+    const rows = await api("/api/units/health/");
+    state.health = new Map(rows.map((r) => [r.unit, r]));
+  } catch {
+    /* keep the last */
+  }
+}
+
 function renderUnits() {
   const rows = [...state.units.values()].sort((a, b) => a.callsign.localeCompare(b.callsign));
   $("units").innerHTML = rows
     .map(
       (u) =>
-        `<li data-unit="${u.id}"><span class="dot" style="background:${COLOURS[u.status] || "#000"}"></span>${esc(unitLabel(u))}</li>`,
+        `<li data-unit="${u.id}"><span class="dot" style="background:${COLOURS[u.status] || "#000"}"></span>${esc(unitLabel(u))}<br><small class="health">${esc(healthText(u.id))}</small></li>`,
     )
     .join("");
 }
 
 // --- incidents ---------------------------------------------------------------------------------
 
+// Websocket frames carry a brief incident (grid, unit, station as ids); the REST API nests
+// objects. Keep the richer object when a brief says the same id.
+function merge(prev, data) {
+  const out = { ...prev, ...data };
+  for (const key of ["grid", "unit", "station"]) {
+    const old = prev[key];
+    if (typeof data[key] === "number" && old && typeof old === "object" && old.id === data[key]) {
+      out[key] = old;
+    }
+  }
+  return out;
+}
+
+function unitCallsign(inc) {
+  if (inc.unit && typeof inc.unit === "object") return inc.unit.callsign;
+  return inc.unit ? state.units.get(inc.unit)?.callsign || "" : "";
+}
+
 function upsertIncident(data) {
   const prev = state.incidents.get(data.id) || {};
-  const inc = { ...prev, ...data };
+  const inc = merge(prev, data);
   if (!OPEN.has(inc.status)) {
     state.incidents.delete(inc.id);
     incMarkers.get(inc.id)?.remove();
@@ -170,7 +219,7 @@ function renderIncidents() {
       const { escalated, breach } = flagsOf(inc);
       const cd = countdown(inc);
       const cls = [escalated ? "escalated" : "", breach ? "breach" : ""].join(" ");
-      const unit = inc.unit && typeof inc.unit === "object" ? inc.unit.callsign : "";
+      const unit = unitCallsign(inc);
       const notes = [escalated ? T.escalated : "", breach ? T.breach : ""].filter(Boolean).join(" · ");
       return `<li class="${cls}" data-incident="${inc.id}"><strong>${esc(inc.number)}</strong>
         ${esc(T.incidentStatus[inc.status] || inc.status)} ${esc(unit)}<br>${esc(inc.address)}<br>
@@ -221,9 +270,10 @@ async function select(id) {
       options = [...state.units.values()]
         .filter((u) => (u.status === "available" || u.status === "patrolling") && !u.current_incident)
         .map((u) => {
-          const d = u.position
-            ? haversineM(u.position.lat, u.position.lon, inc.location.lat, inc.location.lon)
-            : null;
+          // Like the server: the unit's position, else its staging point.
+          const sp = u.staging_point && state.points.get(u.staging_point.id);
+          const from = u.position ? [u.position.lat, u.position.lon] : sp;
+          const d = from ? haversineM(from[0], from[1], inc.location.lat, inc.location.lon) : null;
           return { id: u.id, d, text: `${u.callsign} · ${formatDistance(d)}` };
         })
         .sort((a, b) => (a.d ?? Infinity) - (b.d ?? Infinity));
@@ -236,6 +286,7 @@ async function select(id) {
   box.innerHTML = `${head}${body}<p id="detail-msg"></p><button type="button" data-close>${esc(T.close)}</button>`;
   box.hidden = false;
   box.dataset.incident = id;
+  box.dataset.status = inc.status;
 }
 
 async function dispatch(incidentId, unitId) {
@@ -282,7 +333,10 @@ function onFrame(frame) {
       break;
     }
     case "incident.updated":
-      refreshIncident(frame.incident_id);
+      if (frame.incident) {
+        upsertIncident(frame.incident);
+        if (state.selected === frame.incident_id) select(frame.incident_id);
+      } else refreshIncident(frame.incident_id);
       break;
     case "incident.escalated":
     case "incident.breach": {
@@ -322,6 +376,9 @@ async function loadState() {
 
 async function loadLayers() {
   const layers = await api("/api/map/layers/");
+  for (const f of layers.staging_points.features) {
+    state.points.set(f.properties.id, [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+  }
   const shift = (geojson) => {
     if (CONFIG.tileCrs !== "gcj02") return geojson;
     const conv = (c) =>
@@ -374,6 +431,8 @@ function boot() {
     }
   });
   loadLayers().catch(() => {});
+  loadHealth();
+  setInterval(loadHealth, 30000);
   loadState()
     .catch(() => {})
     .finally(() => {
