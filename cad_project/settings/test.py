@@ -25,4 +25,4 @@ STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405
 
 # Celery runs tasks in the test process (no worker) unless a test's own processes say otherwise
 # (the end-to-end harness runs real workers with CELERY_EAGER=0).
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", True)  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", True)
