@@ -14,6 +14,7 @@ os.environ.setdefault("STATIC_MANIFEST", "0")
 os.environ.setdefault("SMS_BACKEND", "apps.common.sms.LocmemBackend")
 
 from .base import *  # noqa: F403
+from .env import env_bool
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
