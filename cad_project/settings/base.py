@@ -320,10 +320,13 @@ LOGGING = {
 }
 
 CELERY_IMPORTS = ["apps.incidents.deadline_tasks", "apps.common.tasks"]
-CELERY_BEAT_SCHEDULE = {
-    "deadlines-sweep": {
-        "task": "apps.incidents.deadline_tasks.deadlines_sweep_task",
-        "schedule": DEADLINE_SWEEP_S,
-    },
-    "notices-prune": {"task": "apps.common.tasks.notices_prune_task", "schedule": 3600.0},
-}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # The safety net of the 1-3-5 minute timers (apps/incidents/deadlines.py).
+        "deadlines-sweep": {
+            "task": "apps.incidents.deadline_tasks.deadlines_sweep_task",
+            "schedule": DEADLINE_SWEEP_S,
+        },
+        "notices-prune": {"task": "apps.common.tasks.notices_prune_task", "schedule": 3600.0},
+    }
+)
