@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 
+from apps.common.frontend import health_key
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Event, Incident
@@ -157,9 +159,22 @@ def test_reload_while_offline_opens_the_app_shell_from_the_service_worker(
     phone.set_offline(False)
 
 
-def test_the_app_stays_usable_when_map_tiles_cannot_load(phone: Any, scene: Scene) -> None:
+def test_the_app_stays_usable_when_map_tiles_cannot_load_and_sends_its_heartbeat(
+    phone: Any, scene: Scene
+) -> None:
     page = phone.new_page()
-    log_in(page)
+    with page.expect_response(
+        lambda r: (
+            r.url.endswith(f"/api/units/{scene.unit.pk}/health/") and r.request.method == "POST"
+        )
+    ) as beat:
+        log_in(page)
+    assert beat.value.status == 200
+    health = cache.get(health_key(scene.unit.pk))
+    assert health["user"] == "crew" and health["queue_length"] == 0
+    assert health["app_version"] == page.evaluate(
+        "JSON.parse(document.getElementById('cad-config').textContent).version"
+    )
     expect(page.locator("#tiles-failed")).to_be_visible()
     expect(page.locator("#gps")).not_to_have_text("无定位")  # the emulated fix arrived
     expect(page.locator("[data-action=shift-list]")).to_be_enabled()

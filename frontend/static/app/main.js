@@ -134,7 +134,7 @@ function targetsHtml(incident, status) {
   const arrDone = arrived || (status === "on_scene" || CLOSED.has(status) ? now : null);
   const zone = arrivalTarget(incident) === CONFIG.targets.arrival_priority_zone_s;
   const chip = (label, limit, done, applies = true) => {
-    if (!applies) return `<span class="met">${esc(t(label))}</span>`;
+    if (!applies) return ""; // 3 minutes in priority zones, 5 elsewhere
     const at = done || now;
     const cls = at - start > limit * 1000 ? "missed" : done ? "met" : "";
     return `<span class="${cls}">${esc(t(label))}</span>`;
@@ -205,7 +205,7 @@ function renderIncident() {
       `<button type="button" class="${i === 0 ? "primary" : ""}" data-do="${a}">${esc(t("a_" + a))}</button>`,
   );
   const { lat, lon } = inc.location || {};
-  if (lat != null && !CLOSED.has(status)) {
+  if (lat != null && !CLOSED.has(status) && status !== "on_scene") {
     const name = encodeURIComponent(inc.address || inc.number);
     buttons.push(
       `<a class="nav" href="geo:${lat},${lon}?q=${lat},${lon}(${name})">${esc(t("navSystem"))}</a>`,
@@ -517,8 +517,17 @@ function initMap() {
   map.attributionControl.setPrefix(false);
 }
 
+let sheetHeight = 0;
+
 function renderMap() {
   if (!map) return;
+  // The sheet grows and shrinks with the incident: keep Leaflet's idea of the map size right.
+  const h = $("sheet").offsetHeight;
+  if (h !== sheetHeight) {
+    sheetHeight = h;
+    map.invalidateSize();
+    layers.fitted = false;
+  }
   const me = S.position;
   const inc = S.incident && !CLOSED.has(effectiveStatus(S.incident)) ? S.incident : null;
   if (me) {
