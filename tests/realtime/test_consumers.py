@@ -197,3 +197,183 @@ def test_a_flood_of_frames_closes_the_connection() -> None:
         assert closed
 
     run(scenario)
+
+
+def _dispatch(city: Any, dispatcher: Any, unit_index: int = 0) -> Any:
+    from apps.incidents import services
+
+    incident = services.incident_create(
+        actor=dispatcher,
+        category="assistance",
+        priority=1,
+        lat=22.781,
+        lon=100.951,
+        address="民航路12号",
+        description="老人走失",
+    )
+    return services.incident_dispatch(
+        incident=incident, unit=city.units[unit_index], actor=dispatcher
+    )
+
+
+def test_a_dispatch_reaches_the_connected_unit_and_its_receipt_is_recorded() -> None:
+    from apps.incidents.realtime_models import Alert
+
+    city = small_city()
+    aux = crew_member(city.units[0])
+    dispatcher = UserFactory(roles=[Role.DISPATCHER])
+
+    async def scenario() -> None:
+        comm, _, _ = await connect("/ws/unit/", aux)
+        await receive_until(comm, lambda f: f["type"] == "welcome")
+        await comm.send_json_to({"type": "hello", "last_seq": 0})
+        incident = await sync_to_async(_dispatch)(city, dispatcher)
+        frames = await receive_until(comm, lambda f: f["type"] == "dispatch.alert")
+        alert = frames[-1]
+        assert alert["incident"]["number"] == incident.number
+        assert alert["incident"]["location"] == {"lat": 22.781, "lon": 100.951}
+        await comm.send_json_to({"type": "alert.received", "alert_id": alert["alert_id"]})
+        receipt = await receive_until(comm, lambda f: f["type"] == "alert.receipt")
+        assert receipt[-1]["accepted"] is True
+        row = await sync_to_async(Alert.objects.get)(pk=alert["alert_id"])
+        assert row.delivered_at is not None
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_an_alert_without_receipt_is_resent_and_a_receipt_stops_it(settings: Any) -> None:
+    settings.ALERT_RESEND_S = 1
+    city = small_city()
+    aux = crew_member(city.units[0])
+    dispatcher = UserFactory(roles=[Role.DISPATCHER])
+
+    async def scenario() -> None:
+        comm, _, _ = await connect("/ws/unit/", aux)
+        await receive_until(comm, lambda f: f["type"] == "welcome")
+        await comm.send_json_to({"type": "hello", "last_seq": 0})
+        await sync_to_async(_dispatch)(city, dispatcher)
+        first = (await receive_until(comm, lambda f: f["type"] == "dispatch.alert"))[-1]
+        again = (await receive_until(comm, lambda f: f["type"] == "dispatch.alert"))[-1]
+        # The same alert, marked as a re-send: the app drops it by alert_id.
+        assert again["alert_id"] == first["alert_id"] and again.get("resent") is True
+        assert again["seq"] == first["seq"]
+        await comm.send_json_to({"type": "alert.received", "alert_id": first["alert_id"]})
+        await receive_until(comm, lambda f: f["type"] == "alert.receipt")
+        # Re-send periods pass without the alert (the window is the behaviour under test).
+        frames: list[dict[str, Any]] = []
+        for _ in range(2):
+            await comm.send_json_to({"type": "ping"})
+            frames += await receive_until(comm, lambda f: f["type"] == "pong", timeout=5)
+        assert await comm.receive_nothing(timeout=2.5)
+        assert not [f for f in frames if f["type"] == "dispatch.alert"]
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_an_alert_sent_while_the_unit_was_offline_arrives_on_connect() -> None:
+    city = small_city()
+    aux = crew_member(city.units[0])
+    dispatcher = UserFactory(roles=[Role.DISPATCHER])
+    incident = _dispatch(city, dispatcher)
+
+    async def scenario() -> None:
+        comm, _, _ = await connect("/ws/unit/", aux)
+        frames = await receive_until(comm, lambda f: f["type"] == "dispatch.alert")
+        assert frames[-1]["incident"]["id"] == incident.pk
+        # The catch-up after hello carries it too (same alert_id: the app keeps one).
+        await comm.send_json_to({"type": "hello", "last_seq": 0})
+        again = await receive_until(comm, lambda f: f["type"] == "dispatch.alert")
+        assert again[-1]["alert_id"] == frames[-1]["alert_id"]
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_the_command_centre_sees_incident_changes_and_unit_positions_live() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.units.services import unit_position_record
+
+    city = small_city()
+    dispatcher = UserFactory(roles=[Role.DISPATCHER])
+
+    async def scenario() -> None:
+        comm, _, _ = await connect("/ws/command/", dispatcher)
+        await comm.send_json_to({"type": "hello", "last_seq": 0})
+        incident = await sync_to_async(_dispatch)(city, dispatcher)
+        frames = await receive_until(
+            comm, lambda f: f["type"] == "incident.updated" and f["status"] == "dispatched"
+        )
+        assert frames[-1]["incident"]["number"] == incident.number
+        assert any(f["type"] == "unit.updated" for f in frames)
+        seqs = [f["seq"] for f in frames if "seq" in f]
+        assert seqs == list(range(1, len(seqs) + 1))
+        await sync_to_async(unit_position_record)(
+            unit=city.units[1],
+            lat=22.79,
+            lon=100.97,
+            accuracy_m=8.0,
+            recorded_at=timezone.now() - timedelta(seconds=1),
+        )
+        moved = await receive_until(comm, lambda f: f["type"] == "unit.position")
+        assert moved[-1]["unit_id"] == city.units[1].pk
+        assert moved[-1]["position"] == {"lat": 22.79, "lon": 100.97}
+        assert "seq" not in moved[-1]
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_a_unit_sends_its_position_over_the_socket() -> None:
+    from django.utils import timezone
+
+    from apps.units.models import Unit
+
+    city = small_city()
+    aux = crew_member(city.units[0])
+
+    async def scenario() -> None:
+        comm, _, _ = await connect("/ws/unit/", aux)
+        await receive_until(comm, lambda f: f["type"] == "welcome")
+        at = timezone.now().isoformat()
+        await comm.send_json_to(
+            {"type": "position", "lat": 22.7801, "lon": 100.9502, "accuracy_m": 5, "recorded_at": at}
+        )
+        await comm.send_json_to({"type": "ping"})
+        await receive_until(comm, lambda f: f["type"] == "pong")
+        unit = await sync_to_async(Unit.objects.get)(pk=city.units[0].pk)
+        assert (unit.lat, unit.lon) == (22.7801, 100.9502)
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_origin_is_checked() -> None:
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from channels.testing import WebsocketCommunicator
+
+    from tests.realtime.conftest import token_for, ws_app
+
+    city = small_city()
+    aux = crew_member(city.units[0])
+    token = token_for(aux)
+
+    async def scenario() -> None:
+        app = AllowedHostsOriginValidator(ws_app())
+        evil = WebsocketCommunicator(
+            app, f"/ws/unit/?token={token}", headers=[(b"origin", b"https://evil.example")]
+        )
+        connected, _ = await evil.connect(timeout=5)
+        assert not connected
+        good = WebsocketCommunicator(
+            app, f"/ws/unit/?token={token}", headers=[(b"origin", b"http://localhost")]
+        )
+        connected, _ = await good.connect(timeout=5)
+        assert connected
+        await good.disconnect()
+
+    run(scenario)
