@@ -340,9 +340,8 @@ def test_a_unit_sends_its_position_over_the_socket() -> None:
         comm, _, _ = await connect("/ws/unit/", aux)
         await receive_until(comm, lambda f: f["type"] == "welcome")
         at = timezone.now().isoformat()
-        await comm.send_json_to(
-            {"type": "position", "lat": 22.7801, "lon": 100.9502, "accuracy_m": 5, "recorded_at": at}
-        )
+        fix = {"lat": 22.7801, "lon": 100.9502, "accuracy_m": 5, "recorded_at": at}
+        await comm.send_json_to({"type": "position", **fix})
         await comm.send_json_to({"type": "ping"})
         await receive_until(comm, lambda f: f["type"] == "pong")
         unit = await sync_to_async(Unit.objects.get)(pk=city.units[0].pk)

@@ -25,7 +25,7 @@ class _Gateway(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, Any], str]] = []
     answer = 200
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((json.loads(body), self.headers["Authorization"]))
         self.send_response(type(self).answer)
@@ -60,9 +60,7 @@ def test_the_http_gateway_posts_the_configured_template(gateway: str, settings: 
     assert auth == "Bearer k-123"
 
 
-def test_a_gateway_refusal_is_an_error_that_the_task_retries(
-    gateway: str, settings: Any
-) -> None:
+def test_a_gateway_refusal_is_an_error_that_the_task_retries(gateway: str, settings: Any) -> None:
     settings.SMS_GATEWAY_URL = gateway
     settings.SMS_BACKEND = "apps.common.sms.HttpGatewayBackend"
     _Gateway.answer = 503
