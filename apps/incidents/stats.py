@@ -69,6 +69,10 @@ from django.db.models import (
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
+from apps.common.shifts import shift_hours as shift_hours
+from apps.common.shifts import shift_of as shift_of
+from apps.common.shifts import shift_of_hour as shift_of_hour
+
 from .models import Category, Incident, IncidentStatus
 from .stats_models import (
     COUNT_COLUMNS,
@@ -307,20 +311,6 @@ def response_figures(
 
 
 # --- Shifts -------------------------------------------------------------------------------
-
-
-def shift_of_hour(hour: int) -> int:
-    """The shift (1, 2, 3) whose start hour is the latest at or before ``hour``, cyclically."""
-    starts = settings.SHIFT_START_HOURS
-    return min(range(3), key=lambda i: (hour - starts[i]) % 24) + 1
-
-
-def shift_of(moment: datetime) -> int:
-    return shift_of_hour(timezone.localtime(moment, SHANGHAI).hour)
-
-
-def shift_hours(shift: int) -> list[int]:
-    return [h for h in range(24) if shift_of_hour(h) == shift]
 
 
 # --- Periods ------------------------------------------------------------------------------

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.common.shifts import ShiftWindow as ShiftWindow
+from apps.common.shifts import current_shift as current_shift
+from apps.common.shifts import shift_at as shift_at
+from apps.common.shifts import shift_hours as shift_hours
+from apps.common.shifts import shift_window as shift_window
 from apps.incidents.models import Incident
 from apps.incidents.stats import response_figures
 from apps.units.models import Unit
@@ -66,59 +69,6 @@ def people_visible_to(user: Any, queryset: QuerySet[Person] | None = None) -> Qu
 # --- Shifts and duty history ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ShiftWindow:
-    shift: int
-    start: datetime
-    end: datetime
-
-
-def _shanghai() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def shift_lengths_h() -> dict[int, int]:
-    """Hours of each shift: from its start hour to the next shift's start (mod 24)."""
-    starts = {i + 1: h for i, h in enumerate(settings.SHIFT_START_HOURS)}
-    ordered = sorted(starts.items(), key=lambda kv: kv[1])
-    lengths: dict[int, int] = {}
-    for idx, (shift, hour) in enumerate(ordered):
-        next_hour = ordered[(idx + 1) % len(ordered)][1]
-        lengths[shift] = (next_hour - hour) % 24 or 24
-    return lengths
-
-
-def shift_hours(shift: int) -> list[int]:
-    """The local hours of day (0–23) a shift covers; shift 3 may wrap past midnight."""
-    start = settings.SHIFT_START_HOURS[shift - 1]
-    return [(start + k) % 24 for k in range(shift_lengths_h()[shift])]
-
-
-def shift_at(at: datetime) -> ShiftWindow:
-    """The shift running at an aware moment, with its window (Asia/Shanghai shift hours)."""
-    local = at.astimezone(_shanghai())
-    lengths = shift_lengths_h()
-    for shift, hour in enumerate(settings.SHIFT_START_HOURS, start=1):
-        start = local.replace(hour=hour, minute=0, second=0, microsecond=0)
-        if start > local:
-            start -= timedelta(days=1)
-        end = start + timedelta(hours=lengths[shift])
-        if start <= local < end:
-            return ShiftWindow(shift, start, end)
-    raise AssertionError("SHIFT_START_HOURS do not cover the day")  # settings validate this
-
-
-def current_shift(at: datetime | None = None) -> int:
-    return shift_at(at or timezone.now()).shift
-
-
-def shift_window(day: date, shift: int) -> ShiftWindow:
-    """The window of a shift that starts on a local calendar day."""
-    hour = settings.SHIFT_START_HOURS[shift - 1]
-    start = datetime.combine(day, time(hour), tzinfo=_shanghai())
-    return ShiftWindow(shift, start, start + timedelta(hours=shift_lengths_h()[shift]))
-
-
 def _valid_at(at: datetime) -> Q:
     return Q(valid_from__lte=at) & (Q(valid_to__isnull=True) | Q(valid_to__gt=at))
 
@@ -172,7 +122,7 @@ def call_handling_figures(*, incidents: QuerySet[Incident]) -> CallHandlingFigur
 
 def month_window(month: date) -> tuple[datetime, datetime]:
     """[first moment of the month, first moment of the next month) in Asia/Shanghai."""
-    start = datetime.combine(month.replace(day=1), time(0), tzinfo=_shanghai())
+    start = datetime.combine(month.replace(day=1), time(0), tzinfo=timezone.get_default_timezone())
     nxt = (start + timedelta(days=32)).replace(day=1)
     return start, nxt
 
