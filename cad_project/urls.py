@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.common import frontend
+from apps.incidents import dashboard
 
 admin.site.site_header = _("Simao 110 dispatch")
 admin.site.site_title = _("Simao 110 dispatch")
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(frontend.api_urlpatterns)),  # /api/me/, device health, map layers
     path("api/", include("cad_project.api_urls")),
+    path("command/stats/", dashboard.dashboard_page, name="command-stats"),
     path("", include(frontend.page_urlpatterns)),  # /app/ (patrol PWA), /command/ (map)
 ]
 

@@ -4,13 +4,14 @@ revoke a lost phone's tokens). Only hashes are stored, so nothing secret is ever
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import ApiToken
-from .services import token_revoke_all
+from .services import user_sign_out_everywhere
 
 
 @admin.register(ApiToken)
@@ -39,16 +40,20 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False  # tokens are issued by logging in from the phone app
 
     @admin.action(
-        description=_("Revoke all tokens of these users (lost phone)"), permissions=["change"]
+        description=_("Sign these users out everywhere (lost phone)"),
+        permissions=["change"],
     )
     def revoke_users_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        revoked = 0
-        for user_id in set(queryset.values_list("user_id", flat=True)):
-            token = queryset.filter(user_id=user_id).select_related("user").first()
-            if token is not None:
-                revoked += token_revoke_all(user=token.user)
+        revoked = ended = 0
+        users = User.objects.filter(pk__in=queryset.values("user_id"))
+        for user in users:
+            tokens, sessions = user_sign_out_everywhere(user=user)
+            revoked += tokens
+            ended += sessions
         self.message_user(
             request,
-            ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", revoked) % {"n": revoked},
+            ngettext("%(n)d token revoked", "%(n)d tokens revoked", revoked) % {"n": revoked}
+            + ", "
+            + ngettext("%(n)d session ended.", "%(n)d sessions ended.", ended) % {"n": ended},
             messages.SUCCESS,
         )

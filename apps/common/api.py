@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -45,4 +46,6 @@ class ObtainTokenView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         token, raw = token_issue(user=user, label=data.validated_data.get("device", ""))
+        # A token login is a login: last_login is set and the lockout's failure count reset.
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
         return Response({"token": raw, "expires_at": token.expires_at})

@@ -111,3 +111,39 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.audience}#{self.seq} {self.type}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a POST made with an `Idempotency-Key` header (apps.common.idempotency).
+
+    The patrol app queues actions taken offline and replays them when the network returns; a
+    replay whose first attempt did reach the server gets this stored answer instead of applying
+    the action twice. Rows are per user: one crew member's key never answers another's request.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    key = models.CharField(_("idempotency key"), max_length=100)
+    method = models.CharField(_("method"), max_length=8)
+    path = models.CharField(_("path"), max_length=300)
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    body = models.JSONField(_("body"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_uniq"),
+        ]
+        indexes = [
+            # pruning old records (idempotency_prune)
+            models.Index(fields=["created_at"], name="idempotency_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key} → {self.status_code}"

@@ -70,3 +70,26 @@ def system_user() -> User:
         group, _ = Group.objects.get_or_create(name=str(Role.DISPATCHER))
         user.groups.add(group)
     return user
+
+
+def user_sessions_end(*, user: User) -> int:
+    """Delete the user's browser sessions (admin, command map): they must log in again.
+
+    Sessions are stored signed and encoded, so the unexpired ones are decoded one by one; this
+    runs on a commander's click, not on a hot path. Returns how many were ended.
+    """
+    from django.contrib.sessions.models import Session
+
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
+def user_sign_out_everywhere(*, user: User) -> tuple[int, int]:
+    """The commander's kill switch for a lost phone: revoke every API token of the user and end
+    their browser sessions. Returns (tokens revoked, sessions ended)."""
+    with transaction.atomic():
+        return token_revoke_all(user=user), user_sessions_end(user=user)

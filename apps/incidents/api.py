@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.idempotency import idempotent
+
 from . import services
 from .models import Incident
 from .selectors import can_read_incidents, incident_detail, incident_list, incidents_visible_to
@@ -128,24 +130,28 @@ class IncidentDispatchView(_TransitionView):
         return services.incident_dispatch(incident=incident, unit=data["unit"], actor=actor)
 
 
+@idempotent
 @_doc(None, "The crew acknowledges the dispatch")
 class IncidentAcknowledgeView(_TransitionView):
     def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
         return services.incident_acknowledge(incident=incident, actor=actor)
 
 
+@idempotent
 @_doc(None, "The unit sets off")
 class IncidentEnRouteView(_TransitionView):
     def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
         return services.incident_en_route(incident=incident, actor=actor)
 
 
+@idempotent
 @_doc(None, "The unit is on scene")
 class IncidentArriveView(_TransitionView):
     def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
         return services.incident_arrive(incident=incident, actor=actor)
 
 
+@idempotent
 @_doc(ResolveIn, "Resolved on scene")
 class IncidentResolveView(_TransitionView):
     input = ResolveIn
@@ -154,6 +160,7 @@ class IncidentResolveView(_TransitionView):
         return services.incident_resolve(incident=incident, summary=data["summary"], actor=actor)
 
 
+@idempotent
 @_doc(TransferIn, "Transfer to a police station")
 class IncidentTransferView(_TransitionView):
     input = TransferIn

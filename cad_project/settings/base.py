@@ -7,8 +7,11 @@ broker/result backend and the cache to Redis; DATABASE_URL=postgres://… switch
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +62,8 @@ INSTALLED_APPS = [
     "leaflet",
     "djgeojson",
     "import_export",
+    "axes",
+    "csp",
     "apps.common",
     "apps.units",
     "apps.personnel",
@@ -68,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.common.security.CadCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -76,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login (admin or POST /api/auth/token/) into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cad_project.urls"
@@ -127,7 +135,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {
+                # redis-py 8 reads with a 5 s socket timeout by default, the same as the
+                # channel layer's blocking BZPOPMIN: a consumer whose wait lost that race died
+                # with TimeoutError (bench: 34 of 100 unit sockets). Read longer than it blocks.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "capacity": 1000,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {
@@ -180,6 +195,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+AUTHENTICATION_BACKENDS = [
+    "apps.common.lockout.LockoutBackend",  # django-axes: refuses locked-out clients first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout after AXES_FAILURE_LIMIT failed logins of one username from one IP address, for
+# AXES_COOLOFF_MINUTES. Behind a proxy run daphne with --proxy-headers so the client's address
+# is seen. A commander (superuser) can unlock early in the admin (Axes → access attempts).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.common.lockout.lockout_response"
+AXES_VERBOSE = False
 API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24)
 
 REST_FRAMEWORK = {
@@ -240,6 +268,50 @@ LEAFLET_CONFIG = {
     "MAX_ZOOM": 19,
     "TILES": [("map", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION, "maxZoom": 19})],
     "RESET_VIEW": False,
+}
+
+
+def _tile_source(url: str) -> str:
+    """The CSP source of the tile server: scheme://host, a `{s}` subdomain label as `*`."""
+    parts = urlsplit(url)
+    labels = parts.netloc.split(".")
+    if any("{" in label for label in labels):
+        # CSP wildcards replace whole leftmost labels only.
+        last = max(i for i, label in enumerate(labels) if "{" in label)
+        labels = ["*", *labels[last + 1 :]]
+    return f"{parts.scheme}://{'.'.join(labels)}"
+
+
+# --- Content-Security-Policy (django-csp; apps/common/security.py adds the page's ws origins) ---
+MAP_TILE_SOURCE = _tile_source(MAP_TILE_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        # Pages we render put a per-request nonce on their inline scripts (django-leaflet too).
+        "script-src": ["'self'", NONCE],
+        # Leaflet and the admin position elements with style attributes.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", MAP_TILE_SOURCE],
+        "connect-src": ["'self'", MAP_TILE_SOURCE],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Path prefixes whose pages carry inline scripts without a nonce, with the directives replaced
+# there (see the README's Security section): the admin's read-only maps and the incident
+# location map, the command map's CSRF bootstrap, and the API docs' Swagger UI (from a CDN).
+_INLINE_SCRIPTS = {"script-src": ["'self'", "'unsafe-inline'"]}
+_SWAGGER_CDN = "https://cdn.jsdelivr.net"
+CSP_RELAXED_PREFIXES: dict[str, dict[str, list[str]]] = {
+    "/admin/": _INLINE_SCRIPTS,
+    "/command/": _INLINE_SCRIPTS,
+    "/api/docs/": {
+        "script-src": ["'self'", "'unsafe-inline'", _SWAGGER_CDN],
+        "style-src": ["'self'", "'unsafe-inline'", _SWAGGER_CDN],
+        "img-src": ["'self'", "data:", _SWAGGER_CDN],
+    },
 }
 
 # --- Dispatch model parameters --------------------------------------------------------------
@@ -314,7 +386,11 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Phone and ID-card numbers never reach a log (apps/common/security.py).
+    "filters": {"personal_data": {"()": "apps.common.security.PersonalDataFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["personal_data"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

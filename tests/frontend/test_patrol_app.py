@@ -58,8 +58,15 @@ def log_in(page: Any, username: str = "crew", password: str = "pw") -> None:
     expect(page.locator("#main")).to_be_visible()
 
 
+CONTROLLED = """() => new Promise((resolve) => {
+  if (navigator.serviceWorker.controller) resolve(true);
+  else navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true));
+})"""
+
+
 def wait_for_service_worker(page: Any) -> None:
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    # A promise evaluated once, not a polled predicate: the page's CSP forbids eval.
+    page.evaluate(CONTROLLED)
 
 
 def new_incident(scene: Scene) -> Incident:
@@ -286,7 +293,7 @@ def test_a_new_version_waits_until_the_crew_taps_update_then_reloads(
     with page.expect_event("load"):
         banner.click()
     expect(page.locator("#main")).to_be_visible()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.evaluate(CONTROLLED)
     assert "build=next" in page.evaluate("navigator.serviceWorker.controller.scriptURL")
 
 

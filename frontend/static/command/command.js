@@ -127,7 +127,7 @@ function renderUnits() {
   $("units").innerHTML = rows
     .map(
       (u) =>
-        `<li data-unit="${u.id}"><span class="dot" style="background:${COLOURS[u.status] || "#000"}"></span>${esc(unitLabel(u))}<br><small class="health">${esc(healthText(u.id))}</small></li>`,
+        `<li data-unit="${u.id}" data-lat="${u.position ? u.position.lat : ""}" data-lon="${u.position ? u.position.lon : ""}"><span class="dot" style="background:${COLOURS[u.status] || "#000"}"></span>${esc(unitLabel(u))}<br><small class="health">${esc(healthText(u.id))}</small></li>`,
     )
     .join("");
 }

@@ -1,0 +1,59 @@
+"""Filter validation: bad input → 400 with a message per field, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.factories import small_city
+
+pytestmark = pytest.mark.django_db
+
+URL = "/command/stats/"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"start": "2026-02-30"}, "start"),
+        ({"start": "02/03/2026"}, "start"),
+        ({"end": "yesterday"}, "end"),
+        ({"start": "2026-03-02", "end": "2026-03-01"}, "end"),
+        ({"start": "1990-01-01", "end": "2026-03-02"}, "end"),
+        ({"station": "999999"}, "station"),
+        ({"station": "x"}, "station"),
+        ({"staging_point": "999999"}, "staging_point"),
+        ({"unit": "-1"}, "unit"),
+        ({"category": "murder"}, "category"),
+        ({"shift": "4"}, "shift"),
+        ({"format": "pdf"}, "format"),
+        ({"format": "csv", "table": "callers"}, "table"),
+        ({"format": "xlsx"}, "table"),
+    ],
+)
+def test_bad_filters_answer_400_with_the_field(
+    commander: Client, params: dict[str, Any], field: str
+) -> None:
+    small_city()
+    response = commander.get(URL, {"format": "json", **params})
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    if "format" not in params:
+        page = commander.get(URL, params)
+        assert page.status_code == 400
+        assert page.context["form"].errors[field]
+        assert b'class="error"' in page.content
+
+
+def test_the_default_period_is_the_last_30_days(commander: Client, frozen: None) -> None:
+    body = commander.get(URL, {"format": "json"}).json()
+    assert (body["start"], body["end"]) == ("2026-02-09", "2026-03-10")
+
+
+def test_an_empty_filter_means_all(commander: Client, frozen: None) -> None:
+    response = commander.get(
+        URL, {"format": "json", "station": "", "unit": "", "category": "", "shift": ""}
+    )
+    assert response.status_code == 200
