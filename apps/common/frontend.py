@@ -26,6 +26,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import path
@@ -177,10 +178,12 @@ def command_page(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not _is_operations(request.user):
         return HttpResponseForbidden(_("The command map is for commanders and dispatchers."))
+    # The CSRF token rides in the JSON config (no inline script, so the page's CSP needs none).
+    config = {**_page_config(request), "csrfToken": get_token(request)}
     return render(
         request,
         "frontend/command.html",
-        {"config": _page_config(request), "strings": _command_strings()},
+        {"config": config, "strings": _command_strings()},
     )
 
 

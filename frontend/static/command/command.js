@@ -40,7 +40,7 @@ async function api(path, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
-    headers["X-CSRFToken"] = window.CAD_CSRF;
+    headers["X-CSRFToken"] = CONFIG.csrfToken;
   }
   const res = await fetch(path, {
     method,
