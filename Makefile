@@ -25,6 +25,9 @@ demo: $(STAMP) sysdeps
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_demo_city --password '$(DEMO_PASSWORD)'
 	@echo
+	@echo "  Patrol app:   http://$(HOST):$(PORT)/app/          (phone; log in as auxiliary or officer)"
+	@echo "  Command map:  http://$(HOST):$(PORT)/command/      (commander, dispatcher)"
+	@echo "  Statistics:   http://$(HOST):$(PORT)/command/stats/"
 	@echo "  Admin:        http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs/"
 	@echo "  Logins: commander, dispatcher, hr, station, officer, auxiliary — password '$(DEMO_PASSWORD)'"
