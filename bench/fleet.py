@@ -1,0 +1,182 @@
+"""The main process's side of bench.wsclients, and a small HTTP API client."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.env import PROXY_HEADERS, ROOT, BenchEnv, Proc
+
+
+@dataclass
+class Arrival:
+    unit_id: int
+    at_ns: int
+    resent: bool
+
+
+@dataclass
+class FleetProc:
+    proc: Proc
+    arrivals: dict[int, Arrival] = field(default_factory=dict)  # incident id → first arrival
+    replies: queue.Queue[str] = field(default_factory=queue.Queue)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(
+        cls, env: BenchEnv, name: str, port: int, pairs: list[tuple[int, str]], heartbeat: float = 0
+    ) -> FleetProc:
+        tokens = env.tmp / f"{name}-tokens.json"
+        tokens.write_text(json.dumps(pairs))
+        log = env.tmp / f"{name}.log"
+        with log.open("ab") as err:
+            popen = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.wsclients",
+                    "--port",
+                    str(port),
+                    "--tokens",
+                    str(tokens),
+                    "--heartbeat",
+                    str(heartbeat),
+                ],
+                cwd=ROOT,
+                env=env.env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                start_new_session=True,
+            )
+        proc = Proc(name, popen, log)
+        env.procs.append(proc)
+        fleet = cls(proc)
+        threading.Thread(target=fleet._read, daemon=True).start()
+        return fleet
+
+    def _read(self) -> None:
+        assert self.proc.popen.stdout is not None
+        for raw in self.proc.popen.stdout:
+            line = raw.decode().strip()
+            if line.startswith("ALERT "):
+                _, unit, incident, at_ns, resent = line.split()
+                with self.lock:
+                    self.arrivals.setdefault(
+                        int(incident), Arrival(int(unit), int(at_ns), resent == "1")
+                    )
+            elif line:
+                self.replies.put(line)
+        self.replies.put("EOF")
+
+    def command(self, line: str, timeout: float) -> list[str]:
+        assert self.proc.popen.stdin is not None
+        self.proc.popen.stdin.write((line + "\n").encode())
+        self.proc.popen.stdin.flush()
+        try:
+            reply = self.replies.get(timeout=timeout)
+        except queue.Empty as exc:
+            raise TimeoutError(f"{self.proc.name}: no answer to {line!r} in {timeout}s") from exc
+        if reply == "EOF":
+            raise RuntimeError(f"{self.proc.name} exited:\n{self.proc.tail()}")
+        return reply.split()
+
+    def connect(self, n: int, timeout: float = 900) -> tuple[int, int, float]:
+        _, opened, failed, seconds = self.command(f"CONNECT {n}", timeout)
+        return int(opened), int(failed), float(seconds)
+
+    def stats(self) -> dict[str, int]:
+        _, opened, pongs, closed, alerts = self.command("STATS", 30)
+        return {
+            "open": int(opened),
+            "pongs": int(pongs),
+            "closed": int(closed),
+            "alerts": int(alerts),
+        }
+
+    def quit(self) -> None:
+        try:
+            assert self.proc.popen.stdin is not None
+            self.proc.popen.stdin.write(b"QUIT\n")
+            self.proc.popen.stdin.close()
+            self.proc.popen.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.proc.stop()
+
+
+@dataclass
+class Api:
+    port: int
+    token: str
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={
+                "Authorization": f"Token {self.token}",
+                "Content-Type": "application/json",
+                **PROXY_HEADERS,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                return e.code, json.loads(raw or b"null")
+            except ValueError:
+                return e.code, raw[:200].decode(errors="replace")
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        status, data = self.call("POST", path, body)
+        if status >= 300:
+            raise RuntimeError(f"POST {path}: {status} {data}")
+        return data
+
+    def new_incident(self, lat: float, lon: float) -> dict[str, Any]:
+        return self.post(
+            "/api/incidents/",
+            {
+                "category": "dispute",
+                "priority": 2,
+                "location": {"lat": lat, "lon": lon},
+                "address": "基准路1号",
+                "description": "基准测试",
+                "caller_name": "张三",
+                "caller_phone": "13800000000",
+            },
+        )
+
+
+def percentiles(values_ms: list[float]) -> dict[str, float | None]:
+    if not values_ms:
+        return {"p50": None, "p95": None, "p99": None, "max": None, "mean": None}
+    s = sorted(values_ms)
+
+    def pct(p: float) -> float:
+        k = min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))  # nearest rank
+        return round(s[k], 2)
+
+    return {
+        "p50": pct(50),
+        "p95": pct(95),
+        "p99": pct(99),
+        "max": round(s[-1], 2),
+        "mean": round(sum(s) / len(s), 2),
+    }
+
+
+def monotonic_ms() -> float:
+    return time.monotonic_ns() / 1e6
