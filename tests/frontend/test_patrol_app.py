@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import connection
 
 from apps.common.frontend import health_key
 from apps.common.roles import Role
@@ -69,14 +72,28 @@ def wait_for_service_worker(page: Any) -> None:
     page.evaluate(CONTROLLED)
 
 
-def new_incident(scene: Scene) -> Incident:
+def off_loop(fn: Any, /, **kwargs: Any) -> Any:
+    """Run a service in a worker thread: its after-commit pushes (async_to_sync) cannot run in
+    this thread, where Playwright's event loop is running."""
+
+    def call() -> Any:
+        try:
+            return fn(**kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
+def new_incident(scene: Scene, address: str = "思茅区振兴大道1号") -> Incident:
     return services.incident_create(
         actor=scene.dispatcher,
         lat=22.775,
         lon=100.951,
         category="dispute",
         priority=2,
-        address="思茅区振兴大道1号",
+        address=address,
         description="邻里纠纷",
         caller_name="张三",
         caller_phone="13800000000",
@@ -339,3 +356,35 @@ def test_transfer_preselects_the_jurisdiction_station_and_requires_a_reason(
     assert incident.status == "transfer_pending"
     assert incident.transfer_station_id == incident.station_id
     assert incident.transfer_reason == "需立案侦查"
+
+
+def test_an_alert_sent_while_the_phone_was_offline_arrives_after_reconnect(
+    phone: Any, scene: Scene
+) -> None:
+    require_websockets()
+    page = phone.new_page()
+    hellos: list[dict[str, Any]] = []
+
+    def watch(ws: Any) -> None:
+        ws.on(
+            "framesent",
+            lambda payload: '"hello"' in str(payload) and hellos.append(json.loads(payload)),
+        )
+
+    page.on("websocket", watch)
+    log_in(page)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    incident = new_incident(scene)
+    off_loop(services.incident_dispatch, incident=incident, unit=scene.unit, actor=scene.dispatcher)
+    expect(page.locator("#alert")).to_be_visible()
+    page.click("#accept")
+    expect(page.locator("#queue-btn")).to_contain_text("(0)")
+    phone.set_offline(True)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
+    second = new_incident(scene, address="思茅区月光路2号")
+    off_loop(services.incident_unassign, incident=incident, reason="改派", actor=scene.dispatcher)
+    off_loop(services.incident_dispatch, incident=second, unit=scene.unit, actor=scene.dispatcher)
+    phone.set_offline(False)
+    expect(page.locator("#alert")).to_be_visible()
+    expect(page.locator("#alert-address")).to_have_text("思茅区月光路2号")
+    assert len(hellos) >= 2 and hellos[-1]["last_seq"] > 0  # caught up from where it was

@@ -858,7 +858,10 @@ function boot() {
     flushQueue();
     renderBar();
   });
-  window.addEventListener("offline", renderBar);
+  window.addEventListener("offline", () => {
+    socket?.drop();
+    renderBar();
+  });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") {
       keepAwake();

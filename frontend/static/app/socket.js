@@ -91,10 +91,21 @@ export class Socket {
 
   // The network came back: try at once instead of waiting out the backoff.
   kick() {
-    if (!this.stopped && !this.ws) {
-      this.attempt = 0;
-      this.connect();
+    if (this.stopped) return;
+    this.attempt = 0;
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) return;
+    if (this.ws) {
+      const stale = this.ws; // an attempt made while offline: abandon it
+      this.ws = null;
+      stale.onclose = null;
+      stale.close();
     }
+    this.connect();
+  }
+
+  // The network is gone: the link is as good as dead; close it and back off until kick().
+  drop() {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.close(4000, "offline");
   }
 
   send(frame) {
