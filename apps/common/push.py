@@ -18,7 +18,15 @@ log = logging.getLogger(__name__)
 
 
 def after_commit(fn: Callable[[], Any]) -> None:
-    transaction.on_commit(fn, robust=True)
+    def run() -> None:
+        # Not on_commit(robust=True): Django logs a failure there with fn.__qualname__, which a
+        # functools.partial lacks, so a failing side effect (Celery's broker down) became a 500.
+        try:
+            fn()
+        except Exception:
+            log.exception("after-commit side effect %r failed", fn)
+
+    transaction.on_commit(run)
 
 
 def group_send_now(group: str, message: dict[str, Any]) -> None:
