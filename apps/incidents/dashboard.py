@@ -57,15 +57,22 @@ class DashboardFilterForm(forms.Form):
     start = forms.DateField(label=gettext_lazy("From"), required=False, input_formats=["%Y-%m-%d"])
     end = forms.DateField(label=gettext_lazy("To"), required=False, input_formats=["%Y-%m-%d"])
     station = forms.ModelChoiceField(
-        label=gettext_lazy("Station"), queryset=Station.objects.order_by("name"), required=False
+        label=gettext_lazy("Station"),
+        queryset=Station.objects.order_by("name"),
+        required=False,
+        empty_label=gettext_lazy("All"),
     )
     staging_point = forms.ModelChoiceField(
         label=gettext_lazy("Staging point"),
         queryset=StagingPoint.objects.order_by("code"),
         required=False,
+        empty_label=gettext_lazy("All"),
     )
     unit = forms.ModelChoiceField(
-        label=gettext_lazy("Unit"), queryset=Unit.objects.order_by("callsign"), required=False
+        label=gettext_lazy("Unit"),
+        queryset=Unit.objects.order_by("callsign"),
+        required=False,
+        empty_label=gettext_lazy("All"),
     )
     category = forms.ChoiceField(
         label=gettext_lazy("Category"),
@@ -240,5 +247,7 @@ def _strings() -> dict[str, str]:
         "moveUpNone": _("Every staging point's area is covered by a free unit."),
         "moveUpRow": _("Send %(unit)s from %(from)s to %(to)s (about %(eta)s min)"),
         "moveUpShare": _("Covered within 5 minutes now: %(now)s; after the moves: %(after)s"),
+        "moveUpGap": _("No free unit reaches these staging points' areas in time: %(points)s"),
+        "listSeparator": _(", "),
         "moveUpError": _("The coverage gap could not be loaded."),
     }

@@ -120,7 +120,7 @@
   }
 
   function complianceChart() {
-    const W = 960, H = 240, m = { top: 10, right: 10, bottom: 30, left: 44 };
+    const W = 960, H = 240, m = { top: 10, right: 24, bottom: 30, left: 44 };
     const { fig, svg } = frame("chart-compliance", T.compliance, W, H);
     const byDay = Object.fromEntries(figures.days.map((d) => [d.day, d]));
     const days = allDays();
@@ -155,7 +155,7 @@
   }
 
   function categoryChart() {
-    const W = 480, H = 240, m = { top: 10, right: 10, bottom: 30, left: 44 };
+    const W = 480, H = 240, m = { top: 10, right: 10, bottom: 34, left: 44 };
     const { fig, svg } = frame("chart-categories", T.byCategory, W, H);
     const cats = figures.categories;
     const w = W - m.left - m.right, h = H - m.top - m.bottom;
@@ -174,10 +174,16 @@
         const r = el("rect", { x: m.left + i * gw + 6 + si * bw, y: m.top + h - v * h, width: bw - 2, height: v * h, fill: color }, svg);
         el("title", {}, r, `${c.label} ${label}: ${pct(v)}`);
       });
-      el("text", { x: m.left + i * gw + gw / 2, y: H - 12, "text-anchor": "middle" }, svg, c.label);
+      // "Criminal (刑事)": the name and the bracketed term on two lines.
+      const [first, ...rest] = c.label.split(" (");
+      const label = el("text", { x: m.left + i * gw + gw / 2, y: H - 16, "text-anchor": "middle" }, svg);
+      el("tspan", { x: m.left + i * gw + gw / 2, dy: 0 }, label, first);
+      if (rest.length) el("tspan", { x: m.left + i * gw + gw / 2, dy: 12 }, label, "(" + rest.join(" ("));
     });
     legend(fig, series.map(([label, color]) => [label, color]));
   }
+
+  const pointMarkers = {};
 
   function heatMap() {
     if (typeof L === "undefined") return;
@@ -194,7 +200,7 @@
       bounds.push([lat, lon]);
     }
     for (const p of mapConfig.points) {
-      L.circleMarker(p.latlon, { radius: 7, color: "#12355b", weight: 2, fillColor: "#fff", fillOpacity: 1 })
+      pointMarkers[p.code] = L.circleMarker(p.latlon, { radius: 7, color: "#12355b", weight: 2, fillColor: "#fff", fillOpacity: 1 })
         .bindTooltip(`${T.stagingPoint} ${p.code} ${p.name}`).addTo(map);
       bounds.push(p.latlon);
     }
@@ -207,6 +213,11 @@
       const res = await fetch("/api/stats/coverage-gap/", { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (!res.ok) throw new Error(String(res.status));
       const gap = await res.json();
+      // Live: a staging point no free unit reaches in time is drawn red on the map.
+      const uncovered = new Set(gap.uncovered_points);
+      for (const [code, marker] of Object.entries(pointMarkers)) {
+        marker.setStyle({ fillColor: uncovered.has(code) ? "#c62828" : "#fff" });
+      }
       body.textContent = "";
       const p = document.createElement("p");
       p.textContent = fmt(T.moveUpShare, { now: pct(gap.share), after: pct(gap.share_after_moves) });
@@ -218,9 +229,15 @@
         return;
       }
       const ul = document.createElement("ul");
+      const names = Object.fromEntries(mapConfig.points.map((p) => [p.code, p.name]));
+      if (gap.uncovered_points.length) {
+        const gapLine = document.createElement("p");
+        gapLine.textContent = fmt(T.moveUpGap, { points: gap.uncovered_points.map((c) => names[c] || c).join(T.listSeparator) });
+        body.appendChild(gapLine);
+      }
       for (const mv of gap.moves) {
         const li = document.createElement("li");
-        li.textContent = fmt(T.moveUpRow, { unit: mv.callsign, from: mv.from_point, to: mv.to_point, eta: (mv.eta_s / 60).toFixed(1) });
+        li.textContent = fmt(T.moveUpRow, { unit: mv.callsign, from: names[mv.from_point] || mv.from_point, to: names[mv.to_point] || mv.to_point, eta: (mv.eta_s / 60).toFixed(1) });
         ul.appendChild(li);
       }
       body.appendChild(ul);
