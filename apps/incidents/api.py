@@ -43,6 +43,15 @@ class IncidentPagination(PageNumberPagination):
     max_page_size = 200
 
 
+class IncidentPageOut(serializers.Serializer[Any]):
+    """One page of the incident list (IncidentPagination's answer)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = IncidentOut(many=True)
+
+
 def _require_reader(request: Request) -> None:
     if not can_read_incidents(request.user):
         raise PermissionDenied(_("Your role cannot see incidents."))
@@ -51,8 +60,9 @@ def _require_reader(request: Request) -> None:
 class IncidentListCreateView(APIView):
     @extend_schema(
         parameters=[IncidentFilterIn],
-        responses={200: IncidentOut(many=True)},
+        responses={200: IncidentPageOut},
         summary="List incidents",
+        operation_id="incidents_list",
     )
     def get(self, request: Request) -> Response:
         _require_reader(request)
