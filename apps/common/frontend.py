@@ -326,7 +326,9 @@ class UnitHealthView(APIView):
 class UnitHealthListView(APIView):
     """GET /api/units/health/: every unit's latest heartbeat (commanders and dispatchers)."""
 
-    @extend_schema(responses={200: dict[str, Any]}, summary="Latest device heartbeat per unit")
+    @extend_schema(
+        responses={200: list[dict[str, Any]]}, summary="Latest device heartbeat per unit"
+    )
     def get(self, request: Request) -> Response:
         from apps.units.models import Unit
 
