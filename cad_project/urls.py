@@ -13,6 +13,9 @@ admin.site.site_header = _("Simao 110 dispatch")
 admin.site.site_title = _("Simao 110 dispatch")
 admin.site.index_title = _("Command and administration")
 
+# Unknown /api/ URLs are answered in JSON (apps/common/errors.py).
+handler404 = "apps.common.errors.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -57,3 +57,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response["Retry-After"] = "2"
         return response
     return exception_handler(exc, context)
+
+
+def not_found(request: Any, exception: Exception | None = None) -> Any:
+    """handler404: the API answers an unknown URL in JSON like its other errors; pages get
+    Django's page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception or Exception())
