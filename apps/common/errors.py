@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -51,7 +52,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, OperationalError | InterfaceError):
         # The transaction was rolled back; the client may retry.
         response = Response(
-            {"detail": "The database is unavailable; nothing was written. Retry shortly."},
+            {"detail": _("The database is unavailable; nothing was written. Retry shortly.")},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
         response["Retry-After"] = "2"
@@ -66,5 +67,5 @@ def not_found(request: Any, exception: Exception | None = None) -> Any:
     from django.views.defaults import page_not_found
 
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+        return JsonResponse({"detail": _("Not found."), "code": "not_found"}, status=404)
     return page_not_found(request, exception or Exception())
