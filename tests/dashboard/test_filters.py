@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -57,3 +58,26 @@ def test_an_empty_filter_means_all(commander: Client, frozen: None) -> None:
         URL, {"format": "json", "station": "", "unit": "", "category": "", "shift": ""}
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("field", ["station", "staging_point", "unit"])
+def test_an_id_beyond_any_integer_is_a_400_not_a_500(commander: Client, field: str) -> None:
+    response = commander.get(URL, {"format": "json", field: "9" * 30})
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_a_long_period_is_answered_with_the_daily_aggregates(
+    commander: Client, frozen: None
+) -> None:
+    from apps.incidents.stats import stats_rollup_day
+
+    from .data import build
+
+    build()
+    stats_rollup_day(day=date(2026, 3, 2))
+    response = commander.get(URL, {"start": "2026-01-01", "end": "2026-03-09"})
+    assert response.status_code == 200
+    summary = response.context["data"].summary
+    assert (summary.total, summary.aggregated_days, summary.response.exact) == (6, 1, False)
+    assert b'<p class="note">' in response.content

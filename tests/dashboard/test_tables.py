@@ -157,4 +157,4 @@ def test_the_number_of_queries_does_not_grow_with_units_points_or_calls(
     _grow(extra_units=6, extra_calls=4)
     assert Unit.objects.count() == 10
     assert _queries(commander) == small
-    assert small <= 25
+    assert small <= 25, small
