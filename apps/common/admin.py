@@ -3,6 +3,8 @@ revoke a lost phone's tokens). Only hashes are stored, so nothing secret is ever
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -10,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import ApiToken
+from .models import AccessLog, ApiToken
 from .services import user_sign_out_everywhere
 
 
@@ -57,3 +59,23 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             + ngettext("%(n)d session ended.", "%(n)d sessions ended.", ended) % {"n": ended},
             messages.SUCCESS,
         )
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Who saw personal data in full. Read-only: rows are written by the views that show it."""
+
+    list_display = ["at", "user", "action", "target", "via"]
+    list_filter = ["action", ("at", admin.DateFieldListFilter)]
+    search_fields = ["target", "user__username"]
+    list_select_related = ["user"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -147,3 +147,38 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key} → {self.status_code}"
+
+
+class AccessLog(models.Model):
+    """Who saw a piece of personal data in full, and when (e.g. a caller's unmasked phone).
+
+    Append-only: written by `access_log_record`, read by commanders in the admin.
+    """
+
+    class Action(models.TextChoices):
+        CALLER_RECORD_VIEWED = "caller_record_viewed", _("caller record viewed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    # "<app_label>.<model>:<pk>", e.g. "incidents.incident:42"
+    target = models.CharField(_("record"), max_length=80)
+    via = models.CharField(_("via"), max_length=200, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        indexes = [
+            # "who looked at this record" (admin search by record)
+            models.Index(fields=["target", "at"], name="accesslog_target_at"),
+            # "what did this user look at"
+            models.Index(fields=["user", "at"], name="accesslog_user_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.action} {self.target} {self.at:%Y-%m-%d %H:%M}"

@@ -58,6 +58,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
         "personnel.person": VIEW,  # who is on which unit; ID numbers stay masked
         "personnel.assignment": VIEW,
         "common.apitoken": frozenset({"view", "change"}),  # revoke a lost phone's tokens
+        "common.accesslog": VIEW,  # who saw a caller's phone in full
     },
     # Incidents and the unit board; reference data read-only.
     Role.DISPATCHER: {

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import ApiToken, DailySequence, hash_token
+from .models import AccessLog, ApiToken, DailySequence, hash_token
 
 
 def token_issue(*, user: User, label: str = "") -> tuple[ApiToken, str]:
@@ -93,3 +94,9 @@ def user_sign_out_everywhere(*, user: User) -> tuple[int, int]:
     their browser sessions. Returns (tokens revoked, sessions ended)."""
     with transaction.atomic():
         return token_revoke_all(user=user), user_sessions_end(user=user)
+
+
+def access_log_record(*, user: Any, action: str, target: Any, via: str = "") -> AccessLog:
+    """Record that `user` saw `target` (a model instance) in full. One insert, no lock."""
+    label = f"{target._meta.app_label}.{target._meta.model_name}:{target.pk}"
+    return AccessLog.objects.create(user=user, action=action, target=label, via=via[:200])

@@ -24,7 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.common.errors import DomainError
+from apps.common.models import AccessLog
 from apps.common.roles import OPERATIONS_ROLES, has_role
+from apps.common.services import access_log_record
 from apps.units.models import UNIT_FREE_STATUSES, Station, Unit
 from apps.units.selectors import unit_recommendations
 
@@ -284,6 +286,14 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         incident = self.get_object(request, object_id)
+        if incident is not None and incident.caller_phone and request.method == "GET":
+            # The page shows the caller's phone in full: who saw it is recorded.
+            access_log_record(
+                user=request.user,
+                action=AccessLog.Action.CALLER_RECORD_VIEWED,
+                target=incident,
+                via=request.path,
+            )
         available = []
         if incident is not None:
             available = [

@@ -19,10 +19,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.idempotency import idempotent
+from apps.common.models import AccessLog
+from apps.common.security import mask_phone
+from apps.common.services import access_log_record
 
 from . import services
 from .models import Incident
-from .selectors import can_read_incidents, incident_detail, incident_list, incidents_visible_to
+from .selectors import (
+    caller_phone_visible,
+    can_read_incidents,
+    incident_detail,
+    incident_list,
+    incidents_visible_to,
+)
 from .serializers import (
     DispatchIn,
     IncidentCreateIn,
@@ -52,6 +61,14 @@ class IncidentPageOut(serializers.Serializer[Any]):
     results = IncidentOut(many=True)
 
 
+def _masked(data: Any) -> Any:
+    """Caller phone numbers masked (138****0000): lists and answers to actions. The full number
+    is in the incident detail, for those who need it (`caller_phone_visible`), and logged."""
+    for row in data if isinstance(data, list) else [data]:
+        row["caller_phone"] = mask_phone(row["caller_phone"])
+    return data
+
+
 def _require_reader(request: Request) -> None:
     if not can_read_incidents(request.user):
         raise PermissionDenied(_("Your role cannot see incidents."))
@@ -71,7 +88,8 @@ class IncidentListCreateView(APIView):
         qs = incident_list(user=request.user, **filters.validated_data)
         paginator = IncidentPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(IncidentOut(cast(Any, page), many=True).data)
+        rows = _masked(IncidentOut(cast(Any, page), many=True).data)
+        return paginator.get_paginated_response(rows)
 
     @extend_schema(request=IncidentCreateIn, responses={201: IntakeOut}, summary="Take a call")
     def post(self, request: Request) -> Response:
@@ -86,7 +104,7 @@ class IncidentListCreateView(APIView):
         result = services.incident_intake(
             actor=actor, lat=location["lat"], lon=location["lon"], **fields
         )
-        body = dict(IncidentOut(result.incident).data)
+        body = _masked(IncidentOut(result.incident).data)
         body["recommendations"] = RecommendationOut(
             cast(Any, result.recommendations), many=True
         ).data
@@ -100,7 +118,19 @@ class IncidentDetailView(APIView):
         incident = incident_detail(user=request.user, pk=pk)
         if incident is None:
             return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
-        return Response(IncidentDetailOut(incident).data)
+        body = IncidentDetailOut(incident).data
+        if not incident.caller_phone:
+            return Response(body)
+        if not caller_phone_visible(request.user, incident):
+            return Response(_masked(body))
+        # The full caller record: who saw it is recorded.
+        access_log_record(
+            user=request.user,
+            action=AccessLog.Action.CALLER_RECORD_VIEWED,
+            target=incident,
+            via=request.path,
+        )
+        return Response(body)
 
 
 class _TransitionView(APIView):
@@ -123,7 +153,7 @@ class _TransitionView(APIView):
             data = dict(parsed.validated_data)
         incident = self.run(incident, request.user, data)
         fresh = incidents_visible_to(request.user).filter(pk=incident.pk).first() or incident
-        return Response(IncidentOut(fresh).data)
+        return Response(_masked(IncidentOut(fresh).data))
 
 
 def _doc(request: type[serializers.Serializer[Any]] | None, summary: str) -> Any:

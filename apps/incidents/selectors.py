@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role
-from apps.units.selectors import station_ids_for_user, unit_for_user
+from apps.units.selectors import is_crew, station_ids_for_user, unit_for_user
 
 from .models import Event, Incident
 
@@ -65,4 +65,20 @@ def incident_detail(*, user: Any, pk: int) -> Incident | None:
         .prefetch_related(Prefetch("events", queryset=events, to_attr="timeline"))
         .filter(pk=pk)
         .first()
+    )
+
+
+def caller_phone_visible(user: Any, incident: Incident) -> bool:
+    """Who may see a caller's phone number in full (in the incident detail; lists mask it).
+
+    The command centre; the crew of the unit whose current incident it is (they call back);
+    the station the incident was transferred to.
+    """
+    if user.is_superuser or has_role(user, *OPERATIONS_ROLES):
+        return True
+    unit = incident.unit
+    if unit is not None and unit.current_incident_id == incident.pk and is_crew(user, unit):
+        return True
+    return incident.transfer_station_id is not None and (
+        incident.transfer_station_id in station_ids_for_user(user)
     )

@@ -67,7 +67,7 @@ def dispatcher_token(world: World, in_process_requests: None) -> str:
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=20,
     derandomize=True,
     deadline=None,
     suppress_health_check=list(HealthCheck),
