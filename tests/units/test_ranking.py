@@ -79,13 +79,14 @@ def test_eta_uses_the_detour_factor_and_speed_settings() -> None:
     assert top.eta_s == pytest.approx(20.5, abs=1)
 
 
-def test_ranking_takes_one_query_whatever_the_number_of_units(
+def test_ranking_takes_two_queries_whatever_the_number_of_units(
     django_assert_num_queries: Any,
 ) -> None:
     city = small_city()
     for i in range(10):
         Unit.objects.create(callsign=f"X{i}", staging_point=city.points[i % 4])
-    with django_assert_num_queries(1):
+    # The candidates' coordinates, then the returned units with their staging points.
+    with django_assert_num_queries(2):
         ranked = unit_recommendations(lat=LAT, lon=LON, limit=100)
         names = [r.unit.staging_point.name for r in ranked]
     assert len(names) == 14
