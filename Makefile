@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_PASSWORD ?= demo
+# What makemessages skips; tests/foundation/test_language.py extracts with the same list.
+MESSAGES_IGNORE := --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'tests/*' --ignore 'bench/*' --ignore 'var/*'
 
 .PHONY: demo test lint typecheck check sysdeps sysdeps-test messages bench clean
 
@@ -19,7 +21,7 @@ sysdeps:
 	@scripts/ensure-sysdeps gdal
 
 sysdeps-test:
-	@scripts/ensure-sysdeps gdal chromium
+	@scripts/ensure-sysdeps gdal chromium gettext
 
 demo: $(STAMP) sysdeps
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
@@ -48,8 +50,8 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 messages: $(STAMP)
-	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore '.venv/*'
-	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs -l zh_Hans --no-obsolete --ignore '.venv/*' --ignore 'staticfiles/*'
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete $(MESSAGES_IGNORE)
+	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs -l zh_Hans --no-obsolete $(MESSAGES_IGNORE)
 	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans --ignore '.venv/*'
 
 bench: $(STAMP)
