@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PersonKind(models.TextChoices):
@@ -36,7 +37,7 @@ class Person(models.Model):
         verbose_name=_("login account"),
     )
     kind = models.CharField(_("kind"), max_length=16, choices=PersonKind.choices)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     staff_number = models.CharField(_("badge / staff number"), max_length=32, unique=True)
     # Resident ID card number (18 characters). Shown in full to HR only; masked elsewhere.
     id_card_number = models.CharField(_("ID card number"), max_length=18, blank=True)
