@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                     quick=args.quick,
                     ns=args.n or ([100, 1000] if args.quick else [100, 1000, 5000]),
                     rates=args.r or ([1, 10] if args.quick else [1, 10, 50]),
-                    seconds=args.seconds or (5 if args.quick else 20),
+                    seconds=args.seconds or (5 if args.quick else 15),
                 )
             elif name == "connections":
                 from bench import connections
