@@ -55,9 +55,34 @@ async def receive_until(
 
 
 def run(coro_fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-    from asgiref.sync import async_to_sync
+    """Run an async scenario to completion in a thread of its own.
 
-    return async_to_sync(coro_fn)(*args)
+    Its own thread, because the main thread may already have an event loop set (Playwright's
+    sync API keeps one for the browser tests), and async_to_sync refuses to run there.
+    """
+    import threading
+
+    from asgiref.sync import async_to_sync
+    from django.db import connections
+
+    result: list[Any] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(async_to_sync(coro_fn)(*args))
+        except BaseException as exc:  # re-raised in the test's thread
+            error.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target, name="async-scenario")
+    thread.start()
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the async scenario did not finish within 300 s"
+    if error:
+        raise error[0]
+    return result[0] if result else None
 
 
 @pytest.fixture(autouse=True)

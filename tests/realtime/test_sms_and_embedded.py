@@ -19,6 +19,7 @@ from apps.common.sms import FileBackend, HttpGatewayBackend, SmsError, SmsMessag
 from apps.common.tasks import sms_send
 from apps.incidents import services
 from tests.incidents.conftest import World, new_incident
+from tests.realtime.conftest import run
 
 
 class _Gateway(BaseHTTPRequestHandler):
@@ -83,7 +84,7 @@ def test_the_file_backend_appends_json_lines(tmp_path: Path, settings: Any) -> N
 @pytest.mark.django_db(transaction=True)
 def test_without_redis_the_sweeper_runs_inside_the_server(world: World, settings: Any) -> None:
     """The embedded setup: the first request starts the sweeper on the server's event loop."""
-    from asgiref.sync import async_to_sync, sync_to_async
+    from asgiref.sync import sync_to_async
 
     from cad_project.embedded import EmbeddedTimers
 
@@ -113,4 +114,4 @@ def test_without_redis_the_sweeper_runs_inside_the_server(world: World, settings
             timers.task.cancel()
         assert incident.escalated_at is not None
 
-    async_to_sync(scenario)()
+    run(scenario)
