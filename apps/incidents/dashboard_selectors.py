@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
+from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Round, TruncDate
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -26,28 +26,35 @@ from apps.units.models import StagingPoint, Unit, UnitStatus
 from .exports import Column, Kind, Table
 from .models import Category, Incident
 from .stats import (
+    EXACT_MAX_DAYS,
     INTERVALS,
     SHANGHAI,
+    SUMMED_COLUMNS,
     IntervalFigures,
     ResponseFigures,
     StatsFilter,
     Summary,
+    _add,
     _alias_intervals,
     _EpochSeconds,
     _figures_from,
     _interval_expr,
+    _intervals_from_histograms,
     _PercentileCont,
+    _raw_ranges,
+    _rolled_up_days,
     _round_s,
     count_aggregates,
     histogram_aggregates,
     incidents_in,
+    local_today,
     percentile,
     period_bounds,
     rate,
     street_presence,
     summary,
 )
-from .stats_models import HIST_EDGES_S, INTERVAL_COLUMNS, hist_columns
+from .stats_models import COUNT_COLUMNS, HIST_EDGES_S, INTERVAL_COLUMNS, DailyStats, hist_columns
 
 # Heat layer: incidents grouped by location rounded to this many decimals (≈ 110 m × 100 m).
 HEAT_DECIMALS = 3
@@ -138,24 +145,25 @@ def daily_figures(incidents: QuerySet[Incident], *, now: datetime) -> list[DayFi
     )
     days: dict[date, dict[str, Any]] = {}
     for row in rows:
-        day = days.setdefault(
-            row["_day"],
-            {"by_category": {}, "ack_due": 0, "ack_met": 0, "arrival_due": 0, "arrival_met": 0},
-        )
+        day = days.setdefault(row["_day"], {"by_category": {}, **dict.fromkeys(_TARGET_COUNTS, 0)})
         day["by_category"][row["category"]] = row["total"]
-        for col in ("ack_due", "ack_met", "arrival_due", "arrival_met"):
+        for col in _TARGET_COUNTS:
             day[col] += row[col]
-    return [
-        DayFigures(
-            day=d,
-            by_category=v["by_category"],
-            acknowledge_due=v["ack_due"],
-            acknowledge_within_target=v["ack_met"],
-            arrival_due=v["arrival_due"],
-            arrival_within_target=v["arrival_met"],
-        )
-        for d, v in sorted(days.items())
-    ]
+    return [_day_figures(d, v) for d, v in sorted(days.items())]
+
+
+_TARGET_COUNTS = ("ack_due", "ack_met", "arrival_due", "arrival_met")
+
+
+def _day_figures(day: date, v: dict[str, Any]) -> DayFigures:
+    return DayFigures(
+        day=day,
+        by_category=v["by_category"],
+        acknowledge_due=v["ack_due"],
+        acknowledge_within_target=v["ack_met"],
+        arrival_due=v["arrival_due"],
+        arrival_within_target=v["arrival_met"],
+    )
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,119 @@ def heat_cells(incidents: QuerySet[Incident]) -> list[HeatCell]:
         .order_by("-n", "_lat", "_lon")[:HEAT_MAX_CELLS]
     )
     return [HeatCell(float(r["_lat"]), float(r["_lon"]), int(r["n"])) for r in rows]
+
+
+# --- Long periods: the daily aggregates ----------------------------------------------------
+
+# Group keys: (DailyStats column, expression on incidents).
+GROUP_KEYS: dict[str, tuple[str, str]] = {
+    "staging_point": ("staging_point_id", "grid_cell__staging_point"),
+    "unit": ("unit_id", "unit_id"),
+    "day": ("day", "_day"),
+    "category": ("category", "category"),
+    "all": ("", ""),
+}
+
+
+def uses_aggregates(start: date, end: date, filters: StatsFilter) -> bool:
+    """As ``stats.summary``: periods longer than EXACT_MAX_DAYS read the daily aggregates."""
+    return (end - start).days + 1 > EXACT_MAX_DAYS and filters.grid_cell_id is None
+
+
+def period_sums(
+    *,
+    start: date,
+    end: date,
+    filters: StatsFilter,
+    now: datetime,
+    keys: tuple[str, ...],
+) -> dict[tuple[Hashable, ...], dict[str, int]]:
+    """Summed ``DailyStats`` columns (counts and interval histograms) per group, as
+    ``stats.summary`` sums them: the aggregates for the days rolled up after they ended, the
+    incidents themselves (bucketed in SQL) for the other days. Two queries."""
+    daily_keys = [GROUP_KEYS[k][0] for k in keys if k != "all"]
+    raw_keys = [GROUP_KEYS[k][1] for k in keys if k != "all"]
+    sums: dict[tuple[Hashable, ...], dict[str, int]] = defaultdict(dict)
+    aggregated = _rolled_up_days(start, end, local_today(now))
+    if aggregated:
+        daily = DailyStats.objects.filter(day__in=aggregated).filter(filters.daily_q()).order_by()
+        summed = {col: Sum(col) for col in SUMMED_COLUMNS}
+        rows = (
+            daily.values(*daily_keys).annotate(**summed)
+            if daily_keys
+            else [daily.aggregate(**summed)]
+        )
+        for row in rows:
+            _add(sums[tuple(row[k] for k in daily_keys)], row, SUMMED_COLUMNS)
+    ranges = _raw_ranges(start, end, set(aggregated))
+    if ranges:
+        lo, hi = period_bounds(start, end)
+        span = Q()
+        for r_lo, r_hi in ranges:
+            span |= Q(received_at__gte=r_lo, received_at__lt=r_hi)
+        raw = _alias_intervals(incidents_in(lo, hi, filters).filter(span))
+        if "day" in keys:
+            raw = raw.annotate(_day=TruncDate("received_at", tzinfo=SHANGHAI))
+        aggs = {**count_aggregates(now), **histogram_aggregates()}
+        raw_rows = (
+            raw.values(*raw_keys).annotate(**aggs).order_by()
+            if raw_keys
+            else [raw.order_by().aggregate(**aggs)]
+        )
+        for row in raw_rows:
+            _add(sums[tuple(row[k] for k in raw_keys)], row, list(aggs))
+    return sums
+
+
+def figures_from_sums(sums: dict[str, int]) -> ResponseFigures:
+    """ResponseFigures of summed aggregates (percentiles interpolated in the histograms)."""
+    return _figures_from(
+        {col: sums.get(col, 0) for col in COUNT_COLUMNS},
+        _intervals_from_histograms(sums),
+        exact=False,
+    )
+
+
+def period_grouped_figures(
+    *, start: date, end: date, filters: StatsFilter, key: str, now: datetime
+) -> dict[Hashable, ResponseFigures]:
+    """``grouped_figures`` of a period: exact from the incidents for short periods, from the
+    daily aggregates for long ones (``key``: ``staging_point`` or ``unit``)."""
+    if not uses_aggregates(start, end, filters):
+        lo, hi = period_bounds(start, end)
+        return grouped_figures(incidents_in(lo, hi, filters), GROUP_KEYS[key][1], now=now)
+    sums = period_sums(start=start, end=end, filters=filters, now=now, keys=(key,))
+    return {group[0]: figures_from_sums(s) for group, s in sums.items()}
+
+
+def period_daily_figures(
+    *, start: date, end: date, filters: StatsFilter, now: datetime
+) -> list[DayFigures]:
+    if not uses_aggregates(start, end, filters):
+        lo, hi = period_bounds(start, end)
+        return daily_figures(incidents_in(lo, hi, filters), now=now)
+    sums = period_sums(start=start, end=end, filters=filters, now=now, keys=("day", "category"))
+    days: dict[date, dict[str, Any]] = {}
+    for (day, category), s in sums.items():
+        assert isinstance(day, date)
+        entry = days.setdefault(day, {"by_category": {}, **dict.fromkeys(_TARGET_COUNTS, 0)})
+        entry["by_category"][category] = entry["by_category"].get(category, 0) + s.get("total", 0)
+        for col in _TARGET_COUNTS:
+            entry[col] += s.get(col, 0)
+    return [_day_figures(d, v) for d, v in sorted(days.items())]
+
+
+def period_histograms(
+    *, start: date, end: date, filters: StatsFilter, now: datetime
+) -> dict[str, Histogram]:
+    if not uses_aggregates(start, end, filters):
+        lo, hi = period_bounds(start, end)
+        return response_histograms(incidents_in(lo, hi, filters))
+    sums = period_sums(start=start, end=end, filters=filters, now=now, keys=("all",)).get((), {})
+    return {
+        name: Histogram(HIST_EDGES_S, [sums.get(col, 0) for col in hist_columns(prefix)])
+        for name, prefix in INTERVAL_COLUMNS.items()
+    }
 
 
 # --- The page ---------------------------------------------------------------------------------
@@ -313,6 +434,8 @@ def dashboard(
     whose area had a call; a call in no staging point's area gets its own row. Unit rows: the
     units the filters select (unit, their staging point, its station) and any unit that handled
     a call; street presence hours are the unit's whole period (not filtered by category/shift).
+    Long periods (see ``uses_aggregates``) read the daily aggregates as ``stats.summary`` does;
+    the heat layer always reads the incidents (locations are not aggregated).
     """
     now = now or timezone.now()
     lo, hi = period_bounds(start, end)
@@ -324,7 +447,9 @@ def dashboard(
         points_qs = points_qs.filter(station_id=filters.station_id)
     if filters.staging_point_id is not None:
         points_qs = points_qs.filter(pk=filters.staging_point_id)
-    by_point = grouped_figures(incidents, "grid_cell__staging_point", now=now)
+    by_point = period_grouped_figures(
+        start=start, end=end, filters=filters, key="staging_point", now=now
+    )
     point_ids = set(by_point) - {None}
     points = list(
         StagingPoint.objects.filter(Q(pk__in=points_qs.values("pk")) | Q(pk__in=point_ids))
@@ -362,7 +487,7 @@ def dashboard(
         units_qs = units_qs.filter(staging_point_id=filters.staging_point_id)
     if filters.station_id is not None:
         units_qs = units_qs.filter(staging_point__station_id=filters.station_id)
-    by_unit = grouped_figures(incidents, "unit_id", now=now)
+    by_unit = period_grouped_figures(start=start, end=end, filters=filters, key="unit", now=now)
     units = list(
         Unit.objects.filter(Q(pk__in=units_qs.values("pk")) | Q(pk__in=set(by_unit) - {None}))
         .select_related("staging_point")
@@ -404,8 +529,8 @@ def dashboard(
         start=start,
         end=end,
         summary=result,
-        days=daily_figures(incidents, now=now),
-        histograms=response_histograms(incidents),
+        days=period_daily_figures(start=start, end=end, filters=filters, now=now),
+        histograms=period_histograms(start=start, end=end, filters=filters, now=now),
         heat=heat_cells(incidents),
         points=points,
         tables={t.key: t for t in (category_table(result), points_table, units_table)},

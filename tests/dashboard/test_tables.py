@@ -142,9 +142,9 @@ def _grow(extra_units: int, extra_calls: int) -> None:
             )
 
 
-def _queries(client: Client) -> int:
+def _queries(client: Client, start: str = DAY) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(URL, {"start": DAY, "end": DAY})
+        response = client.get(URL, {"start": start, "end": DAY})
         assert response.status_code == 200
     return len(ctx.captured_queries)
 
@@ -158,3 +158,67 @@ def test_the_number_of_queries_does_not_grow_with_units_points_or_calls(
     assert Unit.objects.count() == 10
     assert _queries(commander) == small
     assert small <= 25, small
+
+
+def test_a_long_period_needs_a_bounded_number_of_queries_too(
+    commander: Client, frozen: None
+) -> None:
+    from apps.incidents.stats import stats_rollup_day
+
+    build()
+    stats_rollup_day(day=at(2, 0).date())
+    small = _queries(commander, start="2025-12-01")
+    _grow(extra_units=5, extra_calls=3)
+    stats_rollup_day(day=at(2, 0).date())
+    assert _queries(commander, start="2025-12-01") == small
+    assert small <= 30, small
+
+
+def _bucket(seconds: float | None) -> int | None:
+    from apps.incidents.stats_models import HIST_EDGES_S
+
+    if seconds is None:
+        return None
+    return max(i for i, edge in enumerate(HIST_EDGES_S) if seconds >= edge)
+
+
+@pytest.mark.parametrize(("table", "key"), [("units", "callsign"), ("staging_points", "code")])
+def test_a_long_period_reads_the_daily_aggregates_with_the_same_counts(
+    commander: Client, frozen: None, table: str, key: str
+) -> None:
+    from apps.incidents.stats import stats_rollup_day
+
+    city = build()
+    stats_rollup_day(day=at(2, 0).date())
+    # A later day not rolled up: read from the incidents.
+    incident_row(
+        received_at=at(5, 9),
+        cell=city.cells[3],
+        unit=city.units[3],
+        dispatch_s=5,
+        ack_s=30,
+        arrive_s=100,
+        close_s=60,
+    )
+    short = rows_by(figures(commander, start="2026-03-01", end="2026-03-09")["tables"][table], key)
+    long_body = figures(commander, start="2026-01-01", end="2026-03-09")
+    assert long_body["summary"]["response"]["exact"] is False
+    long = rows_by(long_body["tables"][table], key)
+    assert list(long) == list(short)
+    percentiles = {"ack_median", "ack_p90", "arrival_median", "arrival_p90"}
+    for name, row in short.items():
+        for column in RESPONSE_KEYS:
+            if column in percentiles:
+                # Interpolated in the histogram (tested in tests/stats): in the bucket of the
+                # exact value, or of a neighbour when the exact one falls between two ranks.
+                exact, approx = _bucket(row[column]), _bucket(long[name][column])
+                assert (exact is None) == (approx is None), (name, column)
+                if exact is not None and approx is not None:
+                    assert abs(exact - approx) <= 1, (name, column)
+            else:
+                assert long[name][column] == row[column], (name, column)
+    # The raw day's call: unit U3 in staging point p3's area.
+    assert long[{"units": "U3", "staging_points": "p3"}[table]]["total"] == 1
+    days = {d["day"]: sum(d["by_category"].values()) for d in long_body["days"]}
+    assert days == {"2026-03-02": 6, "2026-03-05": 1}
+    assert sum(long_body["histograms"]["dispatch_to_acknowledge"]["counts"]) == 6

@@ -74,7 +74,9 @@ class Live:
     ws_url: str
 
 
-@pytest.fixture(scope="session")
+# Package scope: the server and Playwright (whose event loop runs in this thread while it is
+# active) are torn down when the browser tests end, before any other package's tests run.
+@pytest.fixture(scope="package")
 def live_daphne(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Live]:
     with django_db_blocker.unblock():
         vendor = connection.vendor
@@ -137,7 +139,7 @@ def live_daphne(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Live]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(live_daphne: Live) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
