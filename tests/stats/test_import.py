@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from apps.incidents.importer import ImportFileError, Reject, import_incidents
 from apps.incidents.models import DailyStats, Incident, IncidentStatus
@@ -132,7 +133,10 @@ def test_the_command_reports_rejects_and_rolls_up_the_days(tmp_path: Path) -> No
     path.write_text("\ufeff" + HEADER + "\n".join([*VALID, bad]) + "\n", encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
     out, err = io.StringIO(), io.StringIO()
-    call_command("import_incidents", str(path), "--rejects", str(rejects), stdout=out, stderr=err)
+    with translation.override("en"):  # the report is asserted in the source language
+        call_command(
+            "import_incidents", str(path), "--rejects", str(rejects), stdout=out, stderr=err
+        )
     assert "5 rows read: 4 imported, 0 skipped" in out.getvalue()
     assert "line 6, category" in err.getvalue()
     assert rejects.read_text(encoding="utf-8").splitlines()[1].startswith("6,category,")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 
 from apps.personnel.models import Assignment, Person, TeamRole
 from apps.training.models import Attendance, AttendanceStatus, SessionType, TrainingSession
@@ -17,6 +19,13 @@ from tests.factories import PersonFactory, StagingPointFactory
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 3, 10)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The warnings are asserted in the source language (the default is zh-Hans)."""
+    with translation.override("en"):
+        yield
 
 
 def crew(point: StagingPoint, shift: int | None, n: int) -> list[Person]:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from apps.personnel.models import Assignment, Person
 from apps.training.models import Certification, Competency, Mentorship, SignOff
@@ -48,7 +49,8 @@ def test_a_mentee_rostered_as_call_taker_without_sign_off_is_flagged() -> None:
         post(p, point, call_taker=p is not mentor)
     post(PersonFactory(), point, call_taker=False)
 
-    [row] = daily_roster(day=DAY, staging_point=point, shift=1)
+    with translation.override("en"):  # the warning is asserted in the source language
+        [row] = daily_roster(day=DAY, staging_point=point, shift=1)
     assert {p.name for p in row.call_takers} == {"徒弟", "老兵"}
     assert [p.name for p in row.unsigned_call_takers] == ["徒弟"]
     assert any("徒弟" in w and "call-taking" in w for w in row.warnings)
