@@ -22,6 +22,7 @@ from .stats import StatsFilter, period_bounds, street_presence, summary
 # A summary reads at most this many days (ten years): beyond, the request is surely a typo.
 MAX_PERIOD_DAYS = 3660
 MAX_PROPOSED_SITES = 50
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class PeriodQuery(serializers.Serializer[None]):
@@ -30,6 +31,17 @@ class PeriodQuery(serializers.Serializer[None]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs["start"], attrs["end"]
+        # Dates at the calendar's ends overflow when shifted to UTC (found by schemathesis).
+        for name in ("start", "end"):
+            if not MIN_YEAR <= attrs[name].year <= MAX_YEAR:
+                raise serializers.ValidationError(
+                    {
+                        name: [
+                            _("Dates must be between %(a)d and %(b)d.")
+                            % {"a": MIN_YEAR, "b": MAX_YEAR}
+                        ]
+                    }
+                )
         if end < start:
             raise serializers.ValidationError({"end": [_("The end is before the start.")]})
         if (end - start).days + 1 > MAX_PERIOD_DAYS:
