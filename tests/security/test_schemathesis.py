@@ -76,3 +76,14 @@ def test_the_api_matches_its_schema(case: Any, dispatcher_token: str) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Token {dispatcher_token}"}, excluded_checks=EXCLUDED
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["summary", "street-presence", "coverage"])
+def test_statistics_refuse_dates_at_the_ends_of_the_calendar(world: World, path: str) -> None:
+    from tests.incidents.conftest import api
+
+    for start, end in (("0001-01-01", "0002-05-01"), ("9998-01-01", "9999-12-31")):
+        response = api(world.dispatcher).get(f"/api/stats/{path}/?start={start}&end={end}")
+        assert response.status_code == 400, response.content
+        assert "start" in response.json() or "end" in response.json()
