@@ -105,6 +105,9 @@ class Fleet:
                     failed += 1
 
         await asyncio.gather(*(one(p) for p in todo))
+        if failed:  # one more try for those refused or timed out (a phone retries too)
+            failed = 0
+            await asyncio.gather(*(one(p) for p in todo if p[0] not in self.sockets))
         return len(self.sockets), failed
 
     async def close(self) -> None:
@@ -120,7 +123,7 @@ async def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--tokens", required=True, help="JSON file: [[unit id, token], …]")
     parser.add_argument("--heartbeat", type=float, default=0)
-    parser.add_argument("--parallel", type=int, default=20)
+    parser.add_argument("--parallel", type=int, default=10)
     args = parser.parse_args()
     raise_nofile()
     with open(args.tokens, encoding="utf-8") as fh:
