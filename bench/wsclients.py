@@ -111,9 +111,10 @@ class Fleet:
         return len(self.sockets), failed
 
     async def close(self) -> None:
-        for ws in list(self.sockets.values()):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(), 2)
+        # All at once with one deadline: the process exiting closes whatever is left.
+        closing = [ws.close() for ws in list(self.sockets.values())]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 10)
         for t in self.tasks:
             t.cancel()
 
