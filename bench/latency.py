@@ -240,6 +240,7 @@ def run(
                     f"ratio p50/floor {cell['ratio_p50_to_floor']}",
                     flush=True,
                 )
+                write_result("alert_latency", result)  # so far, in case a later cell fails
                 if not ws_proc.alive():
                     raise RuntimeError(f"daphne-ws died:\n{ws_proc.tail()}")
     finally:
