@@ -139,7 +139,9 @@ if REDIS_URL:
                 # redis-py 8 reads with a 5 s socket timeout by default, the same as the
                 # channel layer's blocking BZPOPMIN: a consumer whose wait lost that race died
                 # with TimeoutError (bench: 34 of 100 unit sockets). Read longer than it blocks.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                # redis-py 8 also caps a pool at 100 connections and fails at once beyond:
+                # with 1,000 unit sockets consumers died with MaxConnectionsError (bench).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
                 "capacity": 1000,
                 "expiry": 30,
             },
