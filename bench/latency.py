@@ -44,6 +44,8 @@ def redis_floor(env: BenchEnv, samples: int = FLOOR_SAMPLES) -> dict[str, Any]:
 
 
 def websocket_floor(port: int, token: str, samples: int = FLOOR_SAMPLES) -> dict[str, Any]:
+    # A unit socket: the command socket's snapshot of thousands of units exceeds daphne's 1 MiB
+    # frame limit (found here: PayloadExceededError, 1.28 MB with 1,000 units).
     """{"type": "ping"} → pong through daphne and the consumer (no database, no Redis).
 
     Paced below the consumer's flood limit (10 frames/s with a burst of 40)."""
@@ -51,7 +53,7 @@ def websocket_floor(port: int, token: str, samples: int = FLOOR_SAMPLES) -> dict
 
     rtts: list[float] = []
     with connect(
-        f"ws://127.0.0.1:{port}/ws/command/?token={token}",
+        f"ws://127.0.0.1:{port}/ws/unit/?token={token}",
         origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
         open_timeout=30,
     ) as ws:
@@ -210,7 +212,7 @@ def run(
             opened, failed, took = fleet.connect(n)
             print(f"  connected {opened} unit sockets ({failed} failed) in {took:.1f}s", flush=True)
             floor_redis = redis_floor(env)
-            floor_ws = websocket_floor(ws_port, city.dispatcher_token)
+            floor_ws = websocket_floor(ws_port, city.unit_tokens[city.unit_ids[-1]])
             print(
                 f"  floor with N={n}: redis pub→sub p50 {floor_redis['p50']} ms, "
                 f"websocket ping→pong p50 {floor_ws['p50']} ms",
