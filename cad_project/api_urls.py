@@ -25,6 +25,11 @@ urlpatterns = [
     # incidents (issue 3)
     path("incidents/", incidents_api.IncidentListCreateView.as_view(), name="incident-list"),
     path("incidents/<int:pk>/", incidents_api.IncidentDetailView.as_view(), name="incident-detail"),
+    path(
+        "incidents/<int:pk>/recommendations/",
+        incidents_api.IncidentRecommendationsView.as_view(),
+        name="incident-recommendations",
+    ),
     *[
         path(f"incidents/<int:pk>/{slug}/", view.as_view(), name=f"incident-{slug}")
         for slug, view in (

@@ -22,6 +22,7 @@ from apps.common.idempotency import idempotent
 from apps.common.models import AccessLog
 from apps.common.security import mask_phone
 from apps.common.services import access_log_record
+from apps.units.selectors import unit_recommendations
 
 from . import services
 from .models import Incident
@@ -131,6 +132,21 @@ class IncidentDetailView(APIView):
             via=request.path,
         )
         return Response(body)
+
+
+class IncidentRecommendationsView(APIView):
+    """The free units ranked for an incident now (the command map's dispatch panel)."""
+
+    @extend_schema(
+        responses={200: RecommendationOut(many=True)},
+        summary="Free units ranked by estimated travel time to the incident",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        if not services.is_operations(request.user):
+            raise PermissionDenied(_("Only the command centre dispatches."))
+        incident = get_object_or_404(Incident.objects.only("pk", "lat", "lon"), pk=pk)
+        ranked = unit_recommendations(lat=incident.lat, lon=incident.lon)
+        return Response(RecommendationOut(cast(Any, ranked), many=True).data)
 
 
 class _TransitionView(APIView):

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 import uuid
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -40,9 +41,6 @@ CLOSE_FLOOD = 4429
 # At most this many frames per second from a client (bursts allowed up to the bucket size).
 RATE_PER_S = 10.0
 RATE_BURST = 40.0
-# Without an alert awaiting its receipt, a unit's socket polls the outbox only every this many
-# re-send periods (a push lost with no later notice to reveal the gap).
-FULL_POLL_EVERY = 6
 
 
 class SequencedConsumer(AsyncWebsocketConsumer):
@@ -56,7 +54,6 @@ class SequencedConsumer(AsyncWebsocketConsumer):
         self.send_lock = asyncio.Lock()
         self.tokens = RATE_BURST
         self.tokens_at = time.monotonic()
-        self.background: asyncio.Task[None] | None = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -71,8 +68,6 @@ class SequencedConsumer(AsyncWebsocketConsumer):
         await self.on_joined()
 
     async def disconnect(self, code: int) -> None:
-        if self.background is not None:
-            self.background.cancel()
         if self.audience:
             await self.channel_layer.group_discard(group_for(self.audience), self.channel_name)
 
@@ -195,6 +190,60 @@ class FrameError(Exception):
         self.message = message
 
 
+class AlertResender:
+    """One loop per server process (per event loop) re-sends every unreceipted alert to the units
+    connected here, every ALERT_RESEND_S, with one query for all of them.
+
+    A loop per socket polled the outbox once per socket and period: with 2,000 idle units that
+    was 96% of daphne's database thread (bench/connections.py, py-spy) and connects stalled.
+    """
+
+    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AlertResender] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self) -> None:
+        self.consumers: dict[int, set[UnitConsumer]] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def here(cls) -> AlertResender:
+        loop = asyncio.get_running_loop()
+        if loop not in cls._by_loop:
+            cls._by_loop[loop] = cls()
+        return cls._by_loop[loop]
+
+    def add(self, consumer: UnitConsumer) -> None:
+        self.consumers.setdefault(consumer.unit_id, set()).add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    def remove(self, consumer: UnitConsumer) -> None:
+        here = self.consumers.get(consumer.unit_id)
+        if here is not None:
+            here.discard(consumer)
+            if not here:
+                del self.consumers[consumer.unit_id]
+
+    async def _loop(self) -> None:
+        while self.consumers:
+            await asyncio.sleep(settings.ALERT_RESEND_S)
+            try:
+                await self.resend()
+            except Exception:  # one failed round must not stop the re-sends
+                log.exception("alert re-send round failed")
+        self.task = None
+
+    async def resend(self) -> None:
+        if not self.consumers:
+            return
+        frames = await database_sync_to_async(sel.pending_alert_frames_for)(list(self.consumers))
+        for unit_id, unit_frames in frames.items():
+            for consumer in list(self.consumers.get(unit_id, ())):
+                for frame in unit_frames:
+                    await consumer.send_frame(frame)
+
+
 class UnitConsumer(SequencedConsumer):
     """A patrol unit's crew. Alerts are re-sent until the app returns a delivery receipt."""
 
@@ -206,34 +255,20 @@ class UnitConsumer(SequencedConsumer):
             return None
         self.unit_id = unit_id
         self.last_fix = 0.0
-        self.unreceipted: set[str] = set()  # alerts sent on this socket, awaiting a receipt
         return unit_audience(unit_id)
 
     async def on_joined(self) -> None:
         await self.send_frame({"type": "welcome", "unit_id": self.unit_id})
         await self.resend_pending_alerts()
-        self.background = asyncio.create_task(self._resend_loop())
+        AlertResender.here().add(self)
 
-    async def _resend_loop(self) -> None:
-        # Polling on every period from every socket was 96% of daphne's database thread with
-        # 2,000 idle units (bench/connections.py, py-spy): 200 queries/s, connects stalled.
-        ticks = 0
-        try:
-            while True:
-                await asyncio.sleep(settings.ALERT_RESEND_S)
-                ticks += 1
-                if self.unreceipted or ticks % FULL_POLL_EVERY == 0:
-                    await self.resend_pending_alerts()
-        except asyncio.CancelledError:
-            pass
-        except Exception:  # the loop must never take the connection down with it
-            log.exception("alert re-send loop of unit %s failed", self.unit_id)
+    async def disconnect(self, code: int) -> None:
+        if self.unit_id:
+            AlertResender.here().remove(self)
+        await super().disconnect(code)
 
     async def resend_pending_alerts(self) -> None:
-        before = set(self.unreceipted)
         frames = await database_sync_to_async(sel.pending_alert_frames)(self.unit_id)
-        # Still pending per the outbox, plus any alert sent live while the query ran.
-        self.unreceipted = {str(f["alert_id"]) for f in frames} | (self.unreceipted - before)
         for frame in frames:
             await self.send_frame(frame)
 
@@ -241,18 +276,12 @@ class UnitConsumer(SequencedConsumer):
         snap: dict[str, Any] = await database_sync_to_async(sel.unit_snapshot)(self.unit_id)
         return snap
 
-    async def _send_json(self, frame: dict[str, Any]) -> None:
-        if frame.get("type") == "dispatch.alert":
-            self.unreceipted.add(str(frame.get("alert_id")))
-        await super()._send_json(frame)
-
     async def on_alert_received(self, frame: dict[str, Any]) -> None:
         try:
             alert_id = uuid.UUID(str(frame.get("alert_id")))
         except ValueError as exc:
             raise FrameError("bad_field", "alert_id must be a UUID.") from exc
         ok = await database_sync_to_async(alert_receipt)(alert_id=alert_id, unit_id=self.unit_id)
-        self.unreceipted.discard(str(alert_id))
         await self.send_frame(
             {"type": "alert.receipt", "alert_id": str(alert_id), "accepted": bool(ok)}
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.common.models import Notice
@@ -16,6 +17,7 @@ from apps.common.notices import unit_audience
 from .alerts import alerts_mark_sent, alerts_pending
 from .events import IncidentBrief
 from .models import OPEN_STATUSES, Incident, IncidentStatus
+from .realtime_models import Alert
 
 
 def unit_id_for_crew(user: Any) -> int | None:
@@ -27,21 +29,34 @@ def unit_id_for_crew(user: Any) -> int | None:
 
 def pending_alert_frames(unit_id: int) -> list[dict[str, Any]]:
     """The frames of the unit's alerts still awaiting a receipt; counts them as sent."""
-    alerts = list(alerts_pending(unit_id=unit_id).values_list("id", "seq"))
-    if not alerts:
-        return []
-    notices = {
-        n.seq: n
-        for n in Notice.objects.filter(
-            audience=unit_audience(unit_id), seq__in=[seq for _, seq in alerts]
+    return pending_alert_frames_for([unit_id]).get(unit_id, [])
+
+
+def pending_alert_frames_for(unit_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Alerts awaiting a receipt for many units at once (two queries, whatever the number of
+    units); counts them as sent."""
+    alerts = list(
+        Alert.objects.filter(
+            unit_id__in=unit_ids, delivered_at__isnull=True, withdrawn_at__isnull=True
         )
-    }
-    frames = []
-    for _alert_id, seq in alerts:
-        notice = notices.get(seq)
+        .order_by("created_at")
+        .values_list("id", "unit_id", "seq")
+    )
+    if not alerts:
+        return {}
+    wanted = Q()
+    for unit_id in {u for _, u, _ in alerts}:
+        wanted |= Q(
+            audience=unit_audience(unit_id), seq__in=[s for _, u, s in alerts if u == unit_id]
+        )
+    notices = {(n.audience, n.seq): n for n in Notice.objects.filter(wanted)}
+    frames: dict[int, list[dict[str, Any]]] = {}
+    for _alert_id, unit_id, seq in alerts:
+        notice = notices.get((unit_audience(unit_id), seq))
         if notice is not None:
-            frames.append({**notice.payload, "type": notice.type, "seq": seq, "resent": True})
-    alerts_mark_sent(alert_ids=[a for a, _ in alerts])
+            frame = {**notice.payload, "type": notice.type, "seq": seq, "resent": True}
+            frames.setdefault(unit_id, []).append(frame)
+    alerts_mark_sent(alert_ids=[a for a, _, _ in alerts])
     return frames
 
 

@@ -106,6 +106,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "api/incidents/"): Row(INCIDENT_READERS, static("/api/incidents/")),
     ("POST", "api/incidents/"): Row(OPERATIONS, static("/api/incidents/", INTAKE)),
     ("GET", "api/incidents/<int:pk>/"): Row(INCIDENT_READERS, incident_at("dispatched", "")),
+    ("GET", "api/incidents/<int:pk>/recommendations/"): Row(
+        OPERATIONS, incident_at("received", "recommendations/")
+    ),
     ("POST", "api/incidents/<int:pk>/dispatch/"): Row(
         OPERATIONS, lambda w: incident_at("received", "dispatch/", {"unit": w.unit.pk})(w)
     ),

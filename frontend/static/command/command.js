@@ -257,15 +257,21 @@ async function select(id) {
   if (inc.status === "received") {
     let options;
     let title;
-    if (Array.isArray(inc.recommendations)) {
+    // The server's ranking (estimated travel time, as at intake); if it cannot be had, the
+    // free units by straight-line distance as a hint.
+    let ranked = null;
+    try {
+      ranked = await api(`/api/incidents/${id}/recommendations/`);
+    } catch {
+      ranked = null;
+    }
+    if (Array.isArray(ranked)) {
       title = T.recommended;
-      options = inc.recommendations.map((r) => ({
+      options = ranked.map((r) => ({
         id: r.unit,
         text: `${r.callsign} · ${formatDistance(r.distance_m)} · ${formatDuration(r.eta_s)}`,
       }));
     } else {
-      // The incident API has no recommendations for an existing incident: list the free units
-      // by straight-line distance (a hint only; the server's ranking is at intake).
       title = T.freeUnits;
       options = [...state.units.values()]
         .filter((u) => (u.status === "available" || u.status === "patrolling") && !u.current_incident)
