@@ -1,6 +1,9 @@
 """Admin for commanders and dispatchers: the incident list, the incident page (map, read-only
 timeline) and the transitions, which call the same services as the API.
 
+A station's duty officer sees the incidents in or transferred to the station and has one
+transition: confirming receipt of a transfer (the formal hand-off receipt).
+
 Events are read-only for everyone, superusers included: no add, change or delete.
 """
 
@@ -25,13 +28,15 @@ from django.utils.translation import gettext_lazy
 
 from apps.common.errors import DomainError
 from apps.common.models import AccessLog
-from apps.common.roles import OPERATIONS_ROLES, has_role
+from apps.common.roles import OPERATIONS_ROLES, Role, has_role
+from apps.common.security import mask_phone
 from apps.common.services import access_log_record
 from apps.units.models import UNIT_FREE_STATUSES, Station, Unit
-from apps.units.selectors import unit_recommendations
+from apps.units.selectors import station_ids_for_user, unit_recommendations
 
 from . import services
 from .models import Event, Incident
+from .selectors import caller_phone_visible, incidents_visible_to
 
 
 def _is_operations(request: HttpRequest) -> bool:
@@ -41,6 +46,30 @@ def _is_operations(request: HttpRequest) -> bool:
         and user.is_staff
         and (user.is_superuser or has_role(user, *OPERATIONS_ROLES))
     )
+
+
+def _is_station(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(
+        user.is_active
+        and user.is_staff
+        and has_role(user, Role.STATION)
+        and station_ids_for_user(user)
+    )
+
+
+def _may_view(request: HttpRequest) -> bool:
+    return _is_operations(request) or _is_station(request)
+
+
+def _transitions_for(request: HttpRequest) -> set[str]:
+    """The transitions a user may start from the admin: the command centre every one but the
+    station's receipt; a station's duty officer only that."""
+    if _is_operations(request):
+        return set(TRANSITIONS) - {"receive_transfer"}
+    if _is_station(request):
+        return {"receive_transfer"}
+    return set()
 
 
 # --- transition forms --------------------------------------------------------------------------
@@ -120,6 +149,11 @@ TRANSITIONS: dict[str, tuple[Any, type[forms.Form], Run]] = {
         gettext_lazy("Cancel the incident"),
         ReasonForm,
         lambda i, u, d: services.incident_cancel(incident=i, reason=d["reason"], actor=u),
+    ),
+    "receive_transfer": (
+        gettext_lazy("Confirm receipt of the transfer"),
+        ConfirmForm,
+        lambda i, u, d: services.incident_receive_transfer(incident=i, actor=u),
     ),
 }
 
@@ -231,16 +265,47 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
     ]
 
-    # Access: the command centre only. Every field is read-only: changes go through transitions.
+    # Access: the command centre, and a station's duty officer for the station's incidents.
+    # Every field is read-only: changes go through transitions.
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_operations(request)
+        return _may_view(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_operations(request)
+        return _may_view(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # "Change" opens the incident page with its transition buttons; fields stay read-only.
-        return _is_operations(request)
+        return _may_view(request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
+        qs = super().get_queryset(request)
+        if _is_operations(request):
+            return qs
+        return qs.filter(pk__in=incidents_visible_to(request.user).values("pk"))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return super().get_actions(request) if _is_operations(request) else {}
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or caller_phone_visible(request.user, obj):
+            return fieldsets
+        return [
+            (
+                title,
+                {
+                    **opts,
+                    "fields": [
+                        "caller_phone_masked" if f == "caller_phone" else f for f in opts["fields"]
+                    ],
+                },
+            )
+            for title, opts in fieldsets
+        ]
+
+    @admin.display(description=gettext_lazy("caller phone"))
+    def caller_phone_masked(self, obj: Incident) -> str:
+        return mask_phone(obj.caller_phone)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # calls are taken through the intake API (numbering, ranking, pushes)
@@ -249,7 +314,8 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [str(name) for _title, opts in self.fieldsets for name in opts["fields"]]
+        fields = [str(name) for _title, opts in self.fieldsets for name in opts["fields"]]
+        return [*fields, "caller_phone_masked"]
 
     @admin.display(description=gettext_lazy("location"))
     def location_map(self, obj: Incident) -> SafeString:
@@ -286,7 +352,12 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         incident = self.get_object(request, object_id)
-        if incident is not None and incident.caller_phone and request.method == "GET":
+        if (
+            incident is not None
+            and incident.caller_phone
+            and request.method == "GET"
+            and caller_phone_visible(request.user, incident)
+        ):
             # The page shows the caller's phone in full: who saw it is recorded.
             access_log_record(
                 user=request.user,
@@ -296,10 +367,11 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             )
         available = []
         if incident is not None:
+            allowed = _transitions_for(request)
             available = [
                 (name, label)
                 for name, (label, _f, _r) in TRANSITIONS.items()
-                if incident.status in services.ALLOWED_FROM[name]
+                if name in allowed and incident.status in services.ALLOWED_FROM[name]
             ]
         extra = {
             **(extra_context or {}),
@@ -319,11 +391,9 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return None
 
     def transition_view(self, request: HttpRequest, object_id: int, action: str) -> HttpResponse:
-        if action not in TRANSITIONS:
+        if action not in TRANSITIONS or action not in _transitions_for(request):
             raise PermissionDenied
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        incident = get_object_or_404(Incident, pk=object_id)
+        incident = get_object_or_404(self.get_queryset(request), pk=object_id)
         label, form_cls, run = TRANSITIONS[action]
         change_url = reverse("admin:incidents_incident_change", args=[incident.pk])
         form = form_cls(request.POST if request.method == "POST" else None)
