@@ -1,3 +1,5 @@
 from __future__ import annotations
 
-from tests.incidents.conftest import world  # noqa: F401  (the shared small-city fixture)
+# The shared small-city fixture, and a fresh channel layer per test (as tests/realtime has).
+from tests.incidents.conftest import world  # noqa: F401
+from tests.realtime.conftest import _fresh_channel_layer  # noqa: F401

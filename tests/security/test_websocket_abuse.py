@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from apps.common.notices import COMMAND, notice_publish, unit_audience
 from apps.common.roles import Role
 from tests.factories import UserFactory, crew_member, small_city
-from tests.realtime.conftest import connect, receive_until, run
+from tests.realtime.conftest import connect, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,4 +76,4 @@ def test_a_hostile_client_is_closed_and_the_others_are_unaffected(
         await good.disconnect()
         await command.disconnect()
 
-    run(scenario)
+    async_to_sync(scenario)()
