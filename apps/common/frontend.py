@@ -218,6 +218,11 @@ def _command_strings() -> dict[str, Any]:
         "layerCells": _("Grid cells"),
         "layerPoints": _("Staging points"),
         "layerStations": _("Police stations"),
+        "coverageNow": _("Covered in time by a free unit: %(now)s; after the moves: %(after)s"),
+        "uncovered": _("Not covered now: %(points)s"),
+        "moveUp": _("%(unit)s: from %(from)s to stand at %(to)s (%(eta)s min)"),
+        "noMoveUp": _("Every staging point's area is covered."),
+        "listSeparator": _(", "),
     }
 
 

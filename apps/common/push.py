@@ -6,7 +6,9 @@ Nothing is pushed for a transaction that rolls back: `after_commit` defers to
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -34,10 +36,29 @@ def group_send_now(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+
+    def send() -> None:
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:  # a push is best effort; delivery is guaranteed by the outbox
+            log.warning("group_send to %s failed", group, exc_info=True)
+
+    if _loop_in_this_thread():
+        # Sync code called from a thread that has an event loop (a browser driver's, say):
+        # async_to_sync refuses to run here, so the send gets a short-lived thread of its own.
+        worker = threading.Thread(target=send, name="group-send")
+        worker.start()
+        worker.join(timeout=10)
+    else:
+        send()
+
+
+def _loop_in_this_thread() -> bool:
     try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # a push is best effort; delivery is guaranteed by the outbox, not here
-        log.warning("group_send to %s failed", group, exc_info=True)
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def push_after_commit(group: str, message: dict[str, Any]) -> None:

@@ -109,3 +109,22 @@ def _now_iso() -> str:
     from django.utils import timezone
 
     return timezone.now().isoformat()
+
+
+def test_command_map_shows_the_coverage_gap_when_a_unit_is_busy(
+    phone: Any, live_daphne: Live, transactional_db: Any
+) -> None:
+    require_websockets()
+    city = small_city()
+    dispatcher = UserFactory(username="dispatcher", roles=[Role.DISPATCHER])
+    page = open_map(phone, live_daphne, dispatcher)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    expect(page.locator("#moveup p")).not_to_have_count(0)
+    assert page.locator("#moveup .gap").count() == 0
+    # Unit U0 (point 点0 at the west edge) goes out: its area is no longer covered in time.
+    incident = services.incident_create(
+        actor=dispatcher, lat=22.79, lon=101.015, category="other", priority=3, address="东郊"
+    )
+    services.incident_dispatch(incident=incident, unit=city.units[0], actor=dispatcher)
+    expect(page.locator("#moveup")).to_contain_text(city.points[0].name, timeout=20_000)
+    screenshot(page, "command-moveup")

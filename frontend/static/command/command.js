@@ -336,6 +336,7 @@ function onFrame(frame) {
       if (frame.callsign) unit.callsign = frame.callsign;
       if ("current_incident_id" in frame) unit.current_incident = frame.current_incident_id;
       upsertUnit(unit);
+      coverageSoon();
       break;
     }
     case "incident.updated":
@@ -412,7 +413,10 @@ async function loadLayers() {
   const points = L.geoJSON(shift(layers.staging_points), {
     pointToLayer: (f, latlng) =>
       L.circleMarker(latlng, { radius: 6, color: "#0b3d91", fillColor: "#fff", fillOpacity: 1 }),
-    onEachFeature: (f, l) => l.bindTooltip(f.properties.name),
+    onEachFeature: (f, l) => {
+      l.bindTooltip(f.properties.name);
+      pointMarkers.set(f.properties.code, { layer: l, name: f.properties.name });
+    },
   });
   [stations, cells, points].forEach((l) => l.addTo(map));
   L.control
@@ -420,6 +424,63 @@ async function loadLayers() {
     .addTo(map);
   const bounds = cells.getBounds();
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
+}
+
+// --- coverage gap and move-up (a busy staging point's area, who should cover it) ------------
+
+const pointMarkers = new Map(); // staging point code → {layer, name}
+let coverageTimer = null;
+
+async function loadCoverage() {
+  const box = $("moveup");
+  let gap;
+  try {
+    gap = await api("/api/stats/coverage-gap/");
+  } catch {
+    return; // keep the last answer; the next round retries
+  }
+  const name = (code) => pointMarkers.get(code)?.name || code;
+  const uncovered = new Set(gap.uncovered_points);
+  pointMarkers.forEach(({ layer }, code) =>
+    layer.setStyle({ fillColor: uncovered.has(code) ? "#c40018" : "#fff" }),
+  );
+  const pct = (x) => (x == null ? "–" : `${(100 * x).toFixed(1)}%`);
+  const parts = [
+    `<p>${esc(T.coverageNow.replace("%(now)s", pct(gap.share)).replace("%(after)s", pct(gap.share_after_moves)))}</p>`,
+  ];
+  if (gap.uncovered_points.length) {
+    const names = gap.uncovered_points.map(name).join(T.listSeparator);
+    parts.push(`<p class="gap">${esc(T.uncovered.replace("%(points)s", names))}</p>`);
+  }
+  if (!gap.moves.length) {
+    parts.push(`<p>${esc(T.noMoveUp)}</p>`);
+  } else {
+    parts.push(
+      "<ul>" +
+        gap.moves
+          .map((m) =>
+            `<li>${esc(
+              T.moveUp
+                .replace("%(unit)s", m.callsign)
+                .replace("%(from)s", name(m.from_point))
+                .replace("%(to)s", name(m.to_point))
+                .replace("%(eta)s", (m.eta_s / 60).toFixed(1)),
+            )}</li>`,
+          )
+          .join("") +
+        "</ul>",
+    );
+  }
+  box.innerHTML = parts.join("");
+}
+
+// Unit status changes move the gap: refresh soon after them, at most every 2 s.
+function coverageSoon() {
+  if (coverageTimer) return;
+  coverageTimer = setTimeout(() => {
+    coverageTimer = null;
+    loadCoverage();
+  }, 2000);
 }
 
 function boot() {
@@ -439,6 +500,8 @@ function boot() {
   loadLayers().catch(() => {});
   loadHealth();
   setInterval(loadHealth, 30000);
+  loadCoverage();
+  setInterval(loadCoverage, 30000);
   loadState()
     .catch(() => {})
     .finally(() => {
