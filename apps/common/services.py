@@ -92,8 +92,18 @@ def user_sessions_end(*, user: User) -> int:
 def user_sign_out_everywhere(*, user: User) -> tuple[int, int]:
     """The commander's kill switch for a lost phone: revoke every API token of the user and end
     their browser sessions. Returns (tokens revoked, sessions ended)."""
+    from .push import push_after_commit
+
     with transaction.atomic():
-        return token_revoke_all(user=user), user_sessions_end(user=user)
+        counts = token_revoke_all(user=user), user_sessions_end(user=user)
+        # Sockets already open close too (every consumer joins its user's group).
+        push_after_commit(user_group(user.pk), {"type": "session.revoked"})
+        return counts
+
+
+def user_group(user_id: int) -> str:
+    """The channel-layer group of one user's open websockets."""
+    return f"user.{user_id}"
 
 
 def access_log_record(*, user: Any, action: str, target: Any, via: str = "") -> AccessLog:

@@ -27,6 +27,7 @@ from django.conf import settings
 
 from apps.common.notices import COMMAND, group_for, notices_since, unit_audience
 from apps.common.roles import OPERATIONS_ROLES, roles_of
+from apps.common.services import user_group
 
 from . import realtime_selectors as sel
 from .alerts import alert_receipt
@@ -45,6 +46,7 @@ RATE_BURST = 40.0
 
 class SequencedConsumer(AsyncWebsocketConsumer):
     audience: str = ""
+    user_group: str = ""
     last_sent: int = 0
     synced: bool = False
 
@@ -63,13 +65,20 @@ class SequencedConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.audience = audience
+        self.user_group = user_group(user.pk)
         await self.channel_layer.group_add(group_for(audience), self.channel_name)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         await self.on_joined()
 
     async def disconnect(self, code: int) -> None:
         if self.audience:
             await self.channel_layer.group_discard(group_for(self.audience), self.channel_name)
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+
+    async def session_revoked(self, message: dict[str, Any]) -> None:
+        """A commander signed this user out everywhere (a lost phone): close at once."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def resolve_audience(self, user: Any) -> str | None:
         raise NotImplementedError

@@ -376,3 +376,28 @@ def test_origin_is_checked() -> None:
         await good.disconnect()
 
     run(scenario)
+
+
+def test_signing_a_user_out_everywhere_closes_their_open_sockets() -> None:
+    from apps.common.services import user_sign_out_everywhere
+
+    city = small_city()
+    aux = crew_member(city.units[0])
+    colleague = crew_member(city.units[0])
+
+    async def scenario() -> None:
+        lost, _, _ = await connect("/ws/unit/", aux)
+        other, _, _ = await connect("/ws/unit/", colleague)
+        for comm in (lost, other):
+            await receive_until(comm, lambda f: f["type"] == "welcome")
+        await sync_to_async(user_sign_out_everywhere)(user=aux)
+        out = await lost.receive_output(timeout=5)
+        while out["type"] != "websocket.close":
+            out = await lost.receive_output(timeout=5)
+        assert out["code"] == 4401
+        # The colleague on the same unit stays connected.
+        await other.send_json_to({"type": "ping"})
+        await receive_until(other, lambda f: f["type"] == "pong")
+        await other.disconnect()
+
+    run(scenario)
