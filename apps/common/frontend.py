@@ -222,6 +222,7 @@ def _command_strings() -> dict[str, Any]:
         "uncovered": _("Not covered now: %(points)s"),
         "moveUp": _("%(unit)s: from %(from)s to stand at %(to)s (%(eta)s min)"),
         "noMoveUp": _("Every staging point's area is covered."),
+        "noMoveUpPossible": _("No free unit can close the gap."),
         "listSeparator": _(", "),
     }
 

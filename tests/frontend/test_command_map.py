@@ -126,5 +126,5 @@ def test_command_map_shows_the_coverage_gap_when_a_unit_is_busy(
         actor=dispatcher, lat=22.79, lon=101.015, category="other", priority=3, address="东郊"
     )
     services.incident_dispatch(incident=incident, unit=city.units[0], actor=dispatcher)
-    expect(page.locator("#moveup")).to_contain_text(city.points[0].name, timeout=20_000)
+    expect(page.locator("#moveup .gap")).to_contain_text(city.points[0].name, timeout=20_000)
     screenshot(page, "command-moveup")

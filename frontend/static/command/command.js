@@ -453,7 +453,7 @@ async function loadCoverage() {
     parts.push(`<p class="gap">${esc(T.uncovered.replace("%(points)s", names))}</p>`);
   }
   if (!gap.moves.length) {
-    parts.push(`<p>${esc(T.noMoveUp)}</p>`);
+    parts.push(`<p>${esc(gap.uncovered_points.length ? T.noMoveUpPossible : T.noMoveUp)}</p>`);
   } else {
     parts.push(
       "<ul>" +
