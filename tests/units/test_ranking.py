@@ -96,3 +96,45 @@ def test_ranking_takes_two_queries_whatever_the_number_of_units(
 def test_the_list_is_capped_by_a_setting() -> None:
     small_city()
     assert len(unit_recommendations(lat=LAT, lon=LON)) == 2
+
+
+def test_the_databases_candidates_give_the_same_top_as_ranking_every_unit() -> None:
+    """The SQL pre-selection (flat distance from each unit's origin) loses no unit that the full
+    great-circle ranking would put in the top."""
+    import random
+
+    from django.conf import settings
+
+    from apps.common.geo import LatLon
+    from apps.units.routing_engine import StraightLineRouter
+    from apps.units.selectors import unit_origin
+    from tests.factories import UnitFactory
+
+    rng = random.Random(7)
+    city = small_city()
+    for i in range(80):
+        unit = UnitFactory(callsign=f"R{i:02d}", staging_point=rng.choice(city.points))
+        if rng.random() < 0.7:  # a fix, fresh or stale; the rest rank from their staging point
+            _place(
+                unit,
+                22.74 + rng.random() * 0.08,
+                100.93 + rng.random() * 0.10,
+                rng.choice([5, 30, 90, 600, 3600]),
+            )
+    now = timezone.now()
+    units = list(Unit.objects.select_related("staging_point"))
+    origins = [unit_origin(u, now)[0] for u in units]
+    for lat, lon in [(LAT, LON), (22.75, 100.94), (22.80, 100.99)]:
+        router = StraightLineRouter(
+            detour_factor=settings.DISPATCH_ROAD_DETOUR_FACTOR,
+            speed_kmh=settings.DISPATCH_URBAN_SPEED_KMH,
+        )
+        travels = router.travel(origins, LatLon(lat, lon))
+        full = sorted(
+            (round(t.duration_s), round(t.distance_m), u.callsign)
+            for u, t in zip(units, travels, strict=True)
+            if t is not None
+        )
+        with time_machine.travel(now, tick=False):
+            ranked = unit_recommendations(lat=lat, lon=lon, limit=6)
+        assert [r.unit.callsign for r in ranked] == [c for _, _, c in full[:6]]
