@@ -97,9 +97,8 @@ def machine() -> dict[str, Any]:
         "postgresql": pg,
         "redis": redis_v,
         "load_average_at_start": os.getloadavg(),
-        "note": "shared 2-core machine: other engineers ran test suites at the same time",
-        "servers": "DEBUG=0, cad_project.settings.base, DB_CONN_MAX_AGE="
-        + os.environ.get("DB_CONN_MAX_AGE", "0"),
+        "servers": "DEBUG=0, cad_project.settings.base, DB_POOL_MAX_SIZE="
+        + os.environ.get("DB_POOL_MAX_SIZE", "10 (default)"),
     }
 
 
@@ -167,10 +166,9 @@ class BenchEnv:
             SMS_BACKEND="apps.common.sms.FileBackend",
             SMS_FILE_PATH=str(self.tmp / "sms.jsonl"),
             PYTHONUNBUFFERED="1",
-            # Persistent database connections. With the default (0) every database_sync_to_async
-            # call of a consumer opened a new PostgreSQL connection: 75% of daphne's sync-thread
-            # time while units connected (py-spy), 2.5 connects/s, handshakes timing out.
-            DB_CONN_MAX_AGE=os.environ.get("DB_CONN_MAX_AGE", "60"),
+            # The settings' default: a psycopg pool per process (persistent connections leaked
+            # one per daphne request thread and exhausted PostgreSQL's max_connections here).
+            DB_POOL_MAX_SIZE=os.environ.get("DB_POOL_MAX_SIZE", "10"),
         )
         return env
 

@@ -124,7 +124,24 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    _db.setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 0))
+    # Daphne runs each HTTP request in a thread of its own, so a persistent connection
+    # (CONN_MAX_AGE > 0) is one more PostgreSQL connection per thread ever started: the alert
+    # benchmark exhausted max_connections (100) that way within a minute and answered 503. A pool
+    # per process (psycopg_pool, Django's "pool" option) bounds them and still saves the connect.
+    # DB_POOL_MAX_SIZE=0 turns it off (then DB_CONN_MAX_AGE applies, default 0).
+    _pool_max = env_int("DB_POOL_MAX_SIZE", 10)
+    if _pool_max > 0:
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(env_int("DB_POOL_MIN_SIZE", 1), _pool_max),
+            "max_size": _pool_max,
+            # How long a request waits for a free connection before it fails (503, retry).
+            "timeout": env_float("DB_POOL_TIMEOUT_S", 10.0),
+        }
+        _db["CONN_MAX_AGE"] = 0
+    else:
+        _db.setdefault("CONN_MAX_AGE", env_int("DB_CONN_MAX_AGE", 0))
+    # With the pool, Django passes this on as the pool's check: a connection the server dropped
+    # while idle is replaced at checkout, not handed to a request.
     _db.setdefault("CONN_HEALTH_CHECKS", True)
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
