@@ -13,9 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from .counters import counter_next
 from .models import Notice, NoticeCursor
 from .push import push_after_commit
 
@@ -35,34 +36,16 @@ def notice_frame(notice: Notice) -> dict[str, Any]:
     return {**notice.payload, "type": notice.type, "seq": notice.seq}
 
 
-def _lock_cursor(audience: str) -> NoticeCursor:
-    cursor = NoticeCursor.objects.select_for_update().filter(audience=audience).first()
-    if cursor is None:
-        try:
-            with transaction.atomic():
-                NoticeCursor.objects.create(audience=audience, last_seq=0)
-        except IntegrityError:
-            pass  # created concurrently; lock theirs
-        cursor = NoticeCursor.objects.select_for_update().get(audience=audience)
-    return cursor
-
-
 def notice_publish(*, audience: str, type: str, payload: dict[str, Any]) -> Notice:
     """Append a numbered notice for an audience; it is pushed only if the transaction commits.
 
     Locks the audience's cursor row until commit. Callers lock their domain rows first
     (incident → unit → unit audience → command audience) so that lock order is the same everywhere.
     """
-    with transaction.atomic():
-        cursor = _lock_cursor(audience)
-        cursor.last_seq += 1
-        cursor.save(update_fields=["last_seq"])
+    with transaction.atomic(savepoint=False):
+        seq = counter_next(NoticeCursor, key={"audience": audience}, field="last_seq")
         notice = Notice.objects.create(
-            audience=audience,
-            seq=cursor.last_seq,
-            type=type,
-            payload=payload,
-            created_at=timezone.now(),
+            audience=audience, seq=seq, type=type, payload=payload, created_at=timezone.now()
         )
     push_after_commit(group_for(audience), {"type": "notice.push", "frame": notice_frame(notice)})
     return notice

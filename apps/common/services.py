@@ -6,9 +6,10 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from .counters import counter_next
 from .models import AccessLog, ApiToken, DailySequence, hash_token
 
 
@@ -36,18 +37,7 @@ def token_revoke_all(*, user: User) -> int:
 
 def sequence_next(*, name: str, day: date) -> int:
     """The next number of a per-day counter. Locks the counter row until the caller commits."""
-    with transaction.atomic():
-        row = DailySequence.objects.select_for_update().filter(name=name, day=day).first()
-        if row is None:
-            try:
-                with transaction.atomic():
-                    row = DailySequence.objects.create(name=name, day=day, last=0)
-            except IntegrityError:
-                # Another transaction created it first; lock theirs.
-                row = DailySequence.objects.select_for_update().get(name=name, day=day)
-        row.last += 1
-        row.save(update_fields=["last"])
-        return row.last
+    return counter_next(DailySequence, key={"name": name, "day": day}, field="last")
 
 
 SYSTEM_USERNAME = "system"

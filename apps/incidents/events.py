@@ -218,13 +218,11 @@ def publish_incident(
 
 
 def publish_dispatch(incident: Incident) -> None:
-    """The dispatch alert (the outbox row and its notice) and the 1-3-5 minute deadlines."""
+    """The dispatch alert: the outbox row and its notice to the unit's crew."""
     from .alerts import alert_create
-    from .deadlines import deadlines_schedule
 
     assert incident.unit is not None and incident.dispatched_at is not None
     alert_create(incident=incident, unit=incident.unit, brief=IncidentBrief.of(incident))
-    deadlines_schedule(incident=incident, unit=incident.unit, dispatched_at=incident.dispatched_at)
 
 
 def publish_unit_status(unit: Any) -> None:

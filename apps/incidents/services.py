@@ -47,6 +47,7 @@ from apps.units.selectors import (
     unit_recommendations,
 )
 
+from .deadlines import deadlines_schedule
 from .events import publish_dispatch, publish_incident, publish_unit_status
 from .models import OPEN_STATUSES, Category, Incident, IncidentStatus, StreamKind
 from .timeline import event_append
@@ -339,6 +340,10 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
             from_state=from_status,
             payload={"unit": locked_unit.pk, "callsign": locked_unit.callsign},
         )
+        # The alert first: after commit the pushes go out in this order, the crew's before the
+        # command centre's and before the deadlines are queued (the unit's audience is also
+        # locked before the command audience, as everywhere).
+        publish_dispatch(incident)
         _unit_set_status(
             locked_unit,
             status=UnitStatus.DISPATCHED,
@@ -349,7 +354,7 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
             kind="dispatched",
         )
         publish_incident(incident, from_status=from_status, kind="dispatched")
-        publish_dispatch(incident)
+        deadlines_schedule(incident=incident, unit=locked_unit, dispatched_at=now)
     return incident
 
 

@@ -64,7 +64,7 @@ def test_a_dispatch_whose_database_connection_drops_fails_cleanly_and_the_next_s
     dropped = []
 
     def drop_then_publish(incident: Incident) -> None:
-        # Inside the dispatch transaction: the incident and the unit rows are already updated.
+        # Inside the dispatch transaction: the incident row and its event are already written.
         with connection.cursor() as c:
             c.execute("SELECT pg_backend_pid()")
             _terminate(c.fetchone()[0])
