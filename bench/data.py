@@ -124,4 +124,9 @@ def build_city(n_units: int, *, with_crews: bool = True) -> City:
                     )
                 )
         ApiToken.objects.bulk_create(token_rows)
+    # Statistics for the planner, as autovacuum keeps them in production after a bulk load.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return City(unit_ids=[u.pk for u in units], unit_tokens=tokens, dispatcher_token=raw_tokens[-1])

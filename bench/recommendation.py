@@ -13,9 +13,21 @@ from bench.env import machine, write_result
 
 
 def run(*, sizes: list[int]) -> dict[str, Any]:
+    from django.db import connection
+
     from apps.units.selectors import unit_recommendations
 
+    def select_one() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+
     result: dict[str, Any] = {"benchmark": "recommendation", "machine": machine(), "sizes": []}
+    # The floor: one database round trip from this process (the ranking makes one).
+    select_one()
+    floor = sorted(timeit.repeat(select_one, repeat=15, number=100))
+    result["floor_select_1_ms"] = round(statistics.median(floor) * 10, 3)
+    print(f"  floor: SELECT 1 round trip {result['floor_select_1_ms']} ms", flush=True)
     for n in sizes:
         build_city(n, with_crews=False)
         ranked = unit_recommendations(lat=CENTER[0], lon=CENTER[1])  # warm up

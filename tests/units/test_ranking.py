@@ -79,17 +79,36 @@ def test_eta_uses_the_detour_factor_and_speed_settings() -> None:
     assert top.eta_s == pytest.approx(20.5, abs=1)
 
 
-def test_ranking_takes_two_queries_whatever_the_number_of_units(
+def test_ranking_is_one_query_whatever_the_number_of_units(
     django_assert_num_queries: Any,
 ) -> None:
     city = small_city()
-    for i in range(10):
-        Unit.objects.create(callsign=f"X{i}", staging_point=city.points[i % 4])
-    # The candidates' coordinates, then the returned units with their staging points.
-    with django_assert_num_queries(2):
-        ranked = unit_recommendations(lat=LAT, lon=LON, limit=100)
+    Unit.objects.filter(pk__in=[u.pk for u in city.units]).update(status=UnitStatus.OUT_OF_SERVICE)
+    for i in range(60):  # fresh fixes 100 m apart, eastwards from the incident
+        unit = Unit.objects.create(callsign=f"X{i:02d}", staging_point=city.points[i % 4])
+        _place(unit, LAT, LON + 0.001 * (i + 1), age_s=5)
+    # The nearest units with their staging points, in one query; the 36 left out are provably
+    # farther than the eighth.
+    with django_assert_num_queries(1):
+        ranked = unit_recommendations(lat=LAT, lon=LON)
         names = [r.unit.staging_point.name for r in ranked]
-    assert len(names) == 14
+    assert [r.unit.callsign for r in ranked] == [f"X{i:02d}" for i in range(8)]
+    assert len(names) == 8
+
+
+def test_when_the_nearest_cannot_be_told_apart_every_unit_is_ranked(
+    django_assert_num_queries: Any,
+) -> None:
+    """Forty units waiting at one staging point are at the same distance: the cut after the
+    nearest 24 proves nothing, so every free unit is ranked (two more queries), by call sign."""
+    city = small_city()
+    Unit.objects.filter(pk__in=[u.pk for u in city.units]).update(status=UnitStatus.OUT_OF_SERVICE)
+    for i in reversed(range(40)):
+        Unit.objects.create(callsign=f"Y{i:02d}", staging_point=city.points[3])
+    with django_assert_num_queries(3):
+        ranked = unit_recommendations(lat=LAT, lon=LON)
+    assert [r.unit.callsign for r in ranked] == [f"Y{i:02d}" for i in range(8)]
+    assert all(r.position_source == "staging_point" for r in ranked)
 
 
 @override_settings(DISPATCH_RECOMMENDATIONS=2)
