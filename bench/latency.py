@@ -44,8 +44,8 @@ def redis_floor(env: BenchEnv, samples: int = FLOOR_SAMPLES) -> dict[str, Any]:
 
 
 def websocket_floor(port: int, token: str, samples: int = FLOOR_SAMPLES) -> dict[str, Any]:
-    # A unit socket: the command socket's snapshot of thousands of units exceeds daphne's 1 MiB
-    # frame limit (found here: PayloadExceededError, 1.28 MB with 1,000 units).
+    # A unit socket: its snapshot is one small frame (the command socket's, thousands of units,
+    # comes in parts: found here when one 1.28 MB frame hit daphne's 1 MiB limit).
     """{"type": "ping"} → pong through daphne and the consumer (no database, no Redis).
 
     Paced below the consumer's flood limit (10 frames/s with a burst of 40)."""

@@ -21,6 +21,7 @@ import uuid
 import weakref
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -44,11 +45,69 @@ RATE_PER_S = 10.0
 RATE_BURST = 40.0
 
 
+# Daphne refuses to send (and to receive) a websocket message over 1 MiB; the command centre's
+# snapshot of 1,000 units was 1.28 MB, so a snapshot goes out in parts below this size.
+SNAPSHOT_PART_BYTES = 256 * 1024
+
+
+def snapshot_frames(
+    head: int, snap: dict[str, Any], budget: int = SNAPSHOT_PART_BYTES
+) -> list[dict[str, Any]]:
+    """A snapshot as frames of at most `budget` bytes of JSON each (an item larger than that
+    goes alone).
+
+    The first is {"type": "snapshot", "seq", "parts", <every field>} with as many items of its
+    lists as fit; the rest are {"type": "snapshot.part", "seq", "part", "parts", <list>: […]}.
+    A client applies every part as it applies the snapshot (items are whole units or incidents).
+    """
+    first: dict[str, Any] = {"type": "snapshot", "seq": head}
+    lists: list[tuple[str, list[Any]]] = []
+    for key, value in snap.items():
+        if isinstance(value, list):
+            first[key] = []
+            lists.append((key, value))
+        else:
+            first[key] = value
+    # Sizes in ASCII-escaped JSON: never less than the UTF-8 bytes sent; 64 bytes kept for the
+    # part numbers added at the end.
+    frames = [first]
+    size = len(json.dumps(first)) + 64
+    for key, items in lists:
+        current = frames[-1]
+        for item in items:
+            item_size = len(json.dumps(item)) + 1
+            if size + item_size > budget and any(current.get(k) for k, _ in lists):
+                current = {"type": "snapshot.part", "seq": head, key: []}
+                frames.append(current)
+                size = len(json.dumps(current)) + 64
+            current.setdefault(key, []).append(item)
+            size += item_size
+    for i, frame in enumerate(frames):
+        frame["parts"] = len(frames)
+        if i:
+            frame["part"] = i + 1
+    return frames
+
+
 class SequencedConsumer(AsyncWebsocketConsumer):
     audience: str = ""
     user_group: str = ""
     last_sent: int = 0
     synced: bool = False
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its hop to the database thread before every message.
+
+        Channels 4.2+ runs close_old_connections() in the database thread before each message
+        (each heartbeat, each push): with 4,000 unit sockets that was 46% of a daphne process
+        (py-spy, bench/connections.py) and queued every alert push behind the database thread.
+        Every database call here goes through database_sync_to_async, which closes stale
+        connections itself, before and after.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.synced = False
@@ -139,8 +198,7 @@ class SequencedConsumer(AsyncWebsocketConsumer):
         )
         async with self.send_lock:
             if catch_up.frames is None:
-                snap = await self.snapshot()
-                await self._send_json({"type": "snapshot", "seq": catch_up.head, **snap})
+                await self._send_snapshot(catch_up.head)
             else:
                 for f in catch_up.frames:
                     await self._send_json(f)
@@ -169,8 +227,7 @@ class SequencedConsumer(AsyncWebsocketConsumer):
                     audience=self.audience, last_seq=self.last_sent
                 )
                 if catch_up.frames is None:
-                    snap = await self.snapshot()
-                    await self._send_json({"type": "snapshot", "seq": catch_up.head, **snap})
+                    await self._send_snapshot(catch_up.head)
                     self.last_sent = catch_up.head
                     return
                 for f in catch_up.frames:
@@ -183,6 +240,10 @@ class SequencedConsumer(AsyncWebsocketConsumer):
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:
+            await self._send_json(frame)
+
+    async def _send_snapshot(self, head: int) -> None:
+        for frame in snapshot_frames(head, await self.snapshot()):
             await self._send_json(frame)
 
     async def _send_json(self, frame: dict[str, Any]) -> None:

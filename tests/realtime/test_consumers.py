@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -399,5 +400,58 @@ def test_signing_a_user_out_everywhere_closes_their_open_sockets() -> None:
         await other.send_json_to({"type": "ping"})
         await receive_until(other, lambda f: f["type"] == "pong")
         await other.disconnect()
+
+    run(scenario)
+
+
+def test_a_snapshot_is_cut_into_parts_below_the_budget_keeping_every_item_in_order() -> None:
+    from apps.incidents.consumers import snapshot_frames
+
+    snap = {
+        "units": [{"id": i, "name": "单位" * 20} for i in range(300)],
+        "incidents": [{"id": i, "text": "x" * 100} for i in range(50)],
+        "server_time": "2026-11-30T08:00:00+08:00",
+    }
+    frames = snapshot_frames(42, snap, budget=4096)
+    assert len(frames) > 3
+    assert frames[0]["type"] == "snapshot" and frames[0]["server_time"] == snap["server_time"]
+    assert all(f["type"] == "snapshot.part" for f in frames[1:])
+    assert all(f["seq"] == 42 and f["parts"] == len(frames) for f in frames)
+    assert [f.get("part", 1) for f in frames] == list(range(1, len(frames) + 1))
+    assert all(len(json.dumps(f, ensure_ascii=False).encode()) <= 4096 for f in frames)
+    assert [u for f in frames for u in f.get("units", [])] == snap["units"]
+    assert [i for f in frames for i in f.get("incidents", [])] == snap["incidents"]
+    # A small snapshot stays one frame, its lists present even when empty.
+    (only,) = snapshot_frames(7, {"units": [], "incidents": [{"id": 1}]})
+    assert only == {"type": "snapshot", "seq": 7, "units": [], "incidents": [{"id": 1}], "parts": 1}
+
+
+def test_a_heartbeat_makes_no_trip_to_the_database_thread(monkeypatch: Any) -> None:
+    """Pings (every few seconds from every unit) are answered on the event loop: Channels' own
+    dispatch sent each message through close_old_connections() in the database thread first."""
+    import channels.db
+
+    dispatcher = UserFactory(roles=[Role.DISPATCHER])
+    calls: list[int] = []
+    real = channels.db.close_old_connections
+
+    def counting(**kwargs: Any) -> None:
+        calls.append(1)
+        real(**kwargs)
+
+    monkeypatch.setattr(channels.db, "close_old_connections", counting)
+
+    async def scenario() -> None:
+        comm, connected, _ = await connect("/ws/command/", dispatcher)
+        assert connected
+        await comm.send_json_to({"type": "hello", "last_seq": 0})
+        await comm.send_json_to({"type": "ping"})
+        await receive_until(comm, lambda f: f["type"] == "pong")
+        calls.clear()
+        for _ in range(5):
+            await comm.send_json_to({"type": "ping"})
+            await receive_until(comm, lambda f: f["type"] == "pong")
+        assert calls == []
+        await comm.disconnect()
 
     run(scenario)

@@ -322,6 +322,10 @@ function onFrame(frame) {
       (frame.units || []).forEach(upsertUnit);
       (frame.incidents || []).forEach(upsertIncident);
       break;
+    case "snapshot.part": // a large snapshot's further units and incidents
+      (frame.units || []).forEach(upsertUnit);
+      (frame.incidents || []).forEach(upsertIncident);
+      break;
     case "unit.position":
       upsertUnit({
         id: frame.unit_id,
