@@ -166,3 +166,36 @@ def test_racing_sweepers_fire_each_deadline_exactly_once(world: World, settings:
         assert Event.objects.filter(incident=incident, kind="escalated").count() == 1
         assert Event.objects.filter(incident=incident, kind="arrival_target_missed").count() == 1
     assert not Deadline.objects.filter(fired_at__isnull=True).exists()
+
+
+def test_a_dispatch_queues_one_fast_path_message_and_it_queues_the_next(
+    world: World, settings: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """One Celery message per dispatch: the acknowledge deadline's task, which queues the arrival
+    deadline's for its due time once it has run."""
+    from apps.incidents.deadline_tasks import deadline_fire_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    queued: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        deadline_fire_task,
+        "apply_async",
+        lambda args, kwargs=None, eta=None: queued.append((args, kwargs, eta)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = _dispatch(world)
+    ack = Deadline.objects.get(incident=incident, kind=DeadlineKind.ACKNOWLEDGE)
+    arrival = Deadline.objects.get(incident=incident, kind=DeadlineKind.ARRIVAL)
+    assert queued == [([ack.pk], {"then": arrival.pk}, ack.due_at)]
+
+    queued.clear()
+    with time_machine.travel(ack.due_at + timedelta(seconds=1)):
+        deadline_fire_task(ack.pk, then=arrival.pk)  # the worker runs it at its due time
+    assert Deadline.objects.get(pk=ack.pk).fired_at is not None
+    assert queued == [([arrival.pk], None, arrival.due_at)]
+
+    # A second delivery of the same message after the arrival deadline fired queues nothing.
+    Deadline.objects.filter(pk=arrival.pk).update(fired_at=timezone.now())
+    queued.clear()
+    deadline_fire_task(ack.pk, then=arrival.pk)
+    assert queued == []
