@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
@@ -12,6 +11,7 @@ from apps.common.counters import counter_next
 from apps.common.models import DailySequence, NoticeCursor
 from apps.common.notices import notice_publish
 from apps.common.services import sequence_next
+from tests.concurrency import race
 
 
 @pytest.mark.django_db
@@ -41,25 +41,13 @@ def test_a_rolled_back_transaction_takes_its_number_back() -> None:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers")
 def test_racing_writers_get_every_number_once() -> None:
     """Twelve threads, one new counter: the first insert races the others' upserts."""
-    barrier = threading.Barrier(12)
-    got: list[int] = []
-    errors: list[BaseException] = []
 
-    def writer() -> None:
-        try:
-            barrier.wait()
-            for _ in range(10):
-                with transaction.atomic():
-                    got.append(sequence_next(name="race", day=date(2026, 8, 28)))
-        except BaseException as exc:  # collected and re-raised in the test thread
-            errors.append(exc)
-        finally:
-            connection.close()
+    def writer(_: int) -> list[int]:
+        got = []
+        for _ in range(10):
+            with transaction.atomic():
+                got.append(sequence_next(name="race", day=date(2026, 8, 28)))
+        return got
 
-    threads = [threading.Thread(target=writer) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    got = [n for numbers in race(12, writer) for n in numbers]
     assert sorted(got) == list(range(1, 121))

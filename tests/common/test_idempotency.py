@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from apps.common.models import IdempotencyRecord
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Event, Incident
+from tests.concurrency import race
 from tests.factories import UserFactory, crew_member, small_city
 from tests.incidents.conftest import World, advance, new_incident
 
@@ -157,22 +157,12 @@ def test_concurrent_requests_with_one_key_apply_once(world: World) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises writers, there is no race to test")
     incident = advance(world, new_incident(world), "en_route")
-    barrier = threading.Barrier(8)
-    answers: list[tuple[int, Any]] = []
 
-    def worker() -> None:
-        try:
-            barrier.wait()
-            response = arrive(world, incident, key="race")
-            answers.append((response.status_code, response.data))
-        finally:
-            connection.close()
+    def worker(_: int) -> tuple[int, Any]:
+        response = arrive(world, incident, key="race")
+        return response.status_code, response.data
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(8, worker)
     assert len(answers) == 8
     assert {code for code, _ in answers} == {200}
     assert arrivals(incident) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from apps.incidents.deadlines import deadline_fire, deadlines_sweep
 from apps.incidents.models import Event, Incident, IncidentStatus
 from apps.incidents.realtime_models import Deadline, DeadlineKind, DeadlineOutcome
 from apps.personnel.models import Person
+from tests.concurrency import race
 from tests.incidents.conftest import World, new_incident
 
 pytestmark = pytest.mark.django_db
@@ -144,24 +144,7 @@ def test_racing_sweepers_fire_each_deadline_exactly_once(world: World, settings:
         for unit in world.city.units
     ]
     later = timezone.now() + timedelta(seconds=400)
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
-
-    def sweeper() -> None:
-        try:
-            barrier.wait()
-            deadlines_sweep(now=later)
-        except BaseException as exc:  # collected and re-raised in the test thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweeper) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    race(8, lambda _: deadlines_sweep(now=later))
     for incident in incidents:
         assert Event.objects.filter(incident=incident, kind="escalated").count() == 1
         assert Event.objects.filter(incident=incident, kind="arrival_target_missed").count() == 1
