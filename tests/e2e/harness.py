@@ -20,11 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from django.conf import settings
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 T = TypeVar("T")
+
+# The marks of a test whose servers share the test database (PostgreSQL only: an in-memory SQLite
+# test database cannot be shared between processes).
+E2E_MARKS = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="the processes share the test database, which needs PostgreSQL",
+    ),
+]
 
 
 def free_port() -> int:

@@ -12,26 +12,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-from django.db import connection
-
 from apps.common.roles import Role
 from apps.common.services import token_issue
 from apps.incidents.models import Event, Incident
 from apps.incidents.realtime_models import Alert, Deadline, DeadlineKind
 from apps.personnel.models import Person
 from tests.e2e.client import Api, UnitClient
-from tests.e2e.harness import stack, wait_for
+from tests.e2e.harness import E2E_MARKS, stack, wait_for
 from tests.factories import UserFactory, crew_member, small_city
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="the processes share the test database, which needs PostgreSQL",
-    ),
-]
+pytestmark = E2E_MARKS
 
 
 def _people() -> tuple[Any, str, str, Any]:

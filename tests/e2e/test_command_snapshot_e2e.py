@@ -10,25 +10,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from django.db import connection
 from django.utils import timezone
 from websockets.sync.client import connect
 
 from apps.common.roles import Role
 from apps.common.services import token_issue
 from apps.units.models import Unit
-from tests.e2e.harness import stack
+from tests.e2e.harness import E2E_MARKS, stack
 from tests.factories import UserFactory, small_city
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="the processes share the test database, which needs PostgreSQL",
-    ),
-]
+pytestmark = E2E_MARKS
 
 MIB = 1024 * 1024
 
