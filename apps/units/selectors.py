@@ -99,9 +99,8 @@ def unit_recommendations(
     from the nearer of their two possible origins (latest fix, staging point) and returns the
     nearest few; they are ranked exactly, and a bound on the units left out proves they cannot
     reach the list, else every free unit is ranked (two more queries). The result is the same as
-    ranking every unit, in one query whatever the size of the force: over 1,000 units, 13.6 ms
-    for all of them (the rows, then a haversine per unit in Python) against about 3 ms.
-    A road router (OSRM) ranks every free unit.
+    ranking every unit, in one query whatever the size of the force (bench/recommendation.py;
+    the figures are in the README). A road router (OSRM) ranks every free unit.
     """
     now = now or timezone.now()
     router = router or get_router()
