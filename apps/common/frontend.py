@@ -113,8 +113,11 @@ def _map_config() -> dict[str, Any]:
 
 
 def _page_config(request: HttpRequest) -> dict[str, Any]:
+    from apps.incidents.transitions import transitions_config
+
     return {
         **_map_config(),
+        **transitions_config(),
         "version": app_version(),
         "language": getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE),
     }
