@@ -43,6 +43,7 @@ test: $(STAMP) sysdeps-test
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP) sysdeps
 	$(BIN)/mypy apps cad_project

@@ -1,6 +1,6 @@
 """Statistics: a one-year summary over many incidents. The incidents are generated in PostgreSQL
 (INSERT … SELECT generate_series), the days rolled up with stats_rollup_day (as the beat task does),
-then apps.incidents.stats.summary is timed for the year. Optionally the import of a CSV of as many
+then apps.stats.selectors.summary is timed for the year. Optionally the import of a CSV of as many
 rows with `manage.py import_incidents`, with its peak memory."""
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def generate(incidents: int, unit_ids: list[int], station_id: int) -> float:
 
 
 def run(env: BenchEnv, *, incidents: int, import_rows: int) -> dict[str, Any]:
-    from apps.incidents import stats
+    from apps.stats import selectors as stats
+    from apps.stats import services as stats_services
     from apps.units.models import Station
 
     city = build_city(100, with_crews=False)
@@ -104,7 +105,7 @@ def run(env: BenchEnv, *, incidents: int, import_rows: int) -> dict[str, Any]:
     start = time.monotonic()
     day = YEAR_START
     while day <= YEAR_END:
-        stats.stats_rollup_day(day=day)
+        stats_services.stats_rollup_day(day=day)
         day += timedelta(days=1)
     result["rollup_365_days_seconds"] = round(time.monotonic() - start, 1)
     print(f"  rolled up 365 days in {result['rollup_365_days_seconds']}s", flush=True)

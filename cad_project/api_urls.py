@@ -6,8 +6,9 @@ from django.urls import path
 
 from apps.common.api import ObtainTokenView
 from apps.incidents import api as incidents_api
-from apps.incidents import stats_api
 from apps.personnel import api as personnel_api
+from apps.planning import api as planning_api
+from apps.stats import api as stats_api
 from apps.training import api as training_api
 from apps.units import api as units_api
 
@@ -20,8 +21,8 @@ urlpatterns = [
         stats_api.StreetPresenceView.as_view(),
         name="stats-street-presence",
     ),
-    path("stats/coverage/", stats_api.CoverageView.as_view(), name="stats-coverage"),
-    path("stats/coverage-gap/", stats_api.CoverageGapView.as_view(), name="stats-coverage-gap"),
+    path("stats/coverage/", planning_api.CoverageView.as_view(), name="stats-coverage"),
+    path("stats/coverage-gap/", planning_api.CoverageGapView.as_view(), name="stats-coverage-gap"),
     # incidents (issue 3)
     path("incidents/", incidents_api.IncidentListCreateView.as_view(), name="incident-list"),
     path("incidents/<int:pk>/", incidents_api.IncidentDetailView.as_view(), name="incident-detail"),
@@ -30,19 +31,10 @@ urlpatterns = [
         incidents_api.IncidentRecommendationsView.as_view(),
         name="incident-recommendations",
     ),
+    # one route per row of the transition table (apps/incidents/transitions.py)
     *[
         path(f"incidents/<int:pk>/{slug}/", view.as_view(), name=f"incident-{slug}")
-        for slug, view in (
-            ("dispatch", incidents_api.IncidentDispatchView),
-            ("acknowledge", incidents_api.IncidentAcknowledgeView),
-            ("en-route", incidents_api.IncidentEnRouteView),
-            ("arrive", incidents_api.IncidentArriveView),
-            ("resolve", incidents_api.IncidentResolveView),
-            ("transfer", incidents_api.IncidentTransferView),
-            ("receive-transfer", incidents_api.IncidentReceiveTransferView),
-            ("cancel", incidents_api.IncidentCancelView),
-            ("unassign", incidents_api.IncidentUnassignView),
-        )
+        for slug, view in incidents_api.TRANSITION_VIEWS.items()
     ],
     # units (issue 3)
     path("units/", units_api.UnitListView.as_view(), name="unit-list"),

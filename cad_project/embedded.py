@@ -28,7 +28,8 @@ class EmbeddedTimers:
         return await self.inner(scope, receive, send)
 
     async def _loop(self) -> None:
-        from apps.incidents.deadlines import deadlines_sweep
+        # Imported here: asgi.py imports this module before the apps are loaded.
+        from apps.realtime.sweeper import deadlines_sweep
 
         log.info("embedded deadline sweeper running every %ss", settings.DEADLINE_SWEEP_S)
         while True:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import path
 
-from apps.incidents.consumers import CommandConsumer, UnitConsumer
+from apps.realtime.consumers import CommandConsumer, UnitConsumer
 
 websocket_urlpatterns: list[Any] = [
     path("ws/unit/", UnitConsumer.as_asgi()),

@@ -6,8 +6,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.common import frontend
-from apps.incidents import dashboard
+from apps.stats import views as stats_views
 
 admin.site.site_header = _("Simao 110 dispatch")
 admin.site.site_title = _("Simao 110 dispatch")
@@ -21,10 +20,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include(frontend.api_urlpatterns)),  # /api/me/, device health, map layers
+    path("api/", include("frontend.api")),  # /api/me/, device health, map layers
     path("api/", include("cad_project.api_urls")),
-    path("command/stats/", dashboard.dashboard_page, name="command-stats"),
-    path("", include(frontend.page_urlpatterns)),  # /app/ (patrol PWA), /command/ (map)
+    path("command/stats/", stats_views.dashboard_page, name="command-stats"),
+    path("", include("frontend.views")),  # /app/ (patrol PWA), /command/ (map)
 ]
 
 if settings.DEBUG:

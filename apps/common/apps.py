@@ -11,7 +11,7 @@ def _sync_roles_after_migrate(using: str = "default", **kwargs: Any) -> None:
     """Keep the role groups complete after every migrate (and every test flush, which emits
     post_migrate too): a model added by a later migration gets its role permissions at once,
     as create_permissions gives it its permissions."""
-    from .roles import roles_sync
+    from .roles import roles_sync  # roles.py imports models: not while the apps load
 
     roles_sync(using=using)
 

@@ -8,9 +8,9 @@ asks for everything after its last sequence number on reconnect (`notices_since`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
@@ -49,6 +49,24 @@ def notice_publish(*, audience: str, type: str, payload: dict[str, Any]) -> Noti
         )
     push_after_commit(group_for(audience), {"type": "notice.push", "frame": notice_frame(notice)})
     return notice
+
+
+class Payload:
+    """Base of the typed event payloads (a frozen dataclass per frame type, dotted `type`)."""
+
+    type: ClassVar[str]
+
+    def body(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **self.body()}
+
+
+def publish(audience: str, payload: Payload) -> Notice:
+    """Number a typed payload for an audience (in the caller's transaction; pushed after commit)."""
+    frame = payload.to_dict()
+    return notice_publish(audience=audience, type=frame.pop("type"), payload=frame)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
 from django.db import DEFAULT_DB_ALIAS
 
 
@@ -99,6 +100,16 @@ def has_role(user: Any, *roles: Role) -> bool:
     return bool(roles_of(user) & {str(r) for r in roles})
 
 
+def is_command_centre(user: Any) -> bool:
+    """The command centre: an active commander or dispatcher, or a superuser. The one answer for
+    the services, the API, the admin, the pages, the statistics and the websockets."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or has_role(user, *OPERATIONS_ROLES))
+    )
+
+
 def can_see_id_numbers(user: Any) -> bool:
     """Whether the user may see full ID-card numbers: HR only (not even commanders)."""
     return bool(getattr(user, "is_active", False)) and has_role(user, Role.HR)
@@ -129,7 +140,6 @@ def roles_sync(
     `migrate` finishes), so it works inside a migration with the historical `apps` too.
     Returns the number of permissions of each group.
     """
-    from django.contrib.auth.management import create_permissions
 
     for app_config in global_apps.get_app_configs():
         create_permissions(

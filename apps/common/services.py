@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
 from .counters import counter_next
 from .models import AccessLog, ApiToken, DailySequence, hash_token
+from .push import push_after_commit
+from .roles import Role
 
 
 def token_issue(*, user: User, label: str = "") -> tuple[ApiToken, str]:
@@ -48,10 +51,6 @@ def system_user() -> User:
 
     Its events in the timeline show that no person took the step.
     """
-    from django.contrib.auth.models import Group
-
-    from .roles import Role
-
     user, created = User.objects.get_or_create(
         username=SYSTEM_USERNAME, defaults={"is_active": False, "first_name": "系统"}
     )
@@ -69,8 +68,6 @@ def user_sessions_end(*, user: User) -> int:
     Sessions are stored signed and encoded, so the unexpired ones are decoded one by one; this
     runs on a commander's click, not on a hot path. Returns how many were ended.
     """
-    from django.contrib.sessions.models import Session
-
     ended = 0
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
@@ -82,8 +79,6 @@ def user_sessions_end(*, user: User) -> int:
 def user_sign_out_everywhere(*, user: User) -> tuple[int, int]:
     """The commander's kill switch for a lost phone: revoke every API token of the user and end
     their browser sessions. Returns (tokens revoked, sessions ended)."""
-    from .push import push_after_commit
-
     with transaction.atomic():
         counts = token_revoke_all(user=user), user_sessions_end(user=user)
         # Sockets already open close too (every consumer joins its user's group).

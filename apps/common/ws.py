@@ -23,6 +23,7 @@ class TokenQueryAuthMiddleware(BaseMiddleware):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         tokens = query.get("token")
         if tokens:
+            # Imported here: the ASGI module builds this stack before the apps are loaded.
             from django.contrib.auth.models import AnonymousUser
 
             user = await database_sync_to_async(user_for_token)(tokens[0])

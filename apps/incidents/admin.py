@@ -9,7 +9,6 @@ Events are read-only for everyone, superusers included: no add, change or delete
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -23,12 +22,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.common.errors import DomainError
 from apps.common.models import AccessLog
-from apps.common.roles import OPERATIONS_ROLES, Role, has_role
+from apps.common.roles import Role, has_role, is_command_centre
 from apps.common.security import mask_phone
 from apps.common.services import access_log_record
 from apps.units.models import UNIT_FREE_STATUSES, Station, Unit
@@ -37,15 +37,13 @@ from apps.units.selectors import station_ids_for_user, unit_recommendations
 from . import services
 from .models import Event, Incident
 from .selectors import caller_phone_visible, incidents_visible_to
+from .transitions import BY_ACTION, TRANSITIONS, Transition, actions_from
+from .transitions import Actor as TransitionActor
 
 
 def _is_operations(request: HttpRequest) -> bool:
-    user = request.user
-    return bool(
-        user.is_active
-        and user.is_staff
-        and (user.is_superuser or has_role(user, *OPERATIONS_ROLES))
-    )
+    # The admin site itself admits staff only.
+    return request.user.is_staff and is_command_centre(request.user)
 
 
 def _is_station(request: HttpRequest) -> bool:
@@ -63,12 +61,12 @@ def _may_view(request: HttpRequest) -> bool:
 
 
 def _transitions_for(request: HttpRequest) -> set[str]:
-    """The transitions a user may start from the admin: the command centre every one but the
-    station's receipt; a station's duty officer only that."""
+    """The transitions a user may start from the admin: the command centre its own and the crew's
+    (on the crew's behalf); a station's duty officer the station's receipt."""
     if _is_operations(request):
-        return set(TRANSITIONS) - {"receive_transfer"}
+        return {t.action for t in TRANSITIONS if t.actor != TransitionActor.STATION}
     if _is_station(request):
-        return {"receive_transfer"}
+        return {t.action for t in TRANSITIONS if t.actor == TransitionActor.STATION}
     return set()
 
 
@@ -104,58 +102,23 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("reason"), max_length=1000, widget=forms.Textarea)
 
 
-Run = Callable[[Incident, Any, dict[str, Any]], Incident]
-
-# action → (button label, form, service call). The keys are services.ALLOWED_FROM's.
-TRANSITIONS: dict[str, tuple[Any, type[forms.Form], Run]] = {
-    "dispatch": (
-        gettext_lazy("Dispatch a unit"),
-        DispatchForm,
-        lambda i, u, d: services.incident_dispatch(incident=i, unit=d["unit"], actor=u),
-    ),
-    "acknowledge": (
-        gettext_lazy("Acknowledge (for the crew)"),
-        ConfirmForm,
-        lambda i, u, d: services.incident_acknowledge(incident=i, actor=u),
-    ),
-    "en_route": (
-        gettext_lazy("En route (for the crew)"),
-        ConfirmForm,
-        lambda i, u, d: services.incident_en_route(incident=i, actor=u),
-    ),
-    "arrive": (
-        gettext_lazy("On scene (for the crew)"),
-        ConfirmForm,
-        lambda i, u, d: services.incident_arrive(incident=i, actor=u),
-    ),
-    "resolve": (
-        gettext_lazy("Resolve on scene"),
-        SummaryForm,
-        lambda i, u, d: services.incident_resolve(incident=i, summary=d["summary"], actor=u),
-    ),
-    "transfer": (
-        gettext_lazy("Transfer to a station"),
-        TransferForm,
-        lambda i, u, d: services.incident_transfer(
-            incident=i, reason=d["reason"], station=d.get("station"), actor=u
-        ),
-    ),
-    "unassign": (
-        gettext_lazy("Take the unit off"),
-        ReasonForm,
-        lambda i, u, d: services.incident_unassign(incident=i, reason=d["reason"], actor=u),
-    ),
-    "cancel": (
-        gettext_lazy("Cancel the incident"),
-        ReasonForm,
-        lambda i, u, d: services.incident_cancel(incident=i, reason=d["reason"], actor=u),
-    ),
-    "receive_transfer": (
-        gettext_lazy("Confirm receipt of the transfer"),
-        ConfirmForm,
-        lambda i, u, d: services.incident_receive_transfer(incident=i, actor=u),
-    ),
+# The form of each transition that asks for something (the table's `fields`); others confirm.
+TRANSITION_FORMS: dict[str, type[forms.Form]] = {
+    "dispatch": DispatchForm,
+    "resolve": SummaryForm,
+    "transfer": TransferForm,
+    "cancel": ReasonForm,
+    "unassign": ReasonForm,
 }
+
+
+def transition_button(transition: Transition) -> str:
+    """The admin's button for a transition, from the table's label."""
+    label = capfirst(str(transition.label))
+    if transition.actor == TransitionActor.CREW:
+        # The command centre acts on the crew's behalf (a crew reporting by radio).
+        return _("%(action)s (for the crew)") % {"action": label}
+    return label
 
 
 # --- inlines and admins ------------------------------------------------------------------------
@@ -369,9 +332,9 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if incident is not None:
             allowed = _transitions_for(request)
             available = [
-                (name, label)
-                for name, (label, _f, _r) in TRANSITIONS.items()
-                if name in allowed and incident.status in services.ALLOWED_FROM[name]
+                (t.action, transition_button(t))
+                for t in actions_from(incident.status)
+                if t.action in allowed
             ]
         extra = {
             **(extra_context or {}),
@@ -391,15 +354,18 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return None
 
     def transition_view(self, request: HttpRequest, object_id: int, action: str) -> HttpResponse:
-        if action not in TRANSITIONS or action not in _transitions_for(request):
+        if action not in BY_ACTION or action not in _transitions_for(request):
             raise PermissionDenied
         incident = get_object_or_404(self.get_queryset(request), pk=object_id)
-        label, form_cls, run = TRANSITIONS[action]
+        label = transition_button(BY_ACTION[action])
+        form_cls = TRANSITION_FORMS.get(action, ConfirmForm)
         change_url = reverse("admin:incidents_incident_change", args=[incident.pk])
         form = form_cls(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
-                run(incident, request.user, form.cleaned_data)
+                services.incident_transition(
+                    action=action, incident=incident, actor=request.user, data=form.cleaned_data
+                )
             except (DomainError, PermissionDenied) as exc:
                 messages.error(request, str(getattr(exc, "message", exc) or exc))
                 return HttpResponseRedirect(change_url)
@@ -425,11 +391,12 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return TemplateResponse(request, "admin/incidents/incident/transition.html", context)
 
     def _run_simple(self, request: HttpRequest, queryset: QuerySet[Incident], action: str) -> None:
-        run = TRANSITIONS[action][2]
         done = 0
         for incident in queryset:
             try:
-                run(incident, request.user, {})
+                services.incident_transition(
+                    action=action, incident=incident, actor=request.user, data={}
+                )
                 done += 1
             except (DomainError, PermissionDenied) as exc:
                 messages.error(

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from apps.common.idempotency import idempotent
 from apps.common.models import AccessLog
+from apps.common.roles import is_command_centre
 from apps.common.security import mask_phone
 from apps.common.services import access_log_record
 from apps.units.selectors import unit_recommendations
@@ -45,6 +46,7 @@ from .serializers import (
     ResolveIn,
     TransferIn,
 )
+from .transitions import TRANSITIONS, Actor, Transition
 
 
 class IncidentPagination(PageNumberPagination):
@@ -95,7 +97,7 @@ class IncidentListCreateView(APIView):
     @extend_schema(request=IncidentCreateIn, responses={201: IntakeOut}, summary="Take a call")
     def post(self, request: Request) -> Response:
         # Refuse a wrong role before looking at the body (403, not a 400 about fields).
-        if not services.is_operations(request.user):
+        if not is_command_centre(request.user):
             raise PermissionDenied(_("Only the command centre takes calls."))
         data = IncidentCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -142,7 +144,7 @@ class IncidentRecommendationsView(APIView):
         summary="Free units ranked by estimated travel time to the incident",
     )
     def get(self, request: Request, pk: int) -> Response:
-        if not services.is_operations(request.user):
+        if not is_command_centre(request.user):
             raise PermissionDenied(_("Only the command centre dispatches."))
         incident = get_object_or_404(Incident.objects.only("pk", "lat", "lon"), pk=pk)
         ranked = unit_recommendations(lat=incident.lat, lon=incident.lon)
@@ -150,12 +152,10 @@ class IncidentRecommendationsView(APIView):
 
 
 class _TransitionView(APIView):
-    """POST /api/incidents/{id}/<action>/: parse the body, run one service, return the incident."""
+    """POST /api/incidents/{id}/<path>/: parse the body, run the transition, return the incident."""
 
+    action: ClassVar[str]
     input: ClassVar[type[serializers.Serializer[Any]] | None] = None
-
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        raise NotImplementedError
 
     def post(self, request: Request, pk: int) -> Response:
         # Who may see the incident at all; the service decides who may change it.
@@ -167,87 +167,46 @@ class _TransitionView(APIView):
             parsed = self.input(data=request.data)
             parsed.is_valid(raise_exception=True)
             data = dict(parsed.validated_data)
-        incident = self.run(incident, request.user, data)
+        incident = services.incident_transition(
+            action=self.action, incident=incident, actor=request.user, data=data
+        )
         fresh = incidents_visible_to(request.user).filter(pk=incident.pk).first() or incident
         return Response(_masked(IncidentOut(fresh).data))
 
 
-def _doc(request: type[serializers.Serializer[Any]] | None, summary: str) -> Any:
-    return extend_schema_view(
-        post=extend_schema(request=request, responses={200: IncidentOut}, summary=summary)
+# The request body of each transition that takes one (the table's `fields`).
+TRANSITION_INPUTS: dict[str, type[serializers.Serializer[Any]]] = {
+    "dispatch": DispatchIn,
+    "resolve": ResolveIn,
+    "transfer": TransferIn,
+    "cancel": ReasonIn,
+    "unassign": ReasonIn,
+}
+
+
+def _transition_view(transition: Transition) -> type[APIView]:
+    name = "Incident" + "".join(w.title() for w in transition.action.split("_")) + "View"
+    view: type[APIView] = type(
+        name,
+        (_TransitionView,),
+        {
+            "action": transition.action,
+            "input": TRANSITION_INPUTS.get(transition.action),
+            "__doc__": transition.doc,
+        },
     )
-
-
-@_doc(DispatchIn, "Dispatch a unit")
-class IncidentDispatchView(_TransitionView):
-    input = DispatchIn
-
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_dispatch(incident=incident, unit=data["unit"], actor=actor)
-
-
-@idempotent
-@_doc(None, "The crew acknowledges the dispatch")
-class IncidentAcknowledgeView(_TransitionView):
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_acknowledge(incident=incident, actor=actor)
-
-
-@idempotent
-@_doc(None, "The unit sets off")
-class IncidentEnRouteView(_TransitionView):
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_en_route(incident=incident, actor=actor)
-
-
-@idempotent
-@_doc(None, "The unit is on scene")
-class IncidentArriveView(_TransitionView):
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_arrive(incident=incident, actor=actor)
-
-
-@idempotent
-@_doc(ResolveIn, "Resolved on scene")
-class IncidentResolveView(_TransitionView):
-    input = ResolveIn
-
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_resolve(incident=incident, summary=data["summary"], actor=actor)
-
-
-@idempotent
-@_doc(TransferIn, "Transfer to a police station")
-class IncidentTransferView(_TransitionView):
-    input = TransferIn
-
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_transfer(
-            incident=incident,
-            reason=data["reason"],
-            station=data.get("station"),
-            handed_over_at=data.get("handed_over_at"),
-            actor=actor,
+    view = extend_schema_view(
+        post=extend_schema(
+            request=TRANSITION_INPUTS.get(transition.action),
+            responses={200: IncidentOut},
+            summary=transition.doc,
         )
+    )(view)
+    if transition.actor == Actor.CREW:
+        # Crews act from a phone that may replay a queued action: the first answer is kept.
+        view = idempotent(view)
+    return view
 
 
-@_doc(None, "The receiving station confirms receipt")
-class IncidentReceiveTransferView(_TransitionView):
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_receive_transfer(incident=incident, actor=actor)
-
-
-@_doc(ReasonIn, "Cancel an open incident")
-class IncidentCancelView(_TransitionView):
-    input = ReasonIn
-
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_cancel(incident=incident, reason=data["reason"], actor=actor)
-
-
-@_doc(ReasonIn, "Take the unit off the incident (reassignment)")
-class IncidentUnassignView(_TransitionView):
-    input = ReasonIn
-
-    def run(self, incident: Incident, actor: Any, data: dict[str, Any]) -> Incident:
-        return services.incident_unassign(incident=incident, reason=data["reason"], actor=actor)
+# path segment → view, one per row of the transition table (cad_project/api_urls.py routes them).
+TRANSITION_VIEWS: dict[str, type[APIView]] = {t.path: _transition_view(t) for t in TRANSITIONS}

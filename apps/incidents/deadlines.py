@@ -3,11 +3,12 @@
 - `deadlines_schedule` (inside the dispatch transaction) writes the acknowledge deadline
   (TARGET_ACKNOWLEDGE_S after dispatch) and the arrival deadline (TARGET_ARRIVAL_PRIORITY_ZONE_S in
   a priority-zone cell, TARGET_ARRIVAL_S elsewhere), and after commit queues the Celery countdown
-  task — only the fast path.
-- `deadlines_sweep` (Celery beat every DEADLINE_SWEEP_S, or the in-process loop of the embedded
-  setup) fires every deadline that is due and unfired.
+  task by its name (DEADLINE_FIRE_TASK, in apps/realtime/tasks.py) — only the fast path.
+- The sweeper (apps/realtime/sweeper.py: Celery beat every DEADLINE_SWEEP_S, or the in-process
+  loop of the embedded setup) fires every deadline that is due and unfired.
 - `deadline_fire` claims the row with SELECT … FOR UPDATE SKIP LOCKED and `fired_at IS NULL`, so
-  whichever path comes first resolves it and the other finds nothing to do.
+  whichever path comes first resolves it and the other finds nothing to do. What follows a missed
+  acknowledge outside this transaction (texts, re-dispatch) is apps/realtime/escalation.py's.
 
 Other services never lock deadline rows: a deadline checks, when it fires, whether its condition was
 met (the unit acknowledged / arrived) or superseded (the incident went to another unit or closed).
@@ -16,25 +17,25 @@ Lock order here is deadline → incident → unit, the same incident → unit or
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.common.notices import COMMAND
 from apps.common.push import after_commit
 
-from .events import IncidentEscalated, publish
-from .models import Incident, IncidentStatus, StreamKind
-from .realtime_models import Deadline, DeadlineKind, DeadlineOutcome
+from .models import Deadline, DeadlineKind, DeadlineOutcome, Incident, IncidentStatus, StreamKind
+from .notify import notify_target_missed
 from .timeline import event_append
 
-log = logging.getLogger(__name__)
+# The fast path's Celery task, queued by name: it lives in the realtime app, a layer above this
+# one. The name is the one it had before the apps were split, so queued messages still run.
+DEADLINE_FIRE_TASK = "apps.incidents.deadline_tasks.deadline_fire_task"
 
 _AWAITING_ACK = (IncidentStatus.DISPATCHED,)
 _AWAITING_ARRIVAL = (
@@ -74,12 +75,11 @@ def deadlines_schedule(*, incident: Incident, unit: Any, dispatched_at: datetime
         # One message per dispatch: the acknowledge deadline's task queues the arrival deadline's
         # when it runs (a Celery send was 4% of an API process's time under the alert benchmark,
         # py-spy). Whichever message is lost, the sweeper fires its deadline.
-        from .deadline_tasks import deadline_fire_task
-
         ack, arrival = rows
         after_commit(
             partial(
-                deadline_fire_task.apply_async,
+                current_app.send_task,
+                DEADLINE_FIRE_TASK,
                 args=[ack.pk],
                 kwargs={"then": arrival.pk},
                 eta=ack.due_at,
@@ -147,24 +147,13 @@ def _escalate_unacknowledged(incident: Incident, deadline: Deadline, now: dateti
         reason=_("No acknowledge within %(s)d s") % {"s": settings.TARGET_ACKNOWLEDGE_S},
         payload={"deadline": deadline.pk, "unit": deadline.unit_id},
     )
-    publish(
-        COMMAND,
-        IncidentEscalated(
-            incident_id=incident.pk,
-            number=incident.number,
-            unit_id=deadline.unit_id,
-            target="acknowledge",
-            target_s=int(settings.TARGET_ACKNOWLEDGE_S),
-            at=now.isoformat(),
-        ),
+    notify_target_missed(
+        incident,
+        unit_id=deadline.unit_id,
+        target="acknowledge",
+        target_s=int(settings.TARGET_ACKNOWLEDGE_S),
+        at=now,
     )
-    _sms_escalation(incident, deadline.unit_id)
-    if settings.ESCALATION_REDISPATCH:
-        # After commit and in its own transactions: each of them locks a single unit.
-        from .deadline_tasks import escalation_redispatch_task
-
-        incident_id, unit_id = incident.pk, deadline.unit_id
-        after_commit(lambda: escalation_redispatch_task.delay(incident_id, unit_id))
 
 
 def _record_arrival_breach(incident: Incident, deadline: Deadline, now: datetime) -> None:
@@ -181,67 +170,6 @@ def _record_arrival_breach(incident: Incident, deadline: Deadline, now: datetime
         reason=_("Not on scene within %(s)d s") % {"s": target},
         payload={"deadline": deadline.pk, "unit": deadline.unit_id, "target_s": target},
     )
-    publish(
-        COMMAND,
-        IncidentEscalated(
-            incident_id=incident.pk,
-            number=incident.number,
-            unit_id=deadline.unit_id,
-            target="arrival",
-            target_s=target,
-            at=now.isoformat(),
-        ),
+    notify_target_missed(
+        incident, unit_id=deadline.unit_id, target="arrival", target_s=target, at=now
     )
-
-
-def _sms_escalation(incident: Incident, unit_id: int) -> None:
-    """Queue SMS to the unit's crew and the duty commanders (after commit, in Celery)."""
-    from apps.common.tasks import sms_send
-
-    phones = escalation_phones(unit_id=unit_id)
-    text = _(
-        "[110] Incident %(number)s at %(address)s was not acknowledged. Answer the app now."
-    ) % {
-        "number": incident.number,
-        "address": incident.address,
-    }
-    for phone in phones:
-        after_commit(partial(sms_send.delay, phone, text))
-
-
-def escalation_phones(*, unit_id: int) -> list[str]:
-    """Phones of the unit's crew (people posted at its staging point now) and of commanders."""
-    from django.db.models import Q
-
-    from apps.personnel.models import Person
-    from apps.units.models import Unit
-
-    now = timezone.now()
-    staging_point_id = Unit.objects.filter(pk=unit_id).values_list("staging_point_id", flat=True)
-    crew = Person.objects.filter(
-        Q(assignments__valid_to__isnull=True) | Q(assignments__valid_to__gt=now),
-        assignments__staging_point_id__in=staging_point_id,
-        assignments__valid_from__lte=now,
-    )
-    commanders = Person.objects.filter(user__groups__name="commander", user__is_active=True)
-    phones = set(crew.exclude(phone="").values_list("phone", flat=True))
-    phones |= set(commanders.exclude(phone="").values_list("phone", flat=True))
-    return sorted(phones)
-
-
-def deadlines_sweep(*, limit: int = 200, now: datetime | None = None) -> int:
-    """Fire what is due. Each deadline in its own short transaction. Returns how many fired."""
-    now = now or timezone.now()
-    due = list(
-        Deadline.objects.filter(fired_at__isnull=True, due_at__lte=now)
-        .order_by("due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    fired = 0
-    for pk in due:
-        try:
-            if deadline_fire(deadline_id=pk, now=now) is not None:
-                fired += 1
-        except Exception:  # one bad row must not stop the sweep; it is retried next round
-            log.exception("deadline %s failed to fire", pk)
-    return fired

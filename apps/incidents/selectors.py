@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role
+from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role, is_command_centre
 from apps.units.selectors import is_crew, station_ids_for_user, unit_for_user
 
 from .models import Event, Incident
@@ -28,7 +28,7 @@ def incidents_visible_to(user: Any) -> QuerySet[Incident]:
     qs = Incident.objects.select_related(
         "grid_cell", "station", "unit", "transfer_station", "transfer_received_by"
     )
-    if user.is_superuser or has_role(user, *OPERATIONS_ROLES):
+    if is_command_centre(user):
         return qs
     scope = Q(pk__in=[])
     stations = station_ids_for_user(user)
@@ -74,7 +74,7 @@ def caller_phone_visible(user: Any, incident: Incident) -> bool:
     The command centre; the crew of the unit whose current incident it is (they call back);
     the station the incident was transferred to.
     """
-    if user.is_superuser or has_role(user, *OPERATIONS_ROLES):
+    if is_command_centre(user):
         return True
     unit = incident.unit
     if unit is not None and unit.current_incident_id == incident.pk and is_crew(user, unit):

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from apps.common.fields import finite
 from apps.units.models import Station, Unit
 from apps.units.selectors import Recommendation
 
 from .models import Category, Event, Incident, IncidentStatus
 
-
-def _finite(value: float) -> None:
-    if not math.isfinite(value):
-        raise serializers.ValidationError(_("A finite number is required."))
-
-
 # --- input -------------------------------------------------------------------------------------
 
 
 class LocationIn(serializers.Serializer[None]):
-    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[_finite])
-    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[_finite])
+    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
+    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])
 
 
 class IncidentCreateIn(serializers.Serializer[None]):

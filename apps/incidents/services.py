@@ -1,15 +1,13 @@
-"""Every change of an incident: one service per transition of the lifecycle.
-
-received → dispatched → acknowledged → en_route → on_scene → resolved_on_scene
-                                                           ↘ transfer_pending → transfer_received
-cancelled from any open state; unassign takes the unit off (dispatched/acknowledged/en_route) and
-puts the incident back to received for another dispatch.
+"""Every change of an incident: one service per transition of the lifecycle (the transitions,
+who may start them and from which states are in transitions.py).
 
 Each service runs in one transaction, locks the incident row first and then the unit row (always
 in that order, so two services never deadlock), checks who may act and from which state, writes
-the rows, appends the events of the incident stream and of the unit stream, and schedules the
-pushes for after commit. A refused transition raises IllegalTransition (HTTP 409) naming the
-current state; a refused actor raises PermissionDenied (HTTP 403); nothing is half-written.
+the rows (the incident, the unit, the dispatch alert, the deadlines), appends the events of the
+incident stream and of the unit stream, and then calls the notify helpers (notify.py), which
+number the frames and push them after commit. A refused transition raises IllegalTransition
+(HTTP 409) naming the current state; a refused actor raises PermissionDenied (HTTP 403); nothing is
+half-written.
 
 Who may act:
 - intake, dispatch, cancel, unassign: commander or dispatcher (the command centre).
@@ -21,6 +19,8 @@ Who may act:
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +32,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from apps.common.errors import IllegalTransition, UnitBusy
-from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, has_role
+from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.common.services import sequence_next
 from apps.units.models import UNIT_FREE_STATUSES, Station, Unit, UnitStatus
+from apps.units.notify import notify_unit_status
 from apps.units.selectors import (
     Recommendation,
     grid_cell_at,
@@ -48,57 +48,25 @@ from apps.units.selectors import (
 )
 
 from .deadlines import deadlines_schedule
-from .events import publish_dispatch, publish_incident, publish_unit_status
-from .models import OPEN_STATUSES, Category, Incident, IncidentStatus, StreamKind
+from .models import Alert, Category, Incident, IncidentStatus, StreamKind
+from .notify import notify_dispatch_alert, notify_incident
 from .timeline import event_append
+from .transitions import BY_ACTION
 
 Actor = User | AnonymousUser
 S = IncidentStatus
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-# From which states each transition may start.
-ALLOWED_FROM: dict[str, frozenset[str]] = {
-    "dispatch": frozenset({S.RECEIVED}),
-    "acknowledge": frozenset({S.DISPATCHED}),
-    "en_route": frozenset({S.ACKNOWLEDGED}),
-    "arrive": frozenset({S.EN_ROUTE}),
-    "resolve": frozenset({S.ON_SCENE}),
-    "transfer": frozenset({S.ON_SCENE}),
-    "receive_transfer": frozenset({S.TRANSFER_PENDING}),
-    "cancel": frozenset(OPEN_STATUSES),
-    # On scene the unit handles the call; it ends by resolving or transferring, not by swapping.
-    "unassign": frozenset({S.DISPATCHED, S.ACKNOWLEDGED, S.EN_ROUTE}),
-}
-
-ACTION_LABELS = {
-    "dispatch": gettext_lazy("dispatch"),
-    "acknowledge": gettext_lazy("acknowledge"),
-    "en_route": gettext_lazy("set en route"),
-    "arrive": gettext_lazy("mark arrived"),
-    "resolve": gettext_lazy("resolve"),
-    "transfer": gettext_lazy("transfer"),
-    "receive_transfer": gettext_lazy("receive the transfer of"),
-    "cancel": gettext_lazy("cancel"),
-    "unassign": gettext_lazy("take the unit off"),
-}
-
-
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def is_operations(actor: Actor) -> bool:
-    return bool(
-        actor.is_authenticated and (actor.is_superuser or has_role(actor, *OPERATIONS_ROLES))
-    )
-
-
 def _require_operations(actor: Actor) -> None:
-    if not is_operations(actor):
+    if not is_command_centre(actor):
         raise PermissionDenied(_("Only the command centre (commander or dispatcher) may do this."))
 
 
 def _require_crew_or_operations(actor: Actor, unit: Unit | None) -> None:
-    if is_operations(actor):
+    if is_command_centre(actor):
         return
     if unit is None and has_role(actor, *UNIT_CREW_ROLES):
         # No unit owns the incident: the state check that follows refuses with 409.
@@ -113,10 +81,11 @@ def _require_crew_or_operations(actor: Actor, unit: Unit | None) -> None:
 
 
 def _require_from(incident: Incident, action: str) -> None:
-    if incident.status not in ALLOWED_FROM[action]:
+    transition = BY_ACTION[action]
+    if incident.status not in transition.from_states:
         raise IllegalTransition(
             _("Cannot %(action)s this incident: it is %(status)s.")
-            % {"action": ACTION_LABELS[action], "status": incident.get_status_display()},
+            % {"action": transition.label, "status": incident.get_status_display()},
             current_status=incident.status,
         )
 
@@ -189,7 +158,25 @@ def _unit_set_status(
         reason=reason,
         payload={"incident": incident.pk, "number": incident.number},
     )
-    publish_unit_status(unit)
+    notify_unit_status(unit)
+
+
+def _alert_create(incident: Incident, unit: Unit, at: datetime) -> Alert:
+    """The dispatch alert (the outbox row) and its numbered frame for the unit's crew. Any earlier
+    pending alert of the incident is withdrawn first (a re-dispatch)."""
+    _alerts_withdraw(incident, at)
+    alert_id = uuid.uuid4()
+    notice = notify_dispatch_alert(incident, alert_id=alert_id)
+    return Alert.objects.create(
+        id=alert_id, incident=incident, unit=unit, seq=notice.seq, created_at=at
+    )
+
+
+def _alerts_withdraw(incident: Incident, at: datetime) -> int:
+    """The incident left its unit (taken off, cancelled): its pending alerts end."""
+    return Alert.objects.filter(
+        incident=incident, delivered_at__isnull=True, withdrawn_at__isnull=True
+    ).update(withdrawn_at=at)
 
 
 def _required_text(value: str, field: str, limit: int) -> str:
@@ -274,7 +261,7 @@ def incident_create(
                 "station": station.pk if station else None,
             },
         )
-        publish_incident(incident, from_status="", kind="received")
+        notify_incident(incident, from_status="", kind="received")
     return incident
 
 
@@ -343,7 +330,7 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
         # The alert first: after commit the pushes go out in this order, the crew's before the
         # command centre's and before the deadlines are queued (the unit's audience is also
         # locked before the command audience, as everywhere).
-        publish_dispatch(incident)
+        _alert_create(incident, locked_unit, now)
         _unit_set_status(
             locked_unit,
             status=UnitStatus.DISPATCHED,
@@ -353,8 +340,8 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
             actor=actor,
             kind="dispatched",
         )
-        publish_incident(incident, from_status=from_status, kind="dispatched")
         deadlines_schedule(incident=incident, unit=locked_unit, dispatched_at=now)
+        notify_incident(incident, from_status=from_status, kind="dispatched")
     return incident
 
 
@@ -389,7 +376,7 @@ def _crew_step(
                 actor=actor,
                 kind=action,
             )
-        publish_incident(incident, from_status=from_status, kind=action, unit_ids=(unit.pk,))
+        notify_incident(incident, from_status=from_status, kind=action, unit_ids=(unit.pk,))
     return incident
 
 
@@ -469,7 +456,7 @@ def incident_resolve(*, incident: Incident, summary: str, actor: Actor) -> Incid
             payload={"summary": summary},
         )
         _release_unit(unit, incident=incident, at=now, actor=actor, kind="resolved")
-        publish_incident(incident, from_status=from_status, kind="resolved", unit_ids=(unit.pk,))
+        notify_incident(incident, from_status=from_status, kind="resolved", unit_ids=(unit.pk,))
     return incident
 
 
@@ -532,7 +519,7 @@ def incident_transfer(
             payload={"station": target.pk, "handed_over_at": handed.isoformat()},
         )
         _release_unit(unit, incident=incident, at=now, actor=actor, kind="transferred")
-        publish_incident(incident, from_status=from_status, kind="transferred", unit_ids=(unit.pk,))
+        notify_incident(incident, from_status=from_status, kind="transferred", unit_ids=(unit.pk,))
     return incident
 
 
@@ -564,7 +551,7 @@ def incident_receive_transfer(*, incident: Incident, actor: Actor) -> Incident:
             from_state=from_status,
             payload={"station": incident.transfer_station_id},
         )
-        publish_incident(incident, from_status=from_status, kind="transfer_received")
+        notify_incident(incident, from_status=from_status, kind="transfer_received")
     return incident
 
 
@@ -593,13 +580,14 @@ def incident_cancel(*, incident: Incident, reason: str, actor: Actor) -> Inciden
         _incident_event(
             incident, kind="cancelled", at=now, actor=actor, from_state=from_status, reason=reason
         )
+        _alerts_withdraw(incident, now)
         unit_ids: tuple[int, ...] = ()
         if owner is not None and owner.current_incident_id == incident.pk:
             _release_unit(
                 owner, incident=incident, at=now, actor=actor, kind="cancelled", reason=reason
             )
             unit_ids = (owner.pk,)
-        publish_incident(incident, from_status=from_status, kind="cancelled", unit_ids=unit_ids)
+        notify_incident(incident, from_status=from_status, kind="cancelled", unit_ids=unit_ids)
     return incident
 
 
@@ -633,8 +621,69 @@ def incident_unassign(*, incident: Incident, reason: str, actor: Actor) -> Incid
             reason=reason,
             payload=payload,
         )
+        _alerts_withdraw(incident, now)
         _release_unit(
             unit, incident=incident, at=now, actor=actor, kind="unassigned", reason=reason
         )
-        publish_incident(incident, from_status=from_status, kind="unassigned", unit_ids=(unit.pk,))
+        notify_incident(incident, from_status=from_status, kind="unassigned", unit_ids=(unit.pk,))
     return incident
+
+
+# --- the dispatch alert's delivery receipt -----------------------------------------------------
+
+
+def alert_receipt(*, alert_id: uuid.UUID, unit_id: int) -> bool:
+    """Record the delivery receipt from the unit's app. Idempotent; False if unknown or not its.
+
+    Locks the incident (the timeline stream) and claims the alert by compare-and-swap.
+    """
+    incident_id = (
+        Alert.objects.filter(id=alert_id, unit_id=unit_id).values_list("incident_id", flat=True)
+    ).first()
+    if incident_id is None:
+        return False
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident_id)
+        now = timezone.now()
+        claimed = Alert.objects.filter(
+            id=alert_id, unit_id=unit_id, delivered_at__isnull=True
+        ).update(delivered_at=now)
+        if claimed:
+            event_append(
+                stream=StreamKind.INCIDENT,
+                stream_id=incident.pk,
+                incident=incident,
+                kind="alert_delivered",
+                at=now,
+                payload={"alert_id": str(alert_id), "unit": unit_id},
+            )
+    return True
+
+
+# --- one entry for every transition (the API routes and the admin buttons use it) ---------------
+
+_RUN: dict[str, Callable[[Incident, Actor, Mapping[str, Any]], Incident]] = {
+    "dispatch": lambda i, a, d: incident_dispatch(incident=i, unit=d["unit"], actor=a),
+    "acknowledge": lambda i, a, d: incident_acknowledge(incident=i, actor=a),
+    "en_route": lambda i, a, d: incident_en_route(incident=i, actor=a),
+    "arrive": lambda i, a, d: incident_arrive(incident=i, actor=a),
+    "resolve": lambda i, a, d: incident_resolve(incident=i, summary=d["summary"], actor=a),
+    "transfer": lambda i, a, d: incident_transfer(
+        incident=i,
+        reason=d["reason"],
+        station=d.get("station"),
+        handed_over_at=d.get("handed_over_at"),
+        actor=a,
+    ),
+    "receive_transfer": lambda i, a, d: incident_receive_transfer(incident=i, actor=a),
+    "cancel": lambda i, a, d: incident_cancel(incident=i, reason=d["reason"], actor=a),
+    "unassign": lambda i, a, d: incident_unassign(incident=i, reason=d["reason"], actor=a),
+}
+assert set(_RUN) == set(BY_ACTION), "every transition of the table has its service"
+
+
+def incident_transition(
+    *, action: str, incident: Incident, actor: Actor, data: Mapping[str, Any]
+) -> Incident:
+    """Run the transition named `action` (transitions.TRANSITIONS) with its parsed fields."""
+    return _RUN[action](incident, actor, data)

@@ -45,6 +45,7 @@ class Transition:
     actor: Actor
     fields: tuple[str, ...] = ()  # what the request body must carry
     unit_status: str | None = None  # the unit's status after it (None: unchanged)
+    doc: str = ""  # the API documentation's summary
 
     def as_config(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         Actor.COMMAND,
         ("unit",),
         UnitStatus.DISPATCHED,
+        doc="Dispatch a unit",
     ),
     Transition(
         "acknowledge",
@@ -77,6 +79,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         frozenset({S.DISPATCHED}),
         S.ACKNOWLEDGED,
         Actor.CREW,
+        doc="The crew acknowledges the dispatch",
     ),
     Transition(
         "en_route",
@@ -87,6 +90,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         Actor.CREW,
         (),
         UnitStatus.EN_ROUTE,
+        doc="The unit sets off",
     ),
     Transition(
         "arrive",
@@ -97,6 +101,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         Actor.CREW,
         (),
         UnitStatus.ON_SCENE,
+        doc="The unit is on scene",
     ),
     Transition(
         "resolve",
@@ -107,6 +112,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         Actor.CREW,
         ("summary",),
         UnitStatus.PATROLLING,
+        doc="Resolved on scene",
     ),
     Transition(
         "transfer",
@@ -117,6 +123,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         Actor.CREW,
         ("reason",),
         UnitStatus.PATROLLING,
+        doc="Transfer to a police station",
     ),
     Transition(
         "receive_transfer",
@@ -125,6 +132,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         frozenset({S.TRANSFER_PENDING}),
         S.TRANSFER_RECEIVED,
         Actor.STATION,
+        doc="The receiving station confirms receipt",
     ),
     Transition(
         "cancel",
@@ -135,6 +143,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         Actor.COMMAND,
         ("reason",),
         UnitStatus.PATROLLING,
+        doc="Cancel an open incident",
     ),
     # On scene the unit handles the call; it ends by resolving or transferring, not by swapping.
     Transition(
@@ -146,6 +155,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         Actor.COMMAND,
         ("reason",),
         UnitStatus.PATROLLING,
+        doc="Take the unit off the incident (reassignment)",
     ),
 )
 
@@ -179,9 +189,7 @@ def allowed(action: str, status: str) -> bool:
 def actions_from(status: str, *, actor: Actor | None = None) -> list[Transition]:
     """The transitions that may start from `status` (optionally of one actor), in table order."""
     return [
-        t
-        for t in TRANSITIONS
-        if status in t.from_states and (actor is None or t.actor == actor)
+        t for t in TRANSITIONS if status in t.from_states and (actor is None or t.actor == actor)
     ]
 
 

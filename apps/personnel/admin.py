@@ -300,26 +300,6 @@ class AssignmentAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
     raw_id_fields = ["person"]
     date_hierarchy = "valid_from"
 
-    def get_list_display(self, request: HttpRequest) -> Any:
-        from apps.training.selectors import call_taking_gaps
-
-        today = timezone.localdate()
-        gaps: set[int] | None = None
-
-        @admin.display(description=_("call-taking sign-off missing"), boolean=True)
-        def call_taking_gap(obj: Assignment) -> bool | None:
-            nonlocal gaps
-            if not obj.call_taker:
-                return None
-            if gaps is None:  # one query set for the page, not one per row
-                takers = Assignment.objects.filter(call_taker=True).values_list(
-                    "person_id", flat=True
-                )
-                gaps = call_taking_gaps(people=list(set(takers)), on=today)
-            return obj.person_id in gaps
-
-        return [*super().get_list_display(request), call_taking_gap]
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
         qs: QuerySet[Assignment] = self.chain_filter(
             request, super().get_queryset(request), "person"

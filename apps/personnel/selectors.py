@@ -15,9 +15,10 @@ from apps.common.shifts import shift_at as shift_at
 from apps.common.shifts import shift_hours as shift_hours
 from apps.common.shifts import shift_window as shift_window
 from apps.incidents.models import Incident
-from apps.incidents.stats import response_figures
+from apps.stats.selectors import response_figures
 from apps.units.models import Unit
 
+from .access import is_hr
 from .models import Assignment, Person
 
 
@@ -55,8 +56,6 @@ def person_of_user(user: Any) -> Person | None:
 
 def people_visible_to(user: Any, queryset: QuerySet[Person] | None = None) -> QuerySet[Person]:
     """HR sees everyone; a supervisor sees their reports (transitively); others see nobody."""
-    from .access import is_hr
-
     qs = queryset if queryset is not None else Person.objects.all()
     if is_hr(user):
         return qs

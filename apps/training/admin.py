@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -15,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
 from apps.personnel.access import is_hr
-from apps.personnel.admin import HRAdminMixin, ImportExportHRMixin
-from apps.personnel.models import Person
+from apps.personnel.admin import AssignmentAdmin, HRAdminMixin, ImportExportHRMixin
+from apps.personnel.models import Assignment, Person
 from apps.personnel.resources import LookupWidget
 from apps.units.models import StagingPoint
 
@@ -29,7 +30,7 @@ from .models import (
     SignOff,
     TrainingSession,
 )
-from .selectors import daily_roster
+from .selectors import call_taking_gaps, daily_roster
 
 if TYPE_CHECKING:
     _InlineBase = admin.TabularInline[Any, Any]
@@ -198,8 +199,6 @@ class DailyRosterAdmin(HRAdminMixin, _ModelAdminBase):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         day = timezone.localdate()
         raw_day = request.GET.get("day", "")
@@ -233,3 +232,33 @@ def _int(raw: str | None) -> int | None:
         return int(raw) if raw else None
     except ValueError:
         return None
+
+
+# --- the postings list shows the call-taking sign-off (a training fact) --------------------------
+
+
+class AssignmentWithTrainingAdmin(AssignmentAdmin):
+    """The personnel app's postings admin, with a column saying whether a call-taker posting
+    lacks its sign-off. Registered here because training sits above personnel in the layers."""
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        today = timezone.localdate()
+        gaps: set[int] | None = None
+
+        @admin.display(description=_("call-taking sign-off missing"), boolean=True)
+        def call_taking_gap(obj: Assignment) -> bool | None:
+            nonlocal gaps
+            if not obj.call_taker:
+                return None
+            if gaps is None:  # one query set for the page, not one per row
+                takers = Assignment.objects.filter(call_taker=True).values_list(
+                    "person_id", flat=True
+                )
+                gaps = call_taking_gaps(people=list(set(takers)), on=today)
+            return obj.person_id in gaps
+
+        return [*super().get_list_display(request), call_taking_gap]
+
+
+admin.site.unregister(Assignment)
+admin.site.register(Assignment, AssignmentWithTrainingAdmin)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, cast
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -16,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.fields import finite
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role
 
 from .models import Unit
@@ -25,16 +24,11 @@ from .services import unit_position_record
 BOARD_ROLES = (*OPERATIONS_ROLES, *UNIT_CREW_ROLES, Role.STATION)
 
 
-def _finite(value: float) -> None:
-    if not math.isfinite(value):
-        raise serializers.ValidationError(gettext_lazy("A finite number is required."))
-
-
 class PositionIn(serializers.Serializer[None]):
-    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[_finite])
-    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[_finite])
+    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
+    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])
     accuracy_m = serializers.FloatField(
-        min_value=0, max_value=100_000, required=False, allow_null=True, validators=[_finite]
+        min_value=0, max_value=100_000, required=False, allow_null=True, validators=[finite]
     )
     recorded_at = serializers.DateTimeField()
 

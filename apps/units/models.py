@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from djgeojson.fields import PolygonField
 
-from apps.common.geo import BBox
+from apps.common.geo import BBox, rectangle
 
 
 def _lat_ok(field: str) -> Q:
@@ -136,8 +136,6 @@ class GridCell(BBoxMixin):
 
     @property
     def geometry(self) -> dict[str, Any]:
-        from apps.common.geo import rectangle
-
         return rectangle(self.min_lat, self.min_lon, self.max_lat, self.max_lon)
 
 

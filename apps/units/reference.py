@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from apps.common.geo import BBox, polygon_bbox, polygon_rings
+from apps.common.geo import BBox, polygon_bbox, polygon_contains, polygon_rings
 
 from .models import GridCell, Station
 
@@ -78,8 +78,6 @@ def gridcell_save(*, cell: GridCell) -> GridCell:
 
 def station_containing(stations: list[Station], lat: float, lon: float) -> Station | None:
     """The first of `stations` whose jurisdiction contains the point (bbox first, then polygon)."""
-    from apps.common.geo import polygon_contains
-
     for station in stations:
         if station.bbox.contains(lat, lon) and polygon_contains(station.jurisdiction, lat, lon):
             return station

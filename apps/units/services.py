@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import PositionFix, Unit
+from .notify import notify_unit_position
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,7 @@ def unit_position_record(
             )
             _trim_fixes(unit)
         if updated:
-            from apps.incidents.events import publish_unit_position
-
-            publish_unit_position(unit, lat=lat, lon=lon, at=recorded_at)
+            notify_unit_position(unit, lat=lat, lon=lon, at=recorded_at)
     return PositionResult(updated=updated, breadcrumb=not throttled)
 
 

@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from apps.common.geo import haversine_m
 from apps.incidents.models import Incident
-from apps.units.coverage import (
+from apps.planning.coverage import (
     DemandPoint,
     Site,
     cover_sets,

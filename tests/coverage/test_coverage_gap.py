@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from apps.incidents.models import IncidentStatus
-from apps.units.coverage import coverage_gap
+from apps.planning.coverage import coverage_gap
 from apps.units.models import UnitStatus
 from tests.factories import small_city
 from tests.stats.rows import at, incident_row

@@ -70,7 +70,7 @@ def test_an_id_beyond_any_integer_is_a_400_not_a_500(commander: Client, field: s
 def test_a_long_period_is_answered_with_the_daily_aggregates(
     commander: Client, frozen: None
 ) -> None:
-    from apps.incidents.stats import stats_rollup_day
+    from apps.stats.services import stats_rollup_day
 
     from .data import build
 

@@ -163,7 +163,7 @@ def test_the_number_of_queries_does_not_grow_with_units_points_or_calls(
 def test_a_long_period_needs_a_bounded_number_of_queries_too(
     commander: Client, frozen: None
 ) -> None:
-    from apps.incidents.stats import stats_rollup_day
+    from apps.stats.services import stats_rollup_day
 
     build()
     stats_rollup_day(day=at(2, 0).date())
@@ -175,7 +175,7 @@ def test_a_long_period_needs_a_bounded_number_of_queries_too(
 
 
 def _bucket(seconds: float | None) -> int | None:
-    from apps.incidents.stats_models import HIST_EDGES_S
+    from apps.stats.models import HIST_EDGES_S
 
     if seconds is None:
         return None
@@ -186,7 +186,7 @@ def _bucket(seconds: float | None) -> int | None:
 def test_a_long_period_reads_the_daily_aggregates_with_the_same_counts(
     commander: Client, frozen: None, table: str, key: str
 ) -> None:
-    from apps.incidents.stats import stats_rollup_day
+    from apps.stats.services import stats_rollup_day
 
     city = build()
     stats_rollup_day(day=at(2, 0).date())

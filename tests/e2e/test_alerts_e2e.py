@@ -14,8 +14,7 @@ from typing import Any
 
 from apps.common.roles import Role
 from apps.common.services import token_issue
-from apps.incidents.models import Event, Incident
-from apps.incidents.realtime_models import Alert, Deadline, DeadlineKind
+from apps.incidents.models import Alert, Deadline, DeadlineKind, Event, Incident
 from apps.personnel.models import Person
 from tests.e2e.client import Api, UnitClient
 from tests.e2e.harness import E2E_MARKS, stack, wait_for

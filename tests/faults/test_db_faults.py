@@ -15,8 +15,7 @@ from rest_framework.test import APIClient
 from apps.common.errors import DomainError
 from apps.common.roles import Role
 from apps.incidents import services
-from apps.incidents.models import Event, Incident, IncidentStatus, StreamKind
-from apps.incidents.realtime_models import Alert
+from apps.incidents.models import Alert, Event, Incident, IncidentStatus, StreamKind
 from apps.units.models import Unit, UnitStatus
 from tests.factories import UnitFactory, UserFactory, small_city
 

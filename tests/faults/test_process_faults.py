@@ -16,8 +16,7 @@ from apps.common.models import NoticeCursor
 from apps.common.notices import unit_audience
 from apps.common.roles import Role
 from apps.common.services import token_issue
-from apps.incidents.models import Event, Incident
-from apps.incidents.realtime_models import Alert, Deadline, DeadlineKind
+from apps.incidents.models import Alert, Deadline, DeadlineKind, Event, Incident
 from apps.personnel.models import Person
 from tests.e2e.client import Api, UnitClient
 from tests.e2e.harness import stack, wait_for

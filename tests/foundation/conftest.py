@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
-from apps.units.demo import DemoSummary, load_demo_city
+from apps.demo.city import DemoSummary, load_demo_city
 
 DEMO_PASSWORD = "demo-test-pw"
 

@@ -15,8 +15,7 @@ from django.core.management import call_command
 
 from apps.common.geo import haversine_m, polygon_bbox, polygon_contains
 from apps.common.roles import Role
-from apps.personnel.models import Assignment, Person, PersonKind, TeamRole
-from apps.units.demo import (
+from apps.demo.city import (
     AREA_EAST,
     AREA_NORTH,
     AREA_SOUTH,
@@ -26,6 +25,7 @@ from apps.units.demo import (
     id_check_digit,
     load_demo_city,
 )
+from apps.personnel.models import Assignment, Person, PersonKind, TeamRole
 from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit
 
 from .conftest import DEMO_PASSWORD

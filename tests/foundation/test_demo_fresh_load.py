@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from apps.demo.city import load_demo_city
 from apps.personnel.models import Assignment, Person
-from apps.units.demo import load_demo_city
 from apps.units.models import GridCell, StagingPoint, Station, Unit
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.common.roles import ROLE_PERMISSIONS, Role, can_see_id_numbers, roles_sync
-from apps.units.demo import DemoSummary
+from apps.demo.city import DemoSummary
 from apps.units.models import StagingPoint, Unit
 
 from .conftest import DEMO_PASSWORD

@@ -9,10 +9,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from apps.common.frontend import health_key
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Incident
+from frontend.api import health_key
 from tests.factories import UserFactory, crew_member, small_city
 
 from .conftest import Live, require_websockets, screenshot

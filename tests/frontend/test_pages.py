@@ -11,8 +11,9 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
-from apps.common.frontend import STATIC_DIR, health_key
 from apps.common.roles import Role
+from frontend.api import health_key
+from frontend.views import STATIC_DIR
 from tests.factories import UserFactory, crew_member, small_city
 
 pytestmark = pytest.mark.django_db

@@ -12,11 +12,11 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
 
-from apps.common.frontend import health_key
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Event, Incident
 from apps.units.models import Unit
+from frontend.api import health_key
 from tests.factories import SmallCity, UserFactory, crew_member, small_city
 
 from .conftest import CHROMIUM, PHONE, Live, require_websockets, screenshot

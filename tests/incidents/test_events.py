@@ -7,16 +7,15 @@ import json
 import pytest
 
 from apps.common.models import Notice
-from apps.incidents.events import (
+from apps.incidents.models import Alert, Deadline
+from apps.incidents.notify import (
     DispatchAlert,
     IncidentBrief,
     IncidentEscalated,
     IncidentUpdated,
-    UnitPosition,
-    UnitUpdated,
     incident_updated,
 )
-from apps.incidents.realtime_models import Alert, Deadline
+from apps.units.notify import UnitPosition, UnitUpdated
 
 from .conftest import World, advance, new_incident
 

@@ -94,7 +94,7 @@ def test_a_posting_ending_exactly_at_the_moment_is_not_on_duty() -> None:
 
 @pytest.mark.parametrize("starts", [[8, 16, 0], [7, 15, 23]])
 def test_the_shift_agrees_with_the_statistics_service_at_every_hour(starts: list[int]) -> None:
-    from apps.incidents.stats import shift_of
+    from apps.stats.selectors import shift_of
 
     with override_settings(SHIFT_START_HOURS=starts):
         for hour in range(24):

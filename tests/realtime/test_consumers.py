@@ -218,7 +218,7 @@ def _dispatch(city: Any, dispatcher: Any, unit_index: int = 0) -> Any:
 
 
 def test_a_dispatch_reaches_the_connected_unit_and_its_receipt_is_recorded() -> None:
-    from apps.incidents.realtime_models import Alert
+    from apps.incidents.models import Alert
 
     city = small_city()
     aux = crew_member(city.units[0])
@@ -405,7 +405,7 @@ def test_signing_a_user_out_everywhere_closes_their_open_sockets() -> None:
 
 
 def test_a_snapshot_is_cut_into_parts_below_the_budget_keeping_every_item_in_order() -> None:
-    from apps.incidents.consumers import snapshot_frames
+    from apps.realtime.consumers import snapshot_frames
 
     snap = {
         "units": [{"id": i, "name": "单位" * 20} for i in range(300)],

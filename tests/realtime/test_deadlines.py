@@ -12,10 +12,17 @@ from django.utils import timezone
 
 from apps.common.sms import LocmemBackend
 from apps.incidents import services
-from apps.incidents.deadlines import deadline_fire, deadlines_sweep
-from apps.incidents.models import Event, Incident, IncidentStatus
-from apps.incidents.realtime_models import Deadline, DeadlineKind, DeadlineOutcome
+from apps.incidents.deadlines import deadline_fire
+from apps.incidents.models import (
+    Deadline,
+    DeadlineKind,
+    DeadlineOutcome,
+    Event,
+    Incident,
+    IncidentStatus,
+)
 from apps.personnel.models import Person
+from apps.realtime.sweeper import deadlines_sweep
 from tests.concurrency import race
 from tests.incidents.conftest import World, new_incident
 
@@ -156,7 +163,7 @@ def test_a_dispatch_queues_one_fast_path_message_and_it_queues_the_next(
 ) -> None:
     """One Celery message per dispatch: the acknowledge deadline's task, which queues the arrival
     deadline's for its due time once it has run."""
-    from apps.incidents.deadline_tasks import deadline_fire_task
+    from apps.realtime.tasks import deadline_fire_task
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     queued: list[tuple[Any, ...]] = []

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from apps.incidents.importer import ImportFileError, Reject, import_incidents
-from apps.incidents.models import DailyStats, Incident, IncidentStatus
+from apps.incidents.models import Incident, IncidentStatus
+from apps.stats.importer import ImportFileError, Reject, import_incidents
+from apps.stats.models import DailyStats
 from tests.factories import small_city
 
 from .rows import SH

@@ -12,7 +12,7 @@ import pytest
 from django.test import override_settings
 
 from apps.incidents.models import Category, Incident, IncidentStatus
-from apps.incidents.stats import (
+from apps.stats.selectors import (
     IntervalFigures,
     percentile,
     response_figures,

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from apps.incidents.models import Incident
-from apps.incidents.simulation import simulate
+from apps.planning.simulation import simulate
 from tests.factories import small_city
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ import pytest
 from django.db import transaction
 
 from apps.incidents.models import StreamKind
-from apps.incidents.stats import street_presence
 from apps.incidents.timeline import event_append
+from apps.stats.selectors import street_presence
 from apps.units.models import Unit
 from tests.factories import small_city
 

@@ -10,16 +10,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from apps.incidents import stats
-from apps.incidents.models import Category, DailyStats, Incident, IncidentStatus, StatsDay
-from apps.incidents.stats import (
+from apps.incidents.models import Category, Incident, IncidentStatus
+from apps.stats import selectors as stats
+from apps.stats.models import DailyStats, StatsDay
+from apps.stats.selectors import (
     IntervalFigures,
     StatsFilter,
     hist_percentile,
     response_figures,
-    stats_rollup_day,
     summary,
 )
+from apps.stats.services import stats_rollup_day
 from tests.factories import SmallCity, small_city
 
 from .rows import SH, at, incident_row

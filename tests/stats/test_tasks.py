@@ -11,8 +11,8 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from apps.incidents.models import DailyStats, StatsDay
-from apps.incidents.tasks import stats_rollup_day, stats_rollup_recent
+from apps.stats.models import DailyStats, StatsDay
+from apps.stats.tasks import stats_rollup_day, stats_rollup_recent
 from tests.factories import small_city
 
 from .rows import at, incident_row

@@ -1,0 +1,421 @@
+"""Coverage of historical incidents by the staging points, and placement of the points.
+
+Travel time is the dispatch straight-line estimate (apps/units/routing_engine.py,
+``StraightLineRouter``: great-circle × DISPATCH_ROAD_DETOUR_FACTOR ÷ DISPATCH_URBAN_SPEED_KMH),
+deliberately not a road router even when dispatch uses OSRM: a placement study evaluates
+hundreds of sites against thousands of locations.
+
+Demand: the incidents of a period, grouped by location rounded to DEMAND_DECIMALS decimal
+degrees (≈ 100 m), each group weighted by its number of incidents.
+
+Placement is the maximal covering location problem (Church & ReVelle 1974): choose k sites among
+candidates (grid-cell centres by default) to maximise the incidents reachable within the target
+(5 minutes). Solved by a greedy start (each step adds the site covering the most still-uncovered
+weight) improved by swap local search (1-opt exchange: replace one chosen site by one unchosen
+while that covers more; best swap first, until no swap improves). Backup coverage = weight
+reachable from two or more chosen sites (what still answers in time when the nearest unit is
+busy); it breaks ties between swaps of equal primary coverage.
+
+Live: ``coverage_gap`` shows which areas no free unit reaches in time right now (a staging
+point whose unit is busy) and which free unit should move up to cover it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, FloatField, QuerySet
+from django.db.models.functions import Round
+from django.utils import timezone
+
+from apps.common.geo import LatLon
+from apps.incidents.models import Incident
+from apps.units.models import UNIT_FREE_STATUSES, GridCell, StagingPoint, Unit
+from apps.units.routing_engine import StraightLineRouter
+from apps.units.selectors import unit_origin
+
+DEMAND_DECIMALS = 3
+TARGETS_S = (180, 300)
+
+
+def _router() -> StraightLineRouter:
+    return StraightLineRouter(
+        detour_factor=settings.DISPATCH_ROAD_DETOUR_FACTOR,
+        speed_kmh=settings.DISPATCH_URBAN_SPEED_KMH,
+    )
+
+
+def eta_seconds(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The dispatch estimate of the travel time between two points."""
+    travel = _router().travel([LatLon(lat1, lon1)], LatLon(lat2, lon2))[0]
+    assert travel is not None  # the straight-line router always answers
+    return travel.duration_s
+
+
+def reach_m(threshold_s: float) -> float:
+    """The great-circle radius reachable within ``threshold_s`` (for the map's circles)."""
+    return (
+        threshold_s * settings.DISPATCH_URBAN_SPEED_KMH / 3.6 / settings.DISPATCH_ROAD_DETOUR_FACTOR
+    )
+
+
+@dataclass(frozen=True)
+class DemandPoint:
+    lat: float
+    lon: float
+    weight: int
+
+
+@dataclass(frozen=True)
+class Site:
+    lat: float
+    lon: float
+    label: str
+
+
+def demand_points(incidents: QuerySet[Any]) -> list[DemandPoint]:
+    """Incidents grouped by rounded location (one query)."""
+    rows = (
+        incidents.order_by()
+        .annotate(
+            _lat=Round("lat", DEMAND_DECIMALS, output_field=FloatField()),
+            _lon=Round("lon", DEMAND_DECIMALS, output_field=FloatField()),
+        )
+        .values("_lat", "_lon")
+        .annotate(n=Count("id"))
+        .order_by("_lat", "_lon")
+    )
+    return [DemandPoint(float(r["_lat"]), float(r["_lon"]), int(r["n"])) for r in rows]
+
+
+def cover_sets(
+    sites: Sequence[Site], demand: Sequence[DemandPoint], threshold_s: float
+) -> list[frozenset[int]]:
+    """For each site, the indices of the demand points it reaches within ``threshold_s``."""
+    router = _router()
+    origins = [LatLon(d.lat, d.lon) for d in demand]
+    result = []
+    for site in sites:
+        # Straight-line travel is symmetric: demand points as origins, the site as destination.
+        travels = router.travel(origins, LatLon(site.lat, site.lon))
+        result.append(
+            frozenset(
+                i for i, t in enumerate(travels) if t is not None and t.duration_s <= threshold_s
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Coverage:
+    threshold_s: float
+    total: int
+    covered: int
+    share: float | None
+    backup: int
+    backup_share: float | None
+
+
+def _share(n: int, total: int) -> float | None:
+    return None if total <= 0 else round(n / total, 4)
+
+
+def coverage_of(
+    chosen: Sequence[frozenset[int]], weights: Sequence[int], threshold_s: float
+) -> Coverage:
+    counts = [0] * len(weights)
+    for cover in chosen:
+        for i in cover:
+            counts[i] += 1
+    total = sum(weights)
+    covered = sum(w for w, c in zip(weights, counts, strict=True) if c >= 1)
+    backup = sum(w for w, c in zip(weights, counts, strict=True) if c >= 2)
+    return Coverage(
+        threshold_s, total, covered, _share(covered, total), backup, _share(backup, total)
+    )
+
+
+def mclp(weights: Sequence[int], covers: Sequence[frozenset[int]], k: int) -> list[int]:
+    """Indices of k candidates maximising covered weight: greedy, then best-swap local search.
+
+    Ties (equal primary gain) go to the higher backup coverage, then to the lower index.
+    """
+    k = min(k, len(covers))
+    counts = [0] * len(weights)
+    chosen: list[int] = []
+
+    def add(j: int) -> None:
+        chosen.append(j)
+        for i in covers[j]:
+            counts[i] += 1
+
+    def remove(j: int) -> None:
+        chosen.remove(j)
+        for i in covers[j]:
+            counts[i] -= 1
+
+    for _ in range(k):
+        best, best_key = -1, (-1, -1)
+        for j in range(len(covers)):
+            if j in chosen:
+                continue
+            gain = sum(weights[i] for i in covers[j] if counts[i] == 0)
+            backup_gain = sum(weights[i] for i in covers[j] if counts[i] == 1)
+            if (gain, backup_gain) > best_key:
+                best, best_key = j, (gain, backup_gain)
+        add(best)
+
+    def objective() -> tuple[int, int]:
+        primary = sum(w for w, c in zip(weights, counts, strict=True) if c >= 1)
+        backup = sum(w for w, c in zip(weights, counts, strict=True) if c >= 2)
+        return primary, backup
+
+    def with_site(j: int, base: tuple[int, int]) -> tuple[int, int]:
+        # Adding j: points at count 0 become covered, points at count 1 become backed up.
+        primary = sum(weights[i] for i in covers[j] if counts[i] == 0)
+        backup = sum(weights[i] for i in covers[j] if counts[i] == 1)
+        return base[0] + primary, base[1] + backup
+
+    current = objective()
+    while True:
+        best_swap: tuple[int, int] | None = None
+        best_value = current
+        for out in list(chosen):
+            remove(out)
+            without = (
+                current[0] - sum(weights[i] for i in covers[out] if counts[i] == 0),
+                current[1] - sum(weights[i] for i in covers[out] if counts[i] == 1),
+            )
+            for j in range(len(covers)):
+                if j in chosen or j == out:
+                    continue
+                value = with_site(j, without)
+                if value > best_value:
+                    best_swap, best_value = (out, j), value
+            add(out)
+        if best_swap is None:
+            break
+        remove(best_swap[0])
+        add(best_swap[1])
+        current = best_value
+    return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class PointReach:
+    code: str
+    name: str
+    lat: float
+    lon: float
+    reach_m: float
+    covered: int
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    incidents: int
+    demand_points: int
+    coverage: dict[str, Coverage]
+    points: list[PointReach]
+    uncovered: list[DemandPoint]
+    proposal: list[Site] | None
+    proposal_coverage: Coverage | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def candidate_sites() -> list[Site]:
+    """Grid-cell centres."""
+    return [
+        Site((c.min_lat + c.max_lat) / 2, (c.min_lon + c.max_lon) / 2, c.code)
+        for c in GridCell.objects.order_by("row", "col")
+    ]
+
+
+def staging_sites() -> list[Site]:
+    return [Site(p.lat, p.lon, p.code) for p in StagingPoint.objects.order_by("code")]
+
+
+def coverage_report(
+    incidents: QuerySet[Any],
+    *,
+    propose: int | None = None,
+    target_s: float = 300,
+    candidates: Sequence[Site] | None = None,
+) -> CoverageReport:
+    """Coverage of the incidents by the current staging points at 3 and 5 minutes (and at
+    ``target_s``), each point's reach, the uncovered locations, and optionally a proposal of
+    ``propose`` sites maximising coverage within ``target_s``."""
+    demand = demand_points(incidents)
+    weights = [d.weight for d in demand]
+    points = list(StagingPoint.objects.order_by("code"))
+    sites = [Site(p.lat, p.lon, p.code) for p in points]
+    result: dict[str, Coverage] = {}
+    for threshold in sorted({*TARGETS_S, target_s}):
+        result[f"{int(threshold)}s"] = coverage_of(
+            cover_sets(sites, demand, threshold), weights, threshold
+        )
+    target_covers = cover_sets(sites, demand, target_s)
+    covered_any = set().union(*target_covers) if target_covers else set()
+    reach = [
+        PointReach(
+            p.code,
+            p.name,
+            p.lat,
+            p.lon,
+            round(reach_m(target_s), 1),
+            sum(weights[i] for i in cover),
+        )
+        for p, cover in zip(points, target_covers, strict=True)
+    ]
+    proposal = None
+    proposal_cov = None
+    if propose:
+        cands = list(candidates) if candidates is not None else candidate_sites()
+        cand_covers = cover_sets(cands, demand, target_s)
+        picked = mclp(weights, cand_covers, propose)
+        proposal = [cands[j] for j in picked]
+        proposal_cov = coverage_of([cand_covers[j] for j in picked], weights, target_s)
+    return CoverageReport(
+        incidents=sum(weights),
+        demand_points=len(demand),
+        coverage=result,
+        points=reach,
+        uncovered=[d for i, d in enumerate(demand) if i not in covered_any],
+        proposal=proposal,
+        proposal_coverage=proposal_cov,
+    )
+
+
+def period_incidents(start: datetime, end: datetime) -> QuerySet[Any]:
+    """Incidents received in [start, end) (cancelled calls included: they are demand too)."""
+
+    return Incident.objects.filter(received_at__gte=start, received_at__lt=end)
+
+
+# --- Live coverage gap and move-up ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoveUp:
+    """Send ``callsign`` (now free, based at ``from_point``) to stand at ``to_point``."""
+
+    to_point: str
+    unit_id: int
+    callsign: str
+    from_point: str
+    eta_s: float
+    # Incidents (history weight) covered in time after the move minus before.
+    net_gain: int
+
+
+@dataclass(frozen=True)
+class CoverageGap:
+    target_s: float
+    demand: int
+    covered: int
+    share: float | None
+    uncovered_points: list[str]
+    moves: list[MoveUp]
+    covered_after_moves: int
+    share_after_moves: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _cell_demand(since: datetime) -> tuple[list[GridCell], list[int]]:
+    """Grid cells and their incident counts since ``since`` (one weight per cell, at least 1
+    so that a cell without history still counts)."""
+
+    counts = dict(
+        Incident.objects.filter(received_at__gte=since, grid_cell__isnull=False)
+        .order_by()
+        .values_list("grid_cell")
+        .annotate(n=Count("id"))
+        .values_list("grid_cell", "n")
+    )
+    cells = list(GridCell.objects.order_by("row", "col"))
+    return cells, [int(counts.get(c.pk, 0)) + 1 for c in cells]
+
+
+def coverage_gap(
+    *, now: datetime | None = None, history_days: int = 365, target_s: float = 300
+) -> CoverageGap:
+    """Which areas no free unit reaches in time right now, and which free units to move up.
+
+    Demand: the grid cells weighted by their incidents over ``history_days``. A free unit
+    reaches from where dispatch would rank it (fresh position, else its staging point). For each
+    staging point left without a free unit (heaviest area first), the free unit whose move to
+    that point adds the most covered demand overall (what it leaves behind counted) is
+    suggested, if the move gains anything; ties go to the nearer unit.
+    """
+    now = now or timezone.now()
+    cells, weights = _cell_demand(now - timedelta(days=history_days))
+    demand = [
+        DemandPoint((c.min_lat + c.max_lat) / 2, (c.min_lon + c.max_lon) / 2, w)
+        for c, w in zip(cells, weights, strict=True)
+    ]
+    free = list(
+        Unit.objects.select_related("staging_point")
+        .filter(status__in=UNIT_FREE_STATUSES, current_incident__isnull=True)
+        .order_by("callsign")
+    )
+    origins = [unit_origin(u, now)[0] for u in free]
+    unit_covers = cover_sets([Site(o.lat, o.lon, "") for o in origins], demand, target_s)
+    free_points = {u.staging_point_id for u in free}
+    points = list(StagingPoint.objects.order_by("code"))
+    uncovered = [p for p in points if p.pk not in free_points]
+    area_weight = {p.pk: 0 for p in points}
+    for cell, w in zip(cells, weights, strict=True):
+        area_weight[cell.staging_point_id] = area_weight.get(cell.staging_point_id, 0) + w
+    uncovered.sort(key=lambda p: (-area_weight.get(p.pk, 0), p.code))
+    point_covers = cover_sets([Site(p.lat, p.lon, p.code) for p in uncovered], demand, target_s)
+
+    def covered_weight(covers: Sequence[frozenset[int]]) -> int:
+        union: set[int] = set().union(*covers) if covers else set()
+        return sum(weights[i] for i in union)
+
+    before = covered_weight(unit_covers)
+    current = list(unit_covers)
+    moved: set[int] = set()
+    moves: list[MoveUp] = []
+    router = _router()
+    for point, cover in zip(uncovered, point_covers, strict=True):
+        base = covered_weight(current)
+        best: tuple[int, float, int] | None = None
+        for idx in range(len(free)):
+            if idx in moved:
+                continue
+            trial = [*current[:idx], cover, *current[idx + 1 :]]
+            gain = covered_weight(trial) - base
+            travel = router.travel([origins[idx]], LatLon(point.lat, point.lon))[0]
+            eta = travel.duration_s if travel is not None else float("inf")
+            if gain > 0 and (best is None or (gain, -eta) > (best[0], -best[1])):
+                best = (gain, eta, idx)
+        if best is None:
+            continue
+        gain, eta, idx = best
+        unit = free[idx]
+        current[idx] = cover
+        moved.add(idx)
+        moves.append(
+            MoveUp(point.code, unit.pk, unit.callsign, unit.staging_point.code, round(eta), gain)
+        )
+    after = covered_weight(current)
+    total = sum(weights)
+    return CoverageGap(
+        target_s=target_s,
+        demand=total,
+        covered=before,
+        share=_share(before, total),
+        uncovered_points=[p.code for p in uncovered],
+        moves=moves,
+        covered_after_moves=after,
+        share_after_moves=_share(after, total),
+    )

@@ -1,0 +1,105 @@
+"""What the websocket consumers read: snapshots and the alerts awaiting a receipt. Reads only.
+
+Each function runs in a worker thread (database_sync_to_async) and returns plain JSON values.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.common.models import Notice
+from apps.common.notices import unit_audience
+from apps.incidents.models import OPEN_STATUSES, Alert, Incident, IncidentStatus
+from apps.incidents.notify import IncidentBrief
+from apps.units.models import Unit
+from apps.units.selectors import unit_for_user
+
+
+def unit_id_for_crew(user: Any) -> int | None:
+    unit = unit_for_user(user)
+    return unit.pk if unit is not None else None
+
+
+def pending_alert_frames(
+    unit_ids: list[int],
+) -> tuple[dict[int, list[dict[str, Any]]], list[uuid.UUID]]:
+    """The frames of the alerts awaiting a receipt for many units at once (two queries, whatever
+    the number of units), and the ids of those alerts."""
+    alerts = list(
+        Alert.objects.filter(
+            unit_id__in=unit_ids, delivered_at__isnull=True, withdrawn_at__isnull=True
+        )
+        .order_by("created_at")
+        .values_list("id", "unit_id", "seq")
+    )
+    if not alerts:
+        return {}, []
+    wanted = Q()
+    for unit_id in {u for _, u, _ in alerts}:
+        wanted |= Q(
+            audience=unit_audience(unit_id), seq__in=[s for _, u, s in alerts if u == unit_id]
+        )
+    notices = {(n.audience, n.seq): n for n in Notice.objects.filter(wanted)}
+    frames: dict[int, list[dict[str, Any]]] = {}
+    for _alert_id, unit_id, seq in alerts:
+        notice = notices.get((unit_audience(unit_id), seq))
+        if notice is not None:
+            frame = {**notice.payload, "type": notice.type, "seq": seq, "resent": True}
+            frames.setdefault(unit_id, []).append(frame)
+    return frames, [a for a, _, _ in alerts]
+
+
+def _unit_dict(unit: Any, now: Any) -> dict[str, Any]:
+    return {
+        "id": unit.pk,
+        "callsign": unit.callsign,
+        "status": unit.status,
+        "staging_point": {
+            "id": unit.staging_point_id,
+            "name": unit.staging_point.name,
+            "lat": unit.staging_point.lat,
+            "lon": unit.staging_point.lon,
+        },
+        "position": {"lat": unit.lat, "lon": unit.lon} if unit.lat is not None else None,
+        "position_at": unit.position_at.isoformat() if unit.position_at else None,
+        "position_age_s": (
+            int((now - unit.position_at).total_seconds()) if unit.position_at else None
+        ),
+        "current_incident": unit.current_incident_id,
+    }
+
+
+def _incident_dict(incident: Incident) -> dict[str, Any]:
+    return asdict(IncidentBrief.of(incident))
+
+
+def unit_snapshot(unit_id: int) -> dict[str, Any]:
+    now = timezone.now()
+    unit = Unit.objects.select_related("staging_point", "current_incident").get(pk=unit_id)
+    pending = list(
+        Alert.objects.filter(unit_id=unit_id, delivered_at__isnull=True, withdrawn_at__isnull=True)
+        .order_by("created_at")
+        .values_list("id", flat=True)
+    )
+    return {
+        "unit": _unit_dict(unit, now),
+        "incident": _incident_dict(unit.current_incident) if unit.current_incident else None,
+        "pending_alerts": [str(a) for a in pending],
+    }
+
+
+def command_snapshot() -> dict[str, Any]:
+    now = timezone.now()
+    units = Unit.objects.select_related("staging_point").order_by("callsign")
+    incidents = Incident.objects.filter(
+        status__in=[*OPEN_STATUSES, IncidentStatus.TRANSFER_PENDING]
+    )
+    return {
+        "units": [_unit_dict(u, now) for u in units],
+        "incidents": [_incident_dict(i) for i in incidents.order_by("received_at")[:500]],
+    }

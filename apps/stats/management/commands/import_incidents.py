@@ -1,0 +1,81 @@
+"""python manage.py import_incidents FILE.csv: historical incidents (columns: importer.py, README).
+
+Prints what was imported, skipped (number already present) and rejected (line, column, reason),
+then rolls up the statistics of the days it touched.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from apps.stats.importer import ImportFileError, Reject, import_incidents
+from apps.stats.services import stats_rollup_day
+
+
+class Command(BaseCommand):
+    help = "Import historical incidents from a CSV file (UTF-8; see README for the columns)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--rejects", help="write every rejected row's errors to this CSV")
+        parser.add_argument(
+            "--no-rollup", action="store_true", help="do not recompute the daily statistics"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch_size"] < 1:
+            raise CommandError(_("The batch size must be at least 1."))
+        rejects_file = None
+        writer = None
+        if options["rejects"]:
+            rejects_file = open(options["rejects"], "w", newline="", encoding="utf-8")  # noqa: SIM115
+            writer = csv.writer(rejects_file)
+            writer.writerow(["line", "column", "reason"])
+
+        def on_reject(item: Reject) -> None:
+            if writer is not None:
+                writer.writerow([item.line, item.column, item.reason])
+
+        try:
+            with open(options["file"], newline="", encoding="utf-8-sig") as stream:
+                report = import_incidents(
+                    stream, batch_size=options["batch_size"], on_reject=on_reject
+                )
+        except (OSError, UnicodeDecodeError, csv.Error, ImportFileError) as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            if rejects_file is not None:
+                rejects_file.close()
+        for item in report.rejects:
+            self.stderr.write(
+                _("line %(line)d, %(column)s: %(reason)s")
+                % {"line": item.line, "column": item.column or "-", "reason": item.reason}
+            )
+        if report.rejected_rows > len(report.rejects):
+            self.stderr.write(
+                _("… and more; %(n)d rows rejected in all.") % {"n": report.rejected_rows}
+            )
+        self.stdout.write(
+            _(
+                "%(rows)d rows read: %(imported)d imported, %(skipped)d skipped (number already "
+                "present), %(rejected)d rejected."
+            )
+            % {
+                "rows": report.rows,
+                "imported": report.imported,
+                "skipped": report.skipped_existing,
+                "rejected": report.rejected_rows,
+            }
+        )
+        if not options["no_rollup"]:
+            for day in sorted(report.days):
+                stats_rollup_day(day=day)
+            if report.days:
+                self.stdout.write(
+                    _("Statistics recomputed for %(n)d days.") % {"n": len(report.days)}
+                )

@@ -1,0 +1,688 @@
+"""The one statistics service: every figure the API, the reports and the assessments show.
+
+Definitions (also in README.md, "Statistics definitions"):
+
+- An incident belongs to the period of the Asia/Shanghai date of its ``received_at``; a period
+  [start, end] is inclusive of both dates.
+- ``total`` counts every call received in the period, cancelled ones included (the model's
+  "接警 5046 起" counts calls); ``cancelled`` is reported beside it.
+- ``transferred`` = transfer_pending + transfer_received; ``transfer_share`` = transferred ÷ total.
+- ``closed`` = resolved_on_scene + transferred; ``on_scene_rate`` = resolved_on_scene ÷ closed.
+- Response intervals: intake → dispatch (received_at → dispatched_at), dispatch → acknowledge,
+  dispatch → arrival, arrival → close; each over the incidents that have both timestamps; median
+  and 90th percentile are ``percentile_cont`` (linear interpolation between closest ranks).
+- The acknowledge target (TARGET_ACKNOWLEDGE_S) and the arrival target
+  (TARGET_ARRIVAL_PRIORITY_ZONE_S in a priority-zone grid cell, TARGET_ARRIVAL_S elsewhere) are
+  measured from dispatch. An incident counts toward a target once its outcome is known: it has
+  the later timestamp, or it was not cancelled and the target time has passed. Met = the later
+  timestamp is within the target.
+- Rates are fractions rounded to 4 decimals; ``None`` when the denominator is zero.
+- Filters: ``station`` = the station whose jurisdiction holds the location; ``staging_point`` =
+  the staging point of the incident's grid cell (the area it happened in); ``unit`` = the unit
+  that handled it; ``shift`` = the shift (SHIFT_START_HOURS) of the time it was received.
+
+Speed (the 1,000,000-incident year must answer in < 1 s): ``DailyStats`` keeps, per
+(day, category, station, staging point, unit, shift), the counts above and a fixed-bucket
+histogram of each response interval (one integer column per bucket, so summing a year is one
+plain ``SUM`` over ~50k rows). ``stats_rollup_day`` recomputes one day in one transaction
+(delete + insert, the day's ``StatsDay`` row locked), so it is idempotent; Celery beat rolls up
+today and yesterday every few minutes and the last week nightly (apps/incidents/tasks.py).
+
+``summary`` answers a period like this:
+- short periods (≤ EXACT_MAX_DAYS days) or a ``grid_cell`` filter (not an aggregate key): raw
+  rows only, exact percentiles (PostgreSQL: ``percentile_cont`` in SQL; SQLite: in Python);
+- longer periods: counts and histograms from ``DailyStats`` for the full days already rolled up
+  after they ended, raw rows (bucketed in SQL) for the other days; percentiles interpolated in
+  the histogram buckets, and the answer says ``"exact": false``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    DurationField,
+    Expression,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import ExtractHour
+from django.utils import timezone
+
+from apps.common.shifts import shift_hours as shift_hours
+from apps.common.shifts import shift_of as shift_of
+from apps.common.shifts import shift_of_hour as shift_of_hour
+from apps.incidents.models import Category, Event, Incident, IncidentStatus, StreamKind
+from apps.units.models import Unit, UnitStatus
+
+from .models import (
+    COUNT_COLUMNS,
+    HIST_EDGES_S,
+    INTERVAL_COLUMNS,
+    DailyStats,
+    StatsDay,
+    hist_columns,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+TRANSFERRED_STATUSES = (IncidentStatus.TRANSFER_PENDING, IncidentStatus.TRANSFER_RECEIVED)
+
+# The four response intervals: name → (from field, to field).
+INTERVALS: dict[str, tuple[str, str]] = {
+    "intake_to_dispatch": ("received_at", "dispatched_at"),
+    "dispatch_to_acknowledge": ("dispatched_at", "acknowledged_at"),
+    "dispatch_to_arrival": ("dispatched_at", "arrived_at"),
+    "arrival_to_close": ("arrived_at", "closed_at"),
+}
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A fraction rounded to 4 decimals, or None when there is nothing to divide by."""
+    if denominator <= 0:
+        return None
+    return round(numerator / denominator, 4)
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """``percentile_cont``: linear interpolation between the closest ranks (as PostgreSQL)."""
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    pos = p * (n - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, n - 1)
+    frac = pos - lo
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac
+
+
+def _round_s(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+@dataclass(frozen=True)
+class IntervalFigures:
+    """One response interval: how many incidents have it, its median and 90th percentile (s)."""
+
+    n: int
+    median_s: float | None
+    p90_s: float | None
+
+
+@dataclass(frozen=True)
+class ResponseFigures:
+    count: int
+    intake_to_dispatch: IntervalFigures
+    dispatch_to_acknowledge: IntervalFigures
+    dispatch_to_arrival: IntervalFigures
+    arrival_to_close: IntervalFigures
+    acknowledge_due: int
+    acknowledge_within_target: int
+    acknowledge_target_share: float | None
+    arrival_due: int
+    arrival_within_target: int
+    arrival_target_share: float | None
+    resolved_on_scene: int
+    transferred: int
+    closed: int
+    on_scene_rate: float | None
+    escalations: int
+    breaches: int
+    # False when the percentiles were interpolated in the daily histograms.
+    exact: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- SQL building blocks ------------------------------------------------------------------
+
+
+def _interval_expr(start_field: str, end_field: str) -> ExpressionWrapper[Any]:
+    return ExpressionWrapper(F(end_field) - F(start_field), output_field=DurationField())
+
+
+class _EpochSeconds(Func):
+    """PostgreSQL: an interval as (double precision) seconds."""
+
+    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)"
+    output_field = FloatField()
+
+
+class _PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate ``percentile_cont(p) WITHIN GROUP (ORDER BY …)``."""
+
+    function = "percentile_cont"
+    name = "PercentileCont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Expression, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+
+
+def _cancelled() -> Q:
+    return Q(status=IncidentStatus.CANCELLED)
+
+
+def _priority_zone() -> Q:
+    return Q(grid_cell__priority_zone=True)
+
+
+def _not_priority_zone() -> Q:
+    return Q(grid_cell__isnull=True) | Q(grid_cell__priority_zone=False)
+
+
+def target_conditions(now: datetime) -> dict[str, Q]:
+    """Q objects for the target counts (see the module docstring), evaluated at ``now``."""
+    ack_t = timedelta(seconds=settings.TARGET_ACKNOWLEDGE_S)
+    zone_t = timedelta(seconds=settings.TARGET_ARRIVAL_PRIORITY_ZONE_S)
+    other_t = timedelta(seconds=settings.TARGET_ARRIVAL_S)
+    dispatched = Q(dispatched_at__isnull=False)
+    ack_met = dispatched & Q(acknowledged_at__lte=F("dispatched_at") + ack_t)
+    ack_due = dispatched & (
+        Q(acknowledged_at__isnull=False) | (~_cancelled() & Q(dispatched_at__lte=now - ack_t))
+    )
+    arrival_met = dispatched & (
+        (_priority_zone() & Q(arrived_at__lte=F("dispatched_at") + zone_t))
+        | (_not_priority_zone() & Q(arrived_at__lte=F("dispatched_at") + other_t))
+    )
+    overdue = (_priority_zone() & Q(dispatched_at__lte=now - zone_t)) | (
+        _not_priority_zone() & Q(dispatched_at__lte=now - other_t)
+    )
+    arrival_due = dispatched & (Q(arrived_at__isnull=False) | (~_cancelled() & overdue))
+    return {
+        "ack_due": ack_due,
+        "ack_met": ack_met,
+        "arrival_due": arrival_due,
+        "arrival_met": arrival_met,
+    }
+
+
+def count_aggregates(now: datetime) -> dict[str, Aggregate]:
+    """The counted figures of a set of incidents, as aggregate expressions."""
+    targets = target_conditions(now)
+    return {
+        "total": Count("id"),
+        "cancelled": Count("id", filter=_cancelled()),
+        "transferred": Count("id", filter=Q(status__in=TRANSFERRED_STATUSES)),
+        "resolved_on_scene": Count("id", filter=Q(status=IncidentStatus.RESOLVED_ON_SCENE)),
+        "escalations": Count("id", filter=Q(escalated_at__isnull=False)),
+        "breaches": Count("id", filter=Q(arrival_breached_at__isnull=False)),
+        **{name: Count("id", filter=cond) for name, cond in targets.items()},
+    }
+
+
+def _figures_from(
+    counts: Mapping[str, int], intervals: Mapping[str, IntervalFigures], *, exact: bool
+) -> ResponseFigures:
+    closed = counts["resolved_on_scene"] + counts["transferred"]
+    return ResponseFigures(
+        count=counts["total"],
+        intake_to_dispatch=intervals["intake_to_dispatch"],
+        dispatch_to_acknowledge=intervals["dispatch_to_acknowledge"],
+        dispatch_to_arrival=intervals["dispatch_to_arrival"],
+        arrival_to_close=intervals["arrival_to_close"],
+        acknowledge_due=counts["ack_due"],
+        acknowledge_within_target=counts["ack_met"],
+        acknowledge_target_share=rate(counts["ack_met"], counts["ack_due"]),
+        arrival_due=counts["arrival_due"],
+        arrival_within_target=counts["arrival_met"],
+        arrival_target_share=rate(counts["arrival_met"], counts["arrival_due"]),
+        resolved_on_scene=counts["resolved_on_scene"],
+        transferred=counts["transferred"],
+        closed=closed,
+        on_scene_rate=rate(counts["resolved_on_scene"], closed),
+        escalations=counts["escalations"],
+        breaches=counts["breaches"],
+        exact=exact,
+    )
+
+
+def _exact_intervals(incidents: QuerySet[Incident]) -> dict[str, IntervalFigures]:
+    """Median and p90 of each interval. One code path, two engines: SQL on PostgreSQL."""
+    base = incidents.order_by()
+    if connection.vendor == "postgresql":
+        aggs: dict[str, Aggregate] = {}
+        for name, (a, b) in INTERVALS.items():
+            seconds = _EpochSeconds(_interval_expr(a, b))
+            both = Q(**{f"{a}__isnull": False, f"{b}__isnull": False})
+            aggs[f"{name}__n"] = Count("id", filter=both)
+            aggs[f"{name}__median"] = _PercentileCont(seconds, 0.5)
+            aggs[f"{name}__p90"] = _PercentileCont(seconds, 0.9)
+        row = base.aggregate(**aggs)
+        return {
+            name: IntervalFigures(
+                n=row[f"{name}__n"],
+                median_s=_round_s(row[f"{name}__median"]),
+                p90_s=_round_s(row[f"{name}__p90"]),
+            )
+            for name in INTERVALS
+        }
+    # SQLite (the embedded demo): no percentile aggregate; sort the intervals in Python.
+    fields = sorted({f for pair in INTERVALS.values() for f in pair})
+    values: dict[str, list[float]] = {name: [] for name in INTERVALS}
+    for row_values in base.values_list(*fields).iterator(chunk_size=5000):
+        stamp = dict(zip(fields, row_values, strict=True))
+        for name, (a, b) in INTERVALS.items():
+            if stamp[a] is not None and stamp[b] is not None:
+                values[name].append((stamp[b] - stamp[a]).total_seconds())
+    result = {}
+    for name, seconds_list in values.items():
+        seconds_list.sort()
+        result[name] = IntervalFigures(
+            n=len(seconds_list),
+            median_s=_round_s(percentile(seconds_list, 0.5)),
+            p90_s=_round_s(percentile(seconds_list, 0.9)),
+        )
+    return result
+
+
+def response_figures(
+    incidents: QuerySet[Incident], *, now: datetime | None = None
+) -> ResponseFigures:
+    """Response figures of any set of incidents, exact, from the raw rows (two queries).
+
+    Used by the summary and by the personnel assessments (an auxiliary's call handling is
+    ``response_figures(Incident.objects.filter(unit=…, received_at__range=…))``).
+    """
+    now = now or timezone.now()
+    counts = incidents.order_by().aggregate(**count_aggregates(now))
+    return _figures_from(counts, _exact_intervals(incidents), exact=True)
+
+
+# --- Shifts -------------------------------------------------------------------------------
+
+
+# --- Periods ------------------------------------------------------------------------------
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of an Asia/Shanghai date as aware datetimes."""
+    start = datetime.combine(day, time.min, tzinfo=SHANGHAI)
+    return start, start + timedelta(days=1)
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, the day after end 00:00) in Asia/Shanghai: the inclusive date range."""
+    return day_bounds(start)[0], day_bounds(end)[1]
+
+
+def local_today(now: datetime | None = None) -> date:
+    return timezone.localtime(now or timezone.now(), SHANGHAI).date()
+
+
+# --- Histograms ---------------------------------------------------------------------------
+
+
+def hist_percentile(counts: Sequence[int], p: float) -> float | None:
+    """A percentile from bucket counts, approximating ``percentile_cont``.
+
+    The values of a bucket are taken as evenly spread in it (the k-th of c at
+    lo + (k + ½)·width/c; in the open last bucket, at its lower edge), then interpolated between
+    the closest ranks as percentile_cont does. The answer lies in the bucket(s) of the exact one.
+    """
+    n = sum(counts)
+    if n == 0:
+        return None
+
+    def value_at(rank: int) -> float:
+        before = 0
+        for i, c in enumerate(counts):
+            if rank < before + c:
+                lo = HIST_EDGES_S[i]
+                if i + 1 == len(HIST_EDGES_S):
+                    return float(lo)
+                return lo + (HIST_EDGES_S[i + 1] - lo) * (rank - before + 0.5) / c
+            before += c
+        return float(HIST_EDGES_S[-1])
+
+    pos = p * (n - 1)
+    lo_rank = math.floor(pos)
+    hi_rank = min(lo_rank + 1, n - 1)
+    low = value_at(lo_rank)
+    return low + (value_at(hi_rank) - low) * (pos - lo_rank)
+
+
+def alias_intervals(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
+    return incidents.alias(
+        **{
+            f"_iv_{INTERVAL_COLUMNS[name]}": _interval_expr(a, b)
+            for name, (a, b) in INTERVALS.items()
+        }
+    )
+
+
+def histogram_aggregates() -> dict[str, Aggregate]:
+    """Conditional counts putting each interval of a set of incidents into HIST_EDGES_S buckets.
+
+    Use on a queryset passed through ``alias_intervals``.
+    """
+    aggs: dict[str, Aggregate] = {}
+    for prefix in INTERVAL_COLUMNS.values():
+        iv = f"_iv_{prefix}"
+        aggs[f"{prefix}_n"] = Count("id", filter=Q(**{f"{iv}__isnull": False}))
+        for i, col in enumerate(hist_columns(prefix)):
+            cond = Q(**{f"{iv}__isnull": False})
+            if i > 0:
+                cond &= Q(**{f"{iv}__gte": timedelta(seconds=HIST_EDGES_S[i])})
+            if i + 1 < len(HIST_EDGES_S):
+                cond &= Q(**{f"{iv}__lt": timedelta(seconds=HIST_EDGES_S[i + 1])})
+            aggs[col] = Count("id", filter=cond)
+    return aggs
+
+
+ALL_HIST_COLUMNS: tuple[str, ...] = tuple(
+    col for prefix in INTERVAL_COLUMNS.values() for col in (f"{prefix}_n", *hist_columns(prefix))
+)
+SUMMED_COLUMNS: tuple[str, ...] = COUNT_COLUMNS + ALL_HIST_COLUMNS
+
+
+def _intervals_from_histograms(sums: Mapping[str, int]) -> dict[str, IntervalFigures]:
+    result = {}
+    for name, prefix in INTERVAL_COLUMNS.items():
+        counts = [sums.get(col, 0) for col in hist_columns(prefix)]
+        result[name] = IntervalFigures(
+            n=sums.get(f"{prefix}_n", 0),
+            median_s=_round_s(hist_percentile(counts, 0.5)),
+            p90_s=_round_s(hist_percentile(counts, 0.9)),
+        )
+    return result
+
+
+# --- Filters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    """Which incidents a summary covers (see the module docstring for each dimension)."""
+
+    station_id: int | None = None
+    staging_point_id: int | None = None
+    unit_id: int | None = None
+    grid_cell_id: int | None = None
+    category: str | None = None
+    shift: int | None = None
+
+    def incident_q(self) -> Q:
+        q = Q()
+        if self.station_id is not None:
+            q &= Q(station_id=self.station_id)
+        if self.staging_point_id is not None:
+            q &= Q(grid_cell__staging_point_id=self.staging_point_id)
+        if self.unit_id is not None:
+            q &= Q(unit_id=self.unit_id)
+        if self.grid_cell_id is not None:
+            q &= Q(grid_cell_id=self.grid_cell_id)
+        if self.category is not None:
+            q &= Q(category=self.category)
+        if self.shift is not None:
+            q &= Q(_local_hour__in=shift_hours(self.shift))
+        return q
+
+    def daily_q(self) -> Q:
+        if self.grid_cell_id is not None:
+            raise ValueError("grid cells are not a key of the daily aggregates")
+        q = Q()
+        for name in ("station_id", "staging_point_id", "unit_id", "category", "shift"):
+            value = getattr(self, name)
+            if value is not None:
+                q &= Q(**{name: value})
+        return q
+
+
+def _local_hour() -> ExtractHour:
+    return ExtractHour("received_at", tzinfo=SHANGHAI)
+
+
+def shift_case() -> Case:
+    return Case(
+        *[When(_local_hour__in=shift_hours(s), then=Value(s)) for s in (1, 2, 3)],
+        output_field=IntegerField(),
+    )
+
+
+def incidents_in(start: datetime, end: datetime, filters: StatsFilter) -> QuerySet[Incident]:
+    """Incidents received in [start, end) that pass the filters."""
+    return (
+        Incident.objects.order_by()
+        .alias(_local_hour=_local_hour())
+        .filter(received_at__gte=start, received_at__lt=end)
+        .filter(filters.incident_q())
+    )
+
+
+# --- Summary ------------------------------------------------------------------------------
+
+# Up to this many days a summary is computed from the raw rows, percentiles exact.
+EXACT_MAX_DAYS = 31
+
+
+@dataclass(frozen=True)
+class CategoryFigures:
+    total: int
+    transferred: int
+    resolved_on_scene: int
+    closed: int
+    on_scene_rate: float | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    start: date
+    end: date
+    total: int
+    cancelled: int
+    transferred: int
+    transfer_share: float | None
+    resolved_on_scene: int
+    closed: int
+    on_scene_rate: float | None
+    escalations: int
+    breaches: int
+    by_category: dict[str, CategoryFigures]
+    response: ResponseFigures
+    aggregated_days: int
+    raw_days: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"] = self.start.isoformat()
+        data["end"] = self.end.isoformat()
+        return data
+
+
+def _add(into: dict[str, int], row: Mapping[str, Any], columns: Sequence[str]) -> None:
+    for col in columns:
+        into[col] = into.get(col, 0) + int(row.get(col) or 0)
+
+
+def _rolled_up_days(start: date, end: date, today: date) -> list[date]:
+    """Days of [start, end] before today whose rollup ran after the day ended."""
+    days = []
+    for marker in StatsDay.objects.filter(day__gte=start, day__lte=end, day__lt=today):
+        if marker.rolled_at >= day_bounds(marker.day)[1]:
+            days.append(marker.day)
+    return sorted(days)
+
+
+def _raw_ranges(start: date, end: date, skip: set[date]) -> list[tuple[datetime, datetime]]:
+    """[from, to) datetime ranges covering the days of [start, end] not in ``skip``."""
+    ranges: list[tuple[datetime, datetime]] = []
+    day = start
+    while day <= end:
+        if day not in skip:
+            lo, hi = day_bounds(day)
+            if ranges and ranges[-1][1] == lo:
+                ranges[-1] = (ranges[-1][0], hi)
+            else:
+                ranges.append((lo, hi))
+        day += timedelta(days=1)
+    return ranges
+
+
+def summary(
+    *, start: date, end: date, filters: StatsFilter | None = None, now: datetime | None = None
+) -> Summary:
+    """The figures of the incidents received from ``start`` to ``end`` (inclusive dates)."""
+    filters = filters or StatsFilter()
+    now = now or timezone.now()
+    days = (end - start).days + 1
+    per_cat: dict[str, dict[str, int]] = {c.value: {} for c in Category}
+    use_aggregates = days > EXACT_MAX_DAYS and filters.grid_cell_id is None
+    aggregated: list[date] = []
+    if use_aggregates:
+        aggregated = _rolled_up_days(start, end, local_today(now))
+    if aggregated:
+        rows = (
+            DailyStats.objects.filter(day__in=aggregated)
+            .filter(filters.daily_q())
+            .values("category")
+            .annotate(**{col: Sum(col) for col in SUMMED_COLUMNS})
+        )
+        for row in rows:
+            _add(per_cat[row["category"]], row, SUMMED_COLUMNS)
+    ranges = _raw_ranges(start, end, set(aggregated))
+    if ranges:
+        lo, hi = period_bounds(start, end)
+        raw = incidents_in(lo, hi, filters)
+        if aggregated:
+            span = Q()
+            for r_lo, r_hi in ranges:
+                span |= Q(received_at__gte=r_lo, received_at__lt=r_hi)
+            raw = raw.filter(span)
+        aggs = count_aggregates(now)
+        if use_aggregates:
+            raw = alias_intervals(raw)
+            aggs.update(histogram_aggregates())
+        for row in raw.values("category").annotate(**aggs):
+            _add(per_cat[row["category"]], row, list(aggs))
+        if not use_aggregates:
+            intervals = _exact_intervals(raw)
+    totals: dict[str, int] = {}
+    for counts in per_cat.values():
+        _add(totals, counts, SUMMED_COLUMNS)
+    if use_aggregates:
+        intervals = _intervals_from_histograms(totals)
+    response = _figures_from(
+        {col: totals.get(col, 0) for col in COUNT_COLUMNS}, intervals, exact=not use_aggregates
+    )
+    by_category = {}
+    for cat, counts in per_cat.items():
+        closed = counts.get("resolved_on_scene", 0) + counts.get("transferred", 0)
+        by_category[cat] = CategoryFigures(
+            total=counts.get("total", 0),
+            transferred=counts.get("transferred", 0),
+            resolved_on_scene=counts.get("resolved_on_scene", 0),
+            closed=closed,
+            on_scene_rate=rate(counts.get("resolved_on_scene", 0), closed),
+        )
+    return Summary(
+        start=start,
+        end=end,
+        total=response.count,
+        cancelled=totals.get("cancelled", 0),
+        transferred=response.transferred,
+        transfer_share=rate(response.transferred, response.count),
+        resolved_on_scene=response.resolved_on_scene,
+        closed=response.closed,
+        on_scene_rate=response.on_scene_rate,
+        escalations=response.escalations,
+        breaches=response.breaches,
+        by_category=by_category,
+        response=response,
+        aggregated_days=len(aggregated),
+        raw_days=days - len(aggregated),
+    )
+
+
+# --- Street presence ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitPresence:
+    """Seconds a unit spent in each status during a period (from its event stream)."""
+
+    unit_id: int
+    callsign: str
+    seconds: dict[str, float]
+
+    @property
+    def hours(self) -> dict[str, float]:
+        return {status: round(s / 3600, 2) for status, s in self.seconds.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit_id": self.unit_id, "callsign": self.callsign, "hours": self.hours}
+
+
+def street_presence(
+    *, start: date, end: date, unit_id: int | None = None, now: datetime | None = None
+) -> list[UnitPresence]:
+    """Hours patrolling, at post, travelling, on scene, out of service per unit in a period.
+
+    Reads the units' event streams (every status change is an event with from/to states): the
+    status at the start of the period is the last change before it (or, for a unit with no
+    change before, the ``from`` of its first change in the period, or its current status when it
+    never changed). The period ends at ``now`` if that is earlier. Two queries.
+    """
+
+    now = now or timezone.now()
+    lo, hi = period_bounds(start, end)
+    hi = min(hi, now)
+    before = (
+        Event.objects.filter(stream=StreamKind.UNIT, stream_id=OuterRef("pk"), at__lt=lo)
+        .exclude(to_state="")
+        .order_by("-at", "-seq")
+        .values("to_state")[:1]
+    )
+    units = Unit.objects.order_by("callsign").annotate(_before=Subquery(before))
+    if unit_id is not None:
+        units = units.filter(pk=unit_id)
+    states: dict[int, tuple[str | None, datetime]] = {}
+    seconds: dict[int, dict[str, float]] = {}
+    names: dict[int, str] = {}
+    for unit in units:
+        states[unit.pk] = (unit._before, lo)
+        seconds[unit.pk] = {s.value: 0.0 for s in UnitStatus}
+        names[unit.pk] = unit.callsign
+        if unit._before is None and (
+            unit.status_changed_at is None or unit.status_changed_at <= lo
+        ):
+            states[unit.pk] = (unit.status, lo)
+    changes = (
+        Event.objects.filter(stream=StreamKind.UNIT, stream_id__in=list(states))
+        .filter(at__gte=lo, at__lt=hi)
+        .exclude(to_state="")
+        .order_by("stream_id", "at", "seq")
+        .values_list("stream_id", "at", "from_state", "to_state")
+    )
+    for uid, at, from_state, to_state in changes.iterator(chunk_size=5000):
+        state, since = states[uid]
+        state = state or from_state
+        if state in seconds[uid]:
+            seconds[uid][state] += (at - since).total_seconds()
+        states[uid] = (to_state, at)
+    for uid, (state, since) in states.items():
+        if state in seconds[uid] and hi > since:
+            seconds[uid][state] += (hi - since).total_seconds()
+    return [UnitPresence(uid, names[uid], seconds[uid]) for uid in states]

@@ -1,0 +1,214 @@
+"""The pages of the patrol app (/app/, a PWA) and of the command map (/command/). The small API
+endpoints only they need (/api/me/, device health, map layers) are in api.py.
+
+The app's source is plain ES modules under frontend/static/ (no build step); the pages are Django
+templates under frontend/templates/. The service worker is served from /app/sw.js (not /static/)
+so that its scope is the app; its text carries a version computed from the app's files, so any
+change to them makes the browser install a new worker (the update flow is in app/main.js).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from apps.common.roles import is_command_centre
+from apps.incidents.models import Category, IncidentStatus
+from apps.incidents.transitions import transitions_config
+from apps.units.models import UnitStatus
+
+FRONTEND_DIR = Path(__file__).resolve().parent
+STATIC_DIR = FRONTEND_DIR / "static"
+# The app's precached files besides its own directories (django-leaflet's static files).
+LEAFLET_FILES = ("leaflet/leaflet.js", "leaflet/leaflet.css")
+
+
+# --- the app shell -------------------------------------------------------------------------------
+
+
+def _app_static_files() -> list[str]:
+    """Static paths (relative to STATIC_URL) of the app: its own files, the shared modules."""
+    found: list[str] = []
+    for sub in ("app", "common"):
+        base = STATIC_DIR / sub
+        if base.is_dir():
+            found += sorted(
+                p.relative_to(STATIC_DIR).as_posix()
+                for p in base.rglob("*")
+                if p.is_file() and p.name != "sw.js" and not p.name.startswith(".")
+            )
+    return found
+
+
+def _compute_version() -> str:
+    digest = hashlib.sha256()
+    files = [STATIC_DIR / f for f in _app_static_files()]
+    files += [STATIC_DIR / "app" / "sw.js", FRONTEND_DIR / "templates" / "frontend" / "app.html"]
+    for file in files:
+        if file.is_file():
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    # Settings shown in the shell (tiles, targets) are part of the version too.
+    digest.update(json.dumps(_map_config(), sort_keys=True).encode())
+    return digest.hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _cached_version() -> str:
+    return _compute_version()
+
+
+def app_version() -> str:
+    """A short hash of the app's files: changes whenever the app does (DEBUG: recomputed)."""
+    return _compute_version() if settings.DEBUG else _cached_version()
+
+
+def _map_config() -> dict[str, Any]:
+    leaflet: dict[str, Any] = settings.LEAFLET_CONFIG
+    return {
+        "tileUrl": settings.MAP_TILE_URL,
+        "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
+        "tileCrs": settings.MAP_TILE_CRS,
+        "center": list(leaflet.get("DEFAULT_CENTER", (22.78, 100.975))),
+        "zoom": leaflet.get("DEFAULT_ZOOM", 13),
+        "maxZoom": leaflet.get("MAX_ZOOM", 19),
+        "targets": {
+            "acknowledge_s": settings.TARGET_ACKNOWLEDGE_S,
+            "arrival_priority_zone_s": settings.TARGET_ARRIVAL_PRIORITY_ZONE_S,
+            "arrival_s": settings.TARGET_ARRIVAL_S,
+        },
+    }
+
+
+def _page_config(request: HttpRequest) -> dict[str, Any]:
+    return {
+        **_map_config(),
+        **transitions_config(),
+        "version": app_version(),
+        "language": getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE),
+    }
+
+
+def app_page(request: HttpRequest) -> HttpResponse:
+    """The patrol app shell. Public: the crew logs in inside the app (API token)."""
+    config = _page_config(request)
+    config["swUrl"] = "/app/sw.js"
+    return render(request, "frontend/app.html", {"config": config})
+
+
+def app_manifest(request: HttpRequest) -> HttpResponse:
+    icons = [
+        {"src": static("app/icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+        {"src": static("app/icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        {
+            "src": static("app/icons/maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+    ]
+    manifest = {
+        "id": "/app/",
+        "name": _("Simao 110 patrol"),
+        "short_name": _("110 patrol"),
+        "description": _("Dispatch alerts, navigation and status for patrol units."),
+        "lang": "zh-Hans",
+        "start_url": "/app/",
+        "scope": "/app/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#000000",
+        "theme_color": "#0b3d91",
+        "icons": icons,
+    }
+    response = HttpResponse(
+        json.dumps(manifest, ensure_ascii=False), content_type="application/manifest+json"
+    )
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@never_cache
+def app_service_worker(request: HttpRequest) -> HttpResponse:
+    precache = ["/app/", "/app/manifest.webmanifest"]
+    precache += [static(p) for p in (*_app_static_files(), *LEAFLET_FILES)]
+    source = (STATIC_DIR / "app" / "sw.js").read_text(encoding="utf-8")
+    source = source.replace('"__VERSION__"', json.dumps(app_version())).replace(
+        '"__PRECACHE__"', json.dumps(precache)
+    )
+    response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = "/app/"
+    return response
+
+
+def command_page(request: HttpRequest) -> HttpResponse:
+    """The live command map: commanders and dispatchers, logged in with the admin's session."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not is_command_centre(request.user):
+        return HttpResponseForbidden(_("The command map is for commanders and dispatchers."))
+    # The CSRF token rides in the JSON config (no inline script, so the page's CSP needs none).
+    config = {**_page_config(request), "csrfToken": get_token(request)}
+    return render(
+        request,
+        "frontend/command.html",
+        {"config": config, "strings": _command_strings()},
+    )
+
+
+def _command_strings() -> dict[str, Any]:
+    return {
+        "unitStatus": {str(k): str(v) for k, v in UnitStatus.choices},
+        "incidentStatus": {str(k): str(v) for k, v in IncidentStatus.choices},
+        "category": {str(k): str(v) for k, v in Category.choices},
+        "online": _("Live"),
+        "reconnecting": _("Reconnecting…"),
+        "offline": _("Offline"),
+        "dispatch": _("Dispatch"),
+        "escalated": _("Escalated: not acknowledged in time"),
+        "breach": _("Arrival target missed"),
+        "remaining": _("left"),
+        "overdue": _("over"),
+        "ago": _("ago"),
+        "noPosition": _("no position"),
+        "freeUnits": _("Free units by straight-line distance (no ETA from the server)"),
+        "recommended": _("Recommended units"),
+        "close": _("Close"),
+        "refused": _("Refused"),
+        "dispatched": _("Dispatched"),
+        "units": _("units"),
+        "incidents": _("open incidents"),
+        "noHeartbeat": _("no heartbeat from the phone"),
+        "heartbeat": _("phone"),
+        "queued": _("queued"),
+        "layerCells": _("Grid cells"),
+        "layerPoints": _("Staging points"),
+        "layerStations": _("Police stations"),
+        "coverageNow": _("Covered in time by a free unit: %(now)s; after the moves: %(after)s"),
+        "uncovered": _("Not covered now: %(points)s"),
+        "moveUp": _("%(unit)s: from %(from)s to stand at %(to)s (%(eta)s min)"),
+        "noMoveUp": _("Every staging point's area is covered."),
+        "noMoveUpPossible": _("No free unit can close the gap."),
+        "listSeparator": _(", "),
+    }
+
+
+urlpatterns = [
+    path("app/", app_page, name="patrol-app"),
+    path("app/manifest.webmanifest", app_manifest, name="patrol-app-manifest"),
+    path("app/sw.js", app_service_worker, name="patrol-app-sw"),
+    path("command/", command_page, name="command-map"),
+]
