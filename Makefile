@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP) sysdeps
-	$(BIN)/mypy apps cad_project
+	$(BIN)/mypy apps cad_project frontend
 
 check: lint typecheck test
 

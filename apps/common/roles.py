@@ -101,13 +101,10 @@ def has_role(user: Any, *roles: Role) -> bool:
 
 
 def is_command_centre(user: Any) -> bool:
-    """The command centre: an active commander or dispatcher, or a superuser. The one answer for
-    the services, the API, the admin, the pages, the statistics and the websockets."""
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or has_role(user, *OPERATIONS_ROLES))
-    )
+    """The command centre: a commander or dispatcher, or a superuser. The one answer for the
+    services, the API, the admin, the pages, the statistics and the websockets. (Logging in checks
+    that the account is active; the system account that acts on timers cannot log in.)"""
+    return bool(user.is_authenticated and (user.is_superuser or has_role(user, *OPERATIONS_ROLES)))
 
 
 def can_see_id_numbers(user: Any) -> bool:
