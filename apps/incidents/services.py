@@ -172,8 +172,19 @@ def _alert_create(incident: Incident, unit: Unit, at: datetime) -> Alert:
     )
 
 
+def _alerts_receipt(incident: Incident, at: datetime) -> int:
+    """The unit acknowledged: its pending alert counts as delivered."""
+    return Alert.objects.filter(
+        incident=incident,
+        unit_id=incident.unit_id,
+        delivered_at__isnull=True,
+        withdrawn_at__isnull=True,
+    ).update(delivered_at=at)
+
+
 def _alerts_withdraw(incident: Incident, at: datetime) -> int:
-    """The incident left its unit (taken off, cancelled): its pending alerts end."""
+    """The incident left the dispatched state (moved on, closed, taken off): its pending alerts
+    end, so no phone is alerted again for it."""
     return Alert.objects.filter(
         incident=incident, delivered_at__isnull=True, withdrawn_at__isnull=True
     ).update(withdrawn_at=at)
@@ -366,6 +377,12 @@ def _crew_step(
         setattr(incident, stamp, now)
         incident.save(update_fields=["status", stamp])
         _incident_event(incident, kind=action, at=now, actor=actor, from_state=from_status)
+        if action == "acknowledge":
+            # Acknowledged by any path (the app, or the command centre for a crew on the radio):
+            # the alert did its job; re-sending it would put a stale card on the phone.
+            _alerts_receipt(incident, now)
+        else:
+            _alerts_withdraw(incident, now)
         if unit_status is not None:
             _unit_set_status(
                 unit,
@@ -455,6 +472,7 @@ def incident_resolve(*, incident: Incident, summary: str, actor: Actor) -> Incid
             from_state=from_status,
             payload={"summary": summary},
         )
+        _alerts_withdraw(incident, now)
         _release_unit(unit, incident=incident, at=now, actor=actor, kind="resolved")
         notify_incident(incident, from_status=from_status, kind="resolved", unit_ids=(unit.pk,))
     return incident
@@ -518,6 +536,7 @@ def incident_transfer(
             reason=reason,
             payload={"station": target.pk, "handed_over_at": handed.isoformat()},
         )
+        _alerts_withdraw(incident, now)
         _release_unit(unit, incident=incident, at=now, actor=actor, kind="transferred")
         notify_incident(incident, from_status=from_status, kind="transferred", unit_ids=(unit.pk,))
     return incident

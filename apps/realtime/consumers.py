@@ -201,7 +201,7 @@ class SequencedConsumer(AsyncWebsocketConsumer):
             if catch_up.frames is None:
                 await self._send_snapshot(catch_up.head)
             else:
-                for f in catch_up.frames:
+                for f in await self.replayable(catch_up.frames):
                     await self._send_json(f)
             self.last_sent = catch_up.head
             self.synced = True
@@ -231,7 +231,7 @@ class SequencedConsumer(AsyncWebsocketConsumer):
                     await self._send_snapshot(catch_up.head)
                     self.last_sent = catch_up.head
                     return
-                for f in catch_up.frames:
+                for f in await self.replayable(catch_up.frames):
                     if f["seq"] <= seq:
                         await self._send_json(f)
                         self.last_sent = f["seq"]
@@ -242,6 +242,10 @@ class SequencedConsumer(AsyncWebsocketConsumer):
     async def send_frame(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:
             await self._send_json(frame)
+
+    async def replayable(self, frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The catch-up frames worth sending again (all, unless a subclass says otherwise)."""
+        return frames
 
     async def _send_snapshot(self, head: int) -> None:
         for frame in snapshot_frames(head, await self.snapshot()):
@@ -346,6 +350,17 @@ class UnitConsumer(SequencedConsumer):
     async def snapshot(self) -> dict[str, Any]:
         snap: dict[str, Any] = await database_sync_to_async(sel.unit_snapshot)(self.unit_id)
         return snap
+
+    async def replayable(self, frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A replayed dispatch alert goes out only while it still stands: a fresh login is never
+        alerted (vibration, sound) for an incident that was acknowledged, moved on or closed."""
+        alert_ids = [str(f.get("alert_id")) for f in frames if f.get("type") == "dispatch.alert"]
+        if not alert_ids:
+            return frames
+        live = await database_sync_to_async(sel.live_alert_ids)(alert_ids)
+        return [
+            f for f in frames if f.get("type") != "dispatch.alert" or str(f.get("alert_id")) in live
+        ]
 
     async def on_alert_received(self, frame: dict[str, Any]) -> None:
         try:

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from apps.common.models import Notice
@@ -25,15 +25,36 @@ def unit_id_for_crew(user: Any) -> int | None:
     return unit.pk if unit is not None else None
 
 
+def _live_alerts() -> QuerySet[Alert]:
+    """Alerts that still stand: not withdrawn, and their incident still waits for that unit's
+    acknowledge (an alert left pending by older data never reaches a phone again)."""
+    return Alert.objects.filter(
+        withdrawn_at__isnull=True,
+        incident__status=IncidentStatus.DISPATCHED,
+        incident__unit_id=F("unit_id"),
+    )
+
+
+def live_alert_ids(alert_ids: list[str]) -> set[str]:
+    """Of these alert ids, those whose alert still stands (a replayed frame of any other is
+    dropped: a phone catching up is never alerted for an incident that moved on)."""
+    valid = []
+    for alert_id in alert_ids:
+        try:
+            valid.append(uuid.UUID(str(alert_id)))
+        except ValueError:
+            continue
+    return {str(a) for a in _live_alerts().filter(id__in=valid).values_list("id", flat=True)}
+
+
 def pending_alert_frames(
     unit_ids: list[int],
 ) -> tuple[dict[int, list[dict[str, Any]]], list[uuid.UUID]]:
     """The frames of the alerts awaiting a receipt for many units at once (two queries, whatever
     the number of units), and the ids of those alerts."""
     alerts = list(
-        Alert.objects.filter(
-            unit_id__in=unit_ids, delivered_at__isnull=True, withdrawn_at__isnull=True
-        )
+        _live_alerts()
+        .filter(unit_id__in=unit_ids, delivered_at__isnull=True)
         .order_by("created_at")
         .values_list("id", "unit_id", "seq")
     )
@@ -82,7 +103,8 @@ def unit_snapshot(unit_id: int) -> dict[str, Any]:
     now = timezone.now()
     unit = Unit.objects.select_related("staging_point", "current_incident").get(pk=unit_id)
     pending = list(
-        Alert.objects.filter(unit_id=unit_id, delivered_at__isnull=True, withdrawn_at__isnull=True)
+        _live_alerts()
+        .filter(unit_id=unit_id, delivered_at__isnull=True)
         .order_by("created_at")
         .values_list("id", flat=True)
     )
