@@ -27,11 +27,9 @@ from apps.common.fields import finite
 from apps.common.roles import is_command_centre, roles_of
 from apps.personnel.models import Assignment
 from apps.personnel.selectors import person_of_user, shift_at
+from apps.units.health import HEALTH_TTL_S, health_key
 from apps.units.models import GridCell, StagingPoint, Station, Unit
 from apps.units.selectors import is_crew, unit_for_user
-
-HEALTH_TTL_S = 24 * 3600
-
 
 # --- /api/me/ ------------------------------------------------------------------------------------
 
@@ -97,10 +95,6 @@ class HealthIn(serializers.Serializer[None]):
         min_value=0, max_value=10_000_000, allow_null=True, required=False
     )
     queue_length = serializers.IntegerField(min_value=0, max_value=100_000)
-
-
-def health_key(unit_id: int) -> str:
-    return f"unit-health:{unit_id}"
 
 
 class UnitHealthView(APIView):

@@ -76,14 +76,9 @@ def deadlines_schedule(*, incident: Incident, unit: Any, dispatched_at: datetime
         # when it runs (a Celery send was 4% of an API process's time under the alert benchmark,
         # py-spy). Whichever message is lost, the sweeper fires its deadline.
         ack, arrival = rows
+        task = current_app.tasks[DEADLINE_FIRE_TASK]
         after_commit(
-            partial(
-                current_app.send_task,
-                DEADLINE_FIRE_TASK,
-                args=[ack.pk],
-                kwargs={"then": arrival.pk},
-                eta=ack.due_at,
-            )
+            partial(task.apply_async, args=[ack.pk], kwargs={"then": arrival.pk}, eta=ack.due_at)
         )
     return rows
 

@@ -1,8 +1,9 @@
 """What follows a missed acknowledge, after the deadline's own transaction committed.
 
 `deadline_fire` (apps/incidents/deadlines.py) records the escalation on the incident and tells the
-command centre; here the crew and the commanders are texted and, with ESCALATION_REDISPATCH, the
-silent unit is taken off and the next-ranked free unit sent. Each step is its own transaction
+command centre; here the crew on shift and the commanders are texted (at most ESCALATION_SMS_MAX)
+and, with ESCALATION_REDISPATCH, the silent unit is taken off and the best free unit sent whose
+phone is alive and that has not already missed this incident. Each step is its own transaction
 through the ordinary services (one unit locked per transaction), acting as the system account, so
 the timeline says what the system did and why.
 """
@@ -21,11 +22,13 @@ from django.utils.translation import gettext as _
 from apps.common.errors import DomainError
 from apps.common.push import after_commit
 from apps.common.services import system_user
+from apps.common.shifts import shift_of
 from apps.common.tasks import sms_send
 from apps.incidents.deadlines import deadline_fire
 from apps.incidents.models import Deadline, DeadlineKind, DeadlineOutcome, Incident, IncidentStatus
 from apps.incidents.services import incident_dispatch, incident_unassign
 from apps.personnel.models import Person
+from apps.units.health import heartbeat_ages
 from apps.units.models import Unit
 from apps.units.selectors import unit_recommendations
 
@@ -56,7 +59,7 @@ def escalation_follow_up(*, incident: Incident, silent_unit_id: int) -> None:
 
 
 def escalation_texts_send(*, incident: Incident, unit_id: int) -> None:
-    """Queue SMS to the unit's crew and the duty commanders (Celery)."""
+    """Queue SMS to the unit's crew on shift and the commanders (Celery)."""
     text = _(
         "[110] Incident %(number)s at %(address)s was not acknowledged. Answer the app now."
     ) % {
@@ -67,30 +70,66 @@ def escalation_texts_send(*, incident: Incident, unit_id: int) -> None:
         after_commit(partial(sms_send.delay, phone, text))
 
 
-def escalation_phones(*, unit_id: int) -> list[str]:
-    """Phones of the unit's crew (people posted at its staging point now) and of commanders."""
-    now = timezone.now()
+def escalation_phones(*, unit_id: int, now: datetime | None = None) -> list[str]:
+    """Whom an escalation texts, at most ESCALATION_SMS_MAX numbers: first the people posted to
+    the unit's staging point on the shift running now (an officer's posting has no shift: all
+    shifts), then the active commanders. Nobody off shift is woken."""
+    now = now or timezone.now()
     staging_point_id = Unit.objects.filter(pk=unit_id).values_list("staging_point_id", flat=True)
+    # One filter() call: every condition applies to the same assignment row.
     crew = Person.objects.filter(
         Q(assignments__valid_to__isnull=True) | Q(assignments__valid_to__gt=now),
+        Q(assignments__shift__isnull=True) | Q(assignments__shift=shift_of(now)),
         assignments__staging_point_id__in=staging_point_id,
         assignments__valid_from__lte=now,
     )
     commanders = Person.objects.filter(user__groups__name="commander", user__is_active=True)
-    phones = set(crew.exclude(phone="").values_list("phone", flat=True))
-    phones |= set(commanders.exclude(phone="").values_list("phone", flat=True))
-    return sorted(phones)
+    phones: list[str] = []
+    for group in (crew, commanders):
+        for phone in sorted(set(group.exclude(phone="").values_list("phone", flat=True))):
+            if phone not in phones:
+                phones.append(phone)
+    return phones[: max(0, int(settings.ESCALATION_SMS_MAX))]
+
+
+def redispatch_candidates(incident: Incident, *, now: datetime | None = None) -> list[Unit]:
+    """The free units, best first, that may take over a silent unit's incident: never one that
+    already missed this incident's acknowledge, and only one whose phone reported within
+    ESCALATION_HEARTBEAT_MAX_AGE_S (a unit that cannot hear the alert would only miss again)."""
+    missed = set(
+        Deadline.objects.filter(
+            incident=incident, kind=DeadlineKind.ACKNOWLEDGE, outcome=DeadlineOutcome.MISSED
+        ).values_list("unit_id", flat=True)
+    )
+    ranked = [
+        rec.unit
+        for rec in unit_recommendations(lat=incident.lat, lon=incident.lon)
+        if rec.unit.pk not in missed
+    ]
+    ages = heartbeat_ages([u.pk for u in ranked], now=now)
+    limit = int(settings.ESCALATION_HEARTBEAT_MAX_AGE_S)
+    return [u for u in ranked if (age := ages.get(u.pk)) is not None and age <= limit]
 
 
 def redispatch_after_silence(*, incident_id: int, silent_unit_id: int) -> Incident | None:
-    """Take the silent unit off and send the best other free unit. Returns the incident, or None
-    when nothing was done (the unit acknowledged meanwhile, or the incident moved on)."""
+    """Take the silent unit off and send the best qualifying free unit. Returns the incident, or
+    None when nothing was done: the unit acknowledged meanwhile, the incident moved on, or no unit
+    qualifies — then the incident stays as it is, flagged escalated on the command map, for the
+    command centre to decide (no ping-pong between units that cannot answer)."""
     incident = Incident.objects.filter(pk=incident_id).first()
     if (
         incident is None
         or incident.status != IncidentStatus.DISPATCHED
         or incident.unit_id != silent_unit_id
     ):
+        return None
+    candidates = redispatch_candidates(incident)
+    if not candidates:
+        log.warning(
+            "incident %s: no free unit with a live phone to send after escalation; it stays with "
+            "the command centre",
+            incident.number,
+        )
         return None
     actor = system_user()
     try:
@@ -101,11 +140,9 @@ def redispatch_after_silence(*, incident_id: int, silent_unit_id: int) -> Incide
         )
     except DomainError:
         return None  # acknowledged or changed in the meantime: nothing to do
-    for rec in unit_recommendations(lat=incident.lat, lon=incident.lon):
-        if rec.unit.pk == silent_unit_id:
-            continue
+    for unit in candidates:
         try:
-            return incident_dispatch(incident=incident, unit=rec.unit, actor=actor)
+            return incident_dispatch(incident=incident, unit=unit, actor=actor)
         except DomainError:
             continue  # taken by a dispatcher meanwhile, or the incident moved on
     log.warning("incident %s: no free unit to send after escalation", incident.number)

@@ -392,6 +392,10 @@ NOTICE_RETENTION_HOURS = env_int("NOTICE_RETENTION_HOURS", 48)
 DEADLINE_SWEEP_S = env_float("DEADLINE_SWEEP_S", 2.0)
 # When the acknowledge deadline is missed, dispatch the next-ranked free unit.
 ESCALATION_REDISPATCH = env_bool("ESCALATION_REDISPATCH", True)
+# Re-dispatch only to a unit whose phone reported within this many seconds (it posts every 30 s).
+ESCALATION_HEARTBEAT_MAX_AGE_S = env_int("ESCALATION_HEARTBEAT_MAX_AGE_S", 90)
+# Texts per escalation at most: the silent unit's crew on the current shift first, then commanders.
+ESCALATION_SMS_MAX = env_int("ESCALATION_SMS_MAX", 6)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16384)
 
 # --- Production hardening -------------------------------------------------------------------

@@ -87,8 +87,11 @@ def test_a_fresh_login_after_closed_incidents_gets_no_alert() -> None:
         # The replay ends with the last closed incident's resolve (the unit audience's last).
         frames = await receive_until(
             comm,
-            lambda f: f["type"] == "incident.updated" and f["incident_id"] == closed[-1].pk
-            and f["kind"] == "resolved",
+            lambda f: (
+                f["type"] == "incident.updated"
+                and f["incident_id"] == closed[-1].pk
+                and f["kind"] == "resolved"
+            ),
         )
         await comm.send_json_to({"type": "ping"})
         frames += await receive_until(comm, lambda f: f["type"] == "pong")

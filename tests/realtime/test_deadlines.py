@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from apps.common.roles import Role
+from apps.common.shifts import shift_of
 from apps.common.sms import LocmemBackend
 from apps.incidents import services
 from apps.incidents.deadlines import deadline_fire
@@ -21,9 +24,11 @@ from apps.incidents.models import (
     Incident,
     IncidentStatus,
 )
-from apps.personnel.models import Person
+from apps.personnel.models import Assignment, Person
 from apps.realtime.sweeper import deadlines_sweep
+from apps.units.health import HEALTH_TTL_S, health_key
 from tests.concurrency import race
+from tests.factories import PersonFactory, UserFactory, crew_member
 from tests.incidents.conftest import World, new_incident
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +37,17 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _sms_outbox() -> None:
     LocmemBackend.outbox.clear()
+
+
+def _heartbeat(unit: Any, *, age_s: int = 0) -> None:
+    """The unit's phone reported `age_s` seconds ago (as POST /api/units/{id}/health/ stores it)."""
+    at = timezone.now() - timedelta(seconds=age_s)
+    cache.set(health_key(unit.pk), {"received_at": at.isoformat()}, HEALTH_TTL_S)
+
+
+def _on_shift_at(user: Any, moment: Any) -> None:
+    """Post the user's staging-point assignment to the shift running at `moment`."""
+    Assignment.objects.filter(person__user=user).update(shift=shift_of(moment))
 
 
 def _dispatch(world: World, **kw: Any) -> Incident:
@@ -45,6 +61,8 @@ def test_a_missed_acknowledge_escalates_once_texts_the_crew_and_sends_the_next_u
 ) -> None:
     settings.ESCALATION_REDISPATCH = True
     Person.objects.filter(user=world.auxiliary).update(phone="13900001111")
+    _on_shift_at(world.auxiliary, timezone.now() + timedelta(seconds=61))
+    _heartbeat(world.city.units[1])
     incident = _dispatch(world)
     with time_machine.travel(timezone.now() + timedelta(seconds=59)):
         assert deadlines_sweep() == 0
@@ -189,3 +207,84 @@ def test_a_dispatch_queues_one_fast_path_message_and_it_queues_the_next(
     queued.clear()
     deadline_fire_task(ack.pk, then=arrival.pk)
     assert queued == []
+
+
+# --- escalation that helps (issue 14) -----------------------------------------------------------
+
+
+def _miss_acknowledge(after_s: int, capture: Any) -> None:
+    with (
+        time_machine.travel(timezone.now() + timedelta(seconds=after_s)),
+        capture(execute=True),
+    ):
+        deadlines_sweep()
+
+
+def test_redispatch_skips_a_unit_whose_phone_is_silent_and_never_returns_to_one_that_missed(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.ESCALATION_REDISPATCH = True
+    cache.clear()
+    units = world.city.units
+    _heartbeat(units[1], age_s=settings.ESCALATION_HEARTBEAT_MAX_AGE_S + 30)  # nearer, silent
+    _heartbeat(units[2])
+    incident = _dispatch(world)
+    _miss_acknowledge(61, django_capture_on_commit_callbacks)
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.DISPATCHED
+    assert incident.unit_id == units[2].pk, "the nearest unit with a live phone"
+    # U2 misses too: U0 missed already and U1's phone is silent, so nobody is sent (no
+    # ping-pong): the incident stays, flagged, for the command centre.
+    _heartbeat(units[0])
+    _miss_acknowledge(130, django_capture_on_commit_callbacks)
+    incident.refresh_from_db()
+    assert incident.unit_id == units[2].pk and incident.escalated_at is not None
+    missed = Deadline.objects.filter(
+        incident=incident, kind=DeadlineKind.ACKNOWLEDGE, outcome=DeadlineOutcome.MISSED
+    )
+    assert sorted(missed.values_list("unit_id", flat=True)) == sorted([units[0].pk, units[2].pk])
+    assert (
+        Event.objects.filter(incident=incident, kind="unassigned", stream="incident").count() == 1
+    )
+
+
+def test_without_a_live_phone_anywhere_the_incident_stays_with_the_command_centre(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.ESCALATION_REDISPATCH = True
+    cache.clear()
+    incident = _dispatch(world)
+    _miss_acknowledge(61, django_capture_on_commit_callbacks)
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.DISPATCHED and incident.unit_id == world.unit.pk
+    assert incident.escalated_at is not None
+    assert not Event.objects.filter(incident=incident, kind="unassigned").exists()
+
+
+def test_escalation_texts_the_crew_on_shift_and_the_commanders_and_no_more_than_the_cap(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.ESCALATION_REDISPATCH = False
+    settings.ESCALATION_SMS_MAX = 3
+    fire_at = timezone.now() + timedelta(seconds=61)
+    on_shift = shift_of(fire_at)
+    off_shift = on_shift % 3 + 1
+    Person.objects.filter(user=world.auxiliary).update(phone="13900000001")
+    Assignment.objects.filter(person__user=world.auxiliary).update(shift=on_shift)
+    sleeping = crew_member(world.unit, username="sleeping", shift=off_shift)
+    Person.objects.filter(user=sleeping).update(phone="13900000002")
+    Person.objects.filter(user=world.officer).update(phone="13900000003")  # all shifts
+    for n in range(4):
+        commander = UserFactory(username=f"cmd{n}", roles=[Role.COMMANDER])
+        PersonFactory(user=commander, phone=f"1380000000{n}")
+    incident = _dispatch(world)
+    with (
+        time_machine.travel(fire_at),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert deadlines_sweep() == 1
+    texted = [m.phone for m in LocmemBackend.outbox]
+    assert "13900000002" not in texted, "nobody off shift is woken"
+    assert texted[:2] == ["13900000001", "13900000003"], "the crew on shift first"
+    assert len(texted) == 3 and texted[2].startswith("138"), "then commanders, up to the cap"
+    assert all(incident.number in m.text for m in LocmemBackend.outbox)
