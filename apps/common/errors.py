@@ -37,11 +37,27 @@ class UnitBusy(DomainError):
     code = "unit_busy"
 
 
+class ImplausibleTime(Exception):
+    """A time a client reported cannot be when it happened (answered as 422, per field)."""
+
+    code = "implausible_time"
+
+    def __init__(self, message: str, *, field: str = "occurred_at") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
         body.update({k: v for k, v in exc.context.items() if isinstance(v, str | int | None)})
         return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ImplausibleTime):
+        return Response(
+            {exc.field: [exc.message], "code": exc.code},
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -41,6 +41,7 @@ from .serializers import (
     IncidentFilterIn,
     IncidentOut,
     IntakeOut,
+    OccurredIn,
     ReasonIn,
     RecommendationOut,
     ResolveIn,
@@ -177,6 +178,9 @@ class _TransitionView(APIView):
 # The request body of each transition that takes one (the table's `fields`).
 TRANSITION_INPUTS: dict[str, type[serializers.Serializer[Any]]] = {
     "dispatch": DispatchIn,
+    "acknowledge": OccurredIn,
+    "en_route": OccurredIn,
+    "arrive": OccurredIn,
     "resolve": ResolveIn,
     "transfer": TransferIn,
     "cancel": ReasonIn,

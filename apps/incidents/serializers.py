@@ -47,7 +47,13 @@ class DispatchIn(serializers.Serializer[None]):
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
 
 
-class ResolveIn(serializers.Serializer[None]):
+class OccurredIn(serializers.Serializer[None]):
+    """A crew step: when it happened on the phone (a tap queued offline arrives late)."""
+
+    occurred_at = serializers.DateTimeField(required=False)
+
+
+class ResolveIn(OccurredIn):
     summary = serializers.CharField(max_length=2000)
 
 

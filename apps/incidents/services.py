@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.common.errors import IllegalTransition, UnitBusy
+from apps.common.errors import IllegalTransition, ImplausibleTime, UnitBusy
 from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.common.services import sequence_next
 from apps.units.models import UNIT_FREE_STATUSES, Station, Unit, UnitStatus
@@ -48,7 +48,16 @@ from apps.units.selectors import (
 )
 
 from .deadlines import deadlines_schedule
-from .models import Alert, Category, Incident, IncidentStatus, StreamKind
+from .models import (
+    Alert,
+    Category,
+    Deadline,
+    DeadlineKind,
+    DeadlineOutcome,
+    Incident,
+    IncidentStatus,
+    StreamKind,
+)
 from .notify import notify_dispatch_alert, notify_incident
 from .timeline import event_append
 from .transitions import BY_ACTION
@@ -356,6 +365,74 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
     return incident
 
 
+def field_time(
+    occurred_at: datetime | None, *, previous: datetime | None, now: datetime
+) -> datetime:
+    """When a crew's step happened: the phone's `occurred_at` (a tap queued offline reaches the
+    server late), kept when it lies between the previous step and now, each bound widened by
+    ACTION_CLOCK_SKEW_S for the phone's clock and then clamped to it; refused beyond that."""
+    if occurred_at is None:
+        return now
+    if timezone.is_naive(occurred_at):
+        raise ImplausibleTime(_("The time must carry its offset from UTC."))
+    skew = timedelta(seconds=settings.ACTION_CLOCK_SKEW_S)
+    if occurred_at > now + skew:
+        raise ImplausibleTime(
+            _("The time of the action is later than now: check the phone's clock.")
+        )
+    if previous is not None and occurred_at < previous - skew:
+        raise ImplausibleTime(
+            _("The time of the action is before the previous step (%(previous)s).")
+            % {"previous": timezone.localtime(previous).strftime("%H:%M:%S")}
+        )
+    at = min(occurred_at, now)
+    return max(at, previous) if previous is not None else at
+
+
+def _received(at: datetime, now: datetime) -> dict[str, Any]:
+    """The server's receipt time beside a field time that differs from it (the timeline)."""
+    return {"received_at": now.isoformat()} if at != now else {}
+
+
+# The stamp before each crew step (the lower bound of its field time), and the deadline a step
+# meets.
+_PREVIOUS_STAMP = {
+    "acknowledge": "dispatched_at",
+    "en_route": "acknowledged_at",
+    "arrive": "en_route_at",
+    "resolve": "arrived_at",
+}
+_MEETS = {"acknowledge": DeadlineKind.ACKNOWLEDGE, "arrive": DeadlineKind.ARRIVAL}
+
+
+def _withdraw_breach(
+    incident: Incident, unit: Unit, action: str, at: datetime, now: datetime
+) -> None:
+    """A step reported late proves its target was met after all: the missed deadline becomes met,
+    the escalation or breach mark is withdrawn, and the timeline says so."""
+    kind = _MEETS.get(action)
+    if kind is None:
+        return
+    withdrawn = Deadline.objects.filter(
+        incident=incident, unit=unit, kind=kind, outcome=DeadlineOutcome.MISSED, due_at__gte=at
+    ).update(outcome=DeadlineOutcome.MET)
+    if not withdrawn:
+        return
+    mark = "escalated_at" if kind == DeadlineKind.ACKNOWLEDGE else "arrival_breached_at"
+    setattr(incident, mark, None)
+    incident.save(update_fields=[mark])
+    event_append(
+        stream=StreamKind.INCIDENT,
+        stream_id=incident.pk,
+        incident=incident,
+        unit=unit,
+        kind="escalation_withdrawn" if kind == DeadlineKind.ACKNOWLEDGE else "breach_withdrawn",
+        at=now,
+        reason=_("The crew's report, received late, shows the target was met."),
+        payload={"target": str(kind), "occurred_at": at.isoformat()},
+    )
+
+
 def _crew_step(
     *,
     incident: Incident,
@@ -364,6 +441,7 @@ def _crew_step(
     to_status: IncidentStatus,
     stamp: str,
     unit_status: UnitStatus | None,
+    occurred_at: datetime | None = None,
 ) -> Incident:
     with transaction.atomic():
         incident = _lock_incident(incident)
@@ -372,11 +450,20 @@ def _crew_step(
         _require_from(incident, action)
         assert unit is not None and unit.current_incident_id == incident.pk
         now = timezone.now()
+        at = field_time(occurred_at, previous=getattr(incident, _PREVIOUS_STAMP[action]), now=now)
         from_status = incident.status
         incident.status = to_status
-        setattr(incident, stamp, now)
+        setattr(incident, stamp, at)
         incident.save(update_fields=["status", stamp])
-        _incident_event(incident, kind=action, at=now, actor=actor, from_state=from_status)
+        _incident_event(
+            incident,
+            kind=action,
+            at=at,
+            actor=actor,
+            from_state=from_status,
+            payload=_received(at, now) or None,
+        )
+        _withdraw_breach(incident, unit, action, at, now)
         if action == "acknowledge":
             # Acknowledged by any path (the app, or the command centre for a crew on the radio):
             # the alert did its job; re-sending it would put a stale card on the phone.
@@ -389,7 +476,7 @@ def _crew_step(
                 status=unit_status,
                 incident=incident,
                 owns=True,
-                at=now,
+                at=at,
                 actor=actor,
                 kind=action,
             )
@@ -397,7 +484,9 @@ def _crew_step(
     return incident
 
 
-def incident_acknowledge(*, incident: Incident, actor: Actor) -> Incident:
+def incident_acknowledge(
+    *, incident: Incident, actor: Actor, occurred_at: datetime | None = None
+) -> Incident:
     """The crew confirms the dispatch (接收指令). Locks the incident, then the unit."""
     return _crew_step(
         incident=incident,
@@ -406,10 +495,13 @@ def incident_acknowledge(*, incident: Incident, actor: Actor) -> Incident:
         to_status=S.ACKNOWLEDGED,
         stamp="acknowledged_at",
         unit_status=None,
+        occurred_at=occurred_at,
     )
 
 
-def incident_en_route(*, incident: Incident, actor: Actor) -> Incident:
+def incident_en_route(
+    *, incident: Incident, actor: Actor, occurred_at: datetime | None = None
+) -> Incident:
     """The unit sets off (出警); the unit becomes en_route. Locks the incident, then the unit."""
     return _crew_step(
         incident=incident,
@@ -418,10 +510,13 @@ def incident_en_route(*, incident: Incident, actor: Actor) -> Incident:
         to_status=S.EN_ROUTE,
         stamp="en_route_at",
         unit_status=UnitStatus.EN_ROUTE,
+        occurred_at=occurred_at,
     )
 
 
-def incident_arrive(*, incident: Incident, actor: Actor) -> Incident:
+def incident_arrive(
+    *, incident: Incident, actor: Actor, occurred_at: datetime | None = None
+) -> Incident:
     """The unit is on scene (处警); the unit becomes on_scene. Locks the incident, then the unit."""
     return _crew_step(
         incident=incident,
@@ -430,6 +525,7 @@ def incident_arrive(*, incident: Incident, actor: Actor) -> Incident:
         to_status=S.ON_SCENE,
         stamp="arrived_at",
         unit_status=UnitStatus.ON_SCENE,
+        occurred_at=occurred_at,
     )
 
 
@@ -449,7 +545,9 @@ def _release_unit(
     )
 
 
-def incident_resolve(*, incident: Incident, summary: str, actor: Actor) -> Incident:
+def incident_resolve(
+    *, incident: Incident, summary: str, actor: Actor, occurred_at: datetime | None = None
+) -> Incident:
     """Resolved on scene; the unit is free again. Locks the incident, then the unit."""
     summary = _required_text(summary, "summary", 2000)
     with transaction.atomic():
@@ -459,21 +557,22 @@ def incident_resolve(*, incident: Incident, summary: str, actor: Actor) -> Incid
         _require_from(incident, "resolve")
         assert unit is not None
         now = timezone.now()
+        at = field_time(occurred_at, previous=incident.arrived_at, now=now)
         from_status = incident.status
         incident.status = S.RESOLVED_ON_SCENE
         incident.summary = summary
-        incident.closed_at = now
+        incident.closed_at = at
         incident.save(update_fields=["status", "summary", "closed_at"])
         _incident_event(
             incident,
             kind="resolved",
-            at=now,
+            at=at,
             actor=actor,
             from_state=from_status,
-            payload={"summary": summary},
+            payload={"summary": summary, **_received(at, now)},
         )
         _alerts_withdraw(incident, now)
-        _release_unit(unit, incident=incident, at=now, actor=actor, kind="resolved")
+        _release_unit(unit, incident=incident, at=at, actor=actor, kind="resolved")
         notify_incident(incident, from_status=from_status, kind="resolved", unit_ids=(unit.pk,))
     return incident
 
@@ -683,10 +782,18 @@ def alert_receipt(*, alert_id: uuid.UUID, unit_id: int) -> bool:
 
 _RUN: dict[str, Callable[[Incident, Actor, Mapping[str, Any]], Incident]] = {
     "dispatch": lambda i, a, d: incident_dispatch(incident=i, unit=d["unit"], actor=a),
-    "acknowledge": lambda i, a, d: incident_acknowledge(incident=i, actor=a),
-    "en_route": lambda i, a, d: incident_en_route(incident=i, actor=a),
-    "arrive": lambda i, a, d: incident_arrive(incident=i, actor=a),
-    "resolve": lambda i, a, d: incident_resolve(incident=i, summary=d["summary"], actor=a),
+    "acknowledge": lambda i, a, d: incident_acknowledge(
+        incident=i, actor=a, occurred_at=d.get("occurred_at")
+    ),
+    "en_route": lambda i, a, d: incident_en_route(
+        incident=i, actor=a, occurred_at=d.get("occurred_at")
+    ),
+    "arrive": lambda i, a, d: incident_arrive(
+        incident=i, actor=a, occurred_at=d.get("occurred_at")
+    ),
+    "resolve": lambda i, a, d: incident_resolve(
+        incident=i, summary=d["summary"], actor=a, occurred_at=d.get("occurred_at")
+    ),
     "transfer": lambda i, a, d: incident_transfer(
         incident=i,
         reason=d["reason"],

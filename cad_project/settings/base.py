@@ -360,6 +360,9 @@ DISPATCH_RECOMMENDATIONS = env_int("DISPATCH_RECOMMENDATIONS", 8)
 POSITION_FIX_KEEP = env_int("POSITION_FIX_KEEP", 500)
 POSITION_FIX_MIN_INTERVAL_S = env_int("POSITION_FIX_MIN_INTERVAL_S", 5)
 POSITION_MAX_FUTURE_S = env_int("POSITION_MAX_FUTURE_S", 60)
+# A crew action's reported time (occurred_at) may lie this far outside [previous step, now] (the
+# phone's clock against the server's); it is then clamped into it. Farther out: refused (422).
+ACTION_CLOCK_SKEW_S = env_int("ACTION_CLOCK_SKEW_S", 60)
 # The 1-3-5 minute targets.
 TARGET_ACKNOWLEDGE_S = env_int("TARGET_ACKNOWLEDGE_S", 60)
 TARGET_ARRIVAL_PRIORITY_ZONE_S = env_int("TARGET_ARRIVAL_PRIORITY_ZONE_S", 180)
