@@ -1,6 +1,10 @@
-"""Timers for the embedded setup (no Redis, no Celery worker): the deadline sweeper runs inside the
-daphne process, on its event loop, so that what it pushes reaches this process's in-memory
-channel layer. With REDIS_URL set, Celery beat runs the sweeper instead and this does nothing.
+"""The deadline sweeper inside every daphne process, so that the 1-3-5 minute timers do not
+depend on a Celery worker or on Redis staying up.
+
+Embedded setup (no Redis, no worker): it is the only sweeper, and it runs on the server's event
+loop so that what it pushes reaches this process's in-memory channel layer. With REDIS_URL set
+and DEADLINE_SWEEP_IN_WEB (the default), every daphne process sweeps too, one at a time under a
+PostgreSQL advisory lock (apps/realtime/sweeper.py), beside Celery beat's sweep.
 """
 
 from __future__ import annotations
@@ -29,16 +33,17 @@ class EmbeddedTimers:
 
     async def _loop(self) -> None:
         # Imported here: asgi.py imports this module before the apps are loaded.
-        from apps.realtime.sweeper import deadlines_sweep
+        from apps.realtime.sweeper import deadlines_sweep_exclusive
 
         log.info("embedded deadline sweeper running every %ss", settings.DEADLINE_SWEEP_S)
         while True:
             try:
-                await sync_to_async(deadlines_sweep, thread_sensitive=True)()
+                await sync_to_async(deadlines_sweep_exclusive, thread_sensitive=True)()
             except Exception:  # keep sweeping; the next round retries what failed
                 log.exception("embedded deadline sweep failed")
             await asyncio.sleep(settings.DEADLINE_SWEEP_S)
 
 
 def wrap(app: Any) -> Any:
-    return EmbeddedTimers(app) if settings.CELERY_TASK_ALWAYS_EAGER else app
+    sweeps = settings.CELERY_TASK_ALWAYS_EAGER or settings.DEADLINE_SWEEP_IN_WEB
+    return EmbeddedTimers(app) if sweeps else app

@@ -9,7 +9,7 @@ from apps.incidents.deadlines import DEADLINE_FIRE_TASK
 from apps.incidents.models import Deadline
 
 from .escalation import deadline_fire_and_follow_up, redispatch_after_silence
-from .sweeper import deadlines_sweep
+from .sweeper import deadlines_sweep_exclusive
 
 
 @shared_task(name=DEADLINE_FIRE_TASK, acks_late=True, ignore_result=True)
@@ -32,7 +32,7 @@ def deadline_fire_task(deadline_id: int, then: int | None = None) -> None:
 )
 def deadlines_sweep_task() -> int:
     """The safety net run by beat: fire everything due that the fast path missed."""
-    return deadlines_sweep()
+    return deadlines_sweep_exclusive() or 0
 
 
 @shared_task(

@@ -393,6 +393,8 @@ NOTICE_CATCHUP_MAX = env_int("NOTICE_CATCHUP_MAX", 200)
 NOTICE_RETENTION_HOURS = env_int("NOTICE_RETENTION_HOURS", 48)
 # The database deadline sweeper's period (Celery beat, or in-process in the embedded setup).
 DEADLINE_SWEEP_S = env_float("DEADLINE_SWEEP_S", 2.0)
+# Every daphne process sweeps too (one at a time), so no timer waits on a Celery worker or Redis.
+DEADLINE_SWEEP_IN_WEB = env_bool("DEADLINE_SWEEP_IN_WEB", True)
 # When the acknowledge deadline is missed, dispatch the next-ranked free unit.
 ESCALATION_REDISPATCH = env_bool("ESCALATION_REDISPATCH", True)
 # Re-dispatch only to a unit whose phone reported within this many seconds (it posts every 30 s).
