@@ -8,3 +8,9 @@ class RealtimeConfig(AppConfig):
     name = "apps.realtime"
     label = "realtime"
     verbose_name = _("Real-time delivery")
+
+    def ready(self) -> None:
+        # Register the timer tasks in every process, not only in the worker (which imports
+        # CELERY_IMPORTS): the dispatch queues the deadlines' fast path by the task's name
+        # (apps/incidents/deadlines.py), from the web processes.
+        from . import tasks  # noqa: F401

@@ -59,18 +59,18 @@ def test_a_dispatch_whose_database_connection_drops_fails_cleanly_and_the_next_s
     client = APIClient()
     client.force_authenticate(dispatcher)
 
-    original = services.publish_dispatch
+    original = services.notify_dispatch_alert
     dropped = []
 
-    def drop_then_publish(incident: Incident) -> None:
+    def drop_then_publish(incident: Incident, **kwargs: Any) -> Any:
         # Inside the dispatch transaction: the incident row and its event are already written.
         with connection.cursor() as c:
             c.execute("SELECT pg_backend_pid()")
             _terminate(c.fetchone()[0])
         dropped.append(True)
-        original(incident)
+        return original(incident, **kwargs)
 
-    monkeypatch.setattr(services, "publish_dispatch", drop_then_publish)
+    monkeypatch.setattr(services, "notify_dispatch_alert", drop_then_publish)
     url = f"/api/incidents/{incident.pk}/dispatch/"
     response = client.post(url, {"unit": unit.pk}, format="json")
     assert dropped
@@ -86,7 +86,7 @@ def test_a_dispatch_whose_database_connection_drops_fails_cleanly_and_the_next_s
     assert not Alert.objects.filter(incident=incident).exists()
     assert Event.objects.filter(incident=incident).count() == events_before
 
-    monkeypatch.setattr(services, "publish_dispatch", original)
+    monkeypatch.setattr(services, "notify_dispatch_alert", original)
     response = client.post(url, {"unit": unit.pk}, format="json")
     assert response.status_code == 200, response.content
     incident.refresh_from_db()
