@@ -2,7 +2,7 @@
 import { displayLatLng, formatDistance, formatDuration, haversineM } from "../common/geo.js";
 import { ApiError, api, newKey } from "./api.js";
 import { getLang, setLang, t } from "./i18n.js";
-import { Socket } from "./socket.js";
+import { Socket } from "../common/socket.js";
 import { kv, queue } from "./store.js";
 
 const CONFIG = JSON.parse(document.getElementById("cad-config").textContent);
