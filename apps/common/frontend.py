@@ -4,7 +4,7 @@ API endpoints only they need: /api/me/, device health, and the map layers.
 The app's source is plain ES modules under frontend/static/ (no build step); the pages are Django
 templates under frontend/templates/. The service worker is served from /app/sw.js (not /static/)
 so that its scope is the app; its text carries a version computed from the app's files, so any
-change to them makes the browser install a new worker (the update flow is in app/main.js).
+change to them makes the browser install a new worker (the update flow is in app/update.js).
 
 Device health: the phone posts a heartbeat every 30 s. Only the latest one per unit matters and
 losing it costs nothing (the next comes 30 s later), so it is kept in the cache (Redis in
