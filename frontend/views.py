@@ -4,7 +4,7 @@ endpoints only they need (/api/me/, device health, map layers) are in api.py.
 The app's source is plain ES modules under frontend/static/ (no build step); the pages are Django
 templates under frontend/templates/. The service worker is served from /app/sw.js (not /static/)
 so that its scope is the app; its text carries a version computed from the app's files, so any
-change to them makes the browser install a new worker (the update flow is in app/main.js).
+change to them makes the browser install a new worker (the update flow is in app/update.js).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
 // The app's strings: zh-Hans by default, English on request (kept in localStorage).
+import { transition } from "../common/lifecycle.js";
+
 const DICT = {
   "zh-hans": {
     login: "登录", username: "用户名", password: "密码", logout: "退出",
@@ -70,4 +72,17 @@ export function setLang(value) {
 export function t(key, vars = {}) {
   const text = DICT[lang][key] ?? DICT["zh-hans"][key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+// The crew's word for an action (a_<action> above, shorter than the table's); an action the
+// table gains later shows with the server's label until it gets one here.
+export function actionLabel(action) {
+  const key = "a_" + action;
+  if (key in DICT[lang] || key in DICT["zh-hans"]) return t(key);
+  return transition(action)?.label ?? action;
+}
+
+export function translatePage() {
+  document.querySelectorAll("[data-t]").forEach((el) => (el.textContent = t(el.dataset.t)));
+  document.querySelectorAll('[data-action="lang"]').forEach((el) => (el.textContent = t("lang")));
 }

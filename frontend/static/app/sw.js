@@ -1,6 +1,6 @@
 // The patrol app's service worker, served from /app/sw.js (scope /app/) by apps/common/frontend.py,
-// which fills in VERSION (a hash of the app's files) and PRECACHE (the shell, the app's static
-// files and Leaflet).
+// which fills in VERSION (a hash of the app's files) and PRECACHE (the shell, every file under
+// static/app and static/common, and Leaflet): a new module needs no entry here.
 //
 // Update flow: a new version installs into its own cache and then WAITS; the page shows "update
 // available" and, when the crew taps it, asks this worker to take over (SKIP_WAITING), then

@@ -1,12 +1,15 @@
 // The live command map: units by status, open incidents against the 1-3-5 targets, layers,
 // live updates over /ws/command/ (session cookie), and dispatch from the map.
-import { displayLatLng, formatDistance, formatDuration, haversineM } from "../common/geo.js";
-import { Socket } from "../app/socket.js";
+import { apiClient, errorText } from "../common/api.js";
+import { baseMap, ll } from "../common/basemap.js";
+import { CONFIG } from "../common/config.js";
+import { $, esc } from "../common/dom.js";
+import { formatDistance, formatDuration, haversineM } from "../common/geo.js";
+import { OPEN, actionUrl, allowed } from "../common/lifecycle.js";
+import { Socket, wsUrl } from "../common/socket.js";
+import { TARGETS, arrivalTarget } from "../common/targets.js";
 
-const CONFIG = JSON.parse(document.getElementById("cad-config").textContent);
 const T = JSON.parse(document.getElementById("cad-strings").textContent);
-const $ = (id) => document.getElementById(id);
-const OPEN = new Set(["received", "dispatched", "acknowledged", "en_route", "on_scene"]);
 const COLOURS = {
   available: "#0a7d2c",
   patrolling: "#1e88e5",
@@ -32,28 +35,13 @@ let map;
 let socket;
 let poller = null;
 
-function esc(text) {
-  return String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-async function api(path, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    headers["X-CSRFToken"] = CONFIG.csrfToken;
-  }
-  const res = await fetch(path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw Object.assign(new Error((data && data.detail) || res.status), { data });
-  return data;
-}
-
-const ll = (lat, lon) => displayLatLng(CONFIG.tileCrs, lat, lon);
+// The admin's session cookie; writes carry its CSRF token (sent in the page config).
+const api = apiClient({
+  credentials: "same-origin",
+  authorize(headers, hasBody) {
+    if (hasBody) headers["X-CSRFToken"] = CONFIG.csrfToken;
+  },
+});
 
 function positionAge(unit) {
   if (unit.position_at) return (Date.now() - Date.parse(unit.position_at)) / 1000;
@@ -165,11 +153,6 @@ function upsertIncident(data) {
   drawIncident(inc);
 }
 
-function arrivalLimit(inc) {
-  const zone = inc.grid && typeof inc.grid === "object" && inc.grid.priority_zone;
-  return zone ? CONFIG.targets.arrival_priority_zone_s : CONFIG.targets.arrival_s;
-}
-
 // The running target of an open incident: acknowledge (from dispatch), then arrival.
 function countdown(inc) {
   if (inc.status === "received") {
@@ -177,7 +160,7 @@ function countdown(inc) {
   }
   if (inc.status === "on_scene") return { text: "✓", missed: Boolean(inc.arrival_breached_at) };
   const start = Date.parse(inc.dispatched_at || inc.received_at);
-  const limit = inc.status === "dispatched" ? CONFIG.targets.acknowledge_s : arrivalLimit(inc);
+  const limit = inc.status === "dispatched" ? TARGETS.acknowledge_s : arrivalTarget(inc);
   const left = limit - (Date.now() - start) / 1000;
   return {
     text: left >= 0 ? `${formatDuration(left)} ${T.remaining}` : `${formatDuration(-left)} ${T.overdue}`,
@@ -254,7 +237,7 @@ async function select(id) {
   const head = `<strong>${esc(inc.number)}</strong> ${esc(T.category[inc.category] || inc.category)}
     · ${esc(T.incidentStatus[inc.status] || inc.status)}<br>${esc(inc.address)}<br>${esc(inc.description)}`;
   let body = "";
-  if (inc.status === "received") {
+  if (allowed("dispatch", inc.status)) {
     let options;
     let title;
     // The server's ranking (estimated travel time, as at intake); if it cannot be had, the
@@ -297,7 +280,7 @@ async function select(id) {
 
 async function dispatch(incidentId, unitId) {
   try {
-    const inc = await api(`/api/incidents/${incidentId}/dispatch/`, {
+    const inc = await api(actionUrl(incidentId, "dispatch"), {
       method: "POST",
       body: { unit: unitId },
     });
@@ -306,7 +289,7 @@ async function dispatch(incidentId, unitId) {
     $("detail-msg").textContent = T.dispatched;
     select(incidentId);
   } catch (error) {
-    $("detail-msg").textContent = `${T.refused}: ${error.message}`;
+    $("detail-msg").textContent = `${T.refused}: ${errorText(error)}`;
   }
 }
 
@@ -488,9 +471,7 @@ function coverageSoon() {
 }
 
 function boot() {
-  map = L.map("map").setView(ll(...CONFIG.center), CONFIG.zoom);
-  L.tileLayer(CONFIG.tileUrl, { attribution: CONFIG.tileAttribution, maxZoom: CONFIG.maxZoom }).addTo(map);
-  map.attributionControl.setPrefix(false);
+  map = baseMap("map");
   document.addEventListener("click", (event) => {
     const t = event.target;
     const li = t.closest("[data-incident]");
@@ -509,9 +490,8 @@ function boot() {
   loadState()
     .catch(() => {})
     .finally(() => {
-      const scheme = location.protocol === "https:" ? "wss" : "ws";
       socket = new Socket({
-        url: () => `${scheme}://${location.host}/ws/command/`,
+        url: () => wsUrl("/ws/command/"),
         lastSeq: () => state.seq,
         onFrame,
         onState: onSocketState,

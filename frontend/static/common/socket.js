@@ -4,6 +4,12 @@ const MAX_DELAY_MS = 30000;
 const PING_MS = 25000;
 const DEAD_MS = 60000;
 
+// The websocket URL of a path on this host (wss on an https page).
+export function wsUrl(path) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${path}`;
+}
+
 export class Socket {
   constructor({ url, lastSeq, onFrame, onState }) {
     this.url = url; // () => string

@@ -1,0 +1,10 @@
+// The 1-3-5 targets: acknowledge within 1 minute, arrive within 3 in priority zones, 5 elsewhere.
+import { CONFIG } from "./config.js";
+
+export const TARGETS = CONFIG.targets;
+
+// Seconds allowed from dispatch to arrival: less where the incident's grid cell is a priority zone.
+export function arrivalTarget(incident) {
+  const zone = incident.grid && typeof incident.grid === "object" && incident.grid.priority_zone;
+  return zone ? TARGETS.arrival_priority_zone_s : TARGETS.arrival_s;
+}
