@@ -157,6 +157,31 @@ def incident_updated(incident: Incident, *, from_status: str, kind: str) -> Inci
     )
 
 
+@dataclass(frozen=True)
+class DispatchWithdrawn(Payload):
+    """The incident was taken off the unit (re-dispatched, cancelled): its phone takes the alert
+    card and the incident down."""
+
+    type: ClassVar[str] = "dispatch.withdrawn"
+    incident_id: int
+    number: str
+    kind: str  # "unassigned" | "cancelled"
+    reason: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DispatchWithdrawn:
+        return cls(**{k: v for k, v in data.items() if k not in ("type", "seq")})
+
+
+def notify_dispatch_withdrawn(incident: Incident, *, unit_id: int, kind: str, reason: str) -> None:
+    publish(
+        unit_audience(unit_id),
+        DispatchWithdrawn(
+            incident_id=incident.pk, number=incident.number, kind=kind, reason=reason
+        ),
+    )
+
+
 def notify_incident(
     incident: Incident, *, from_status: str, kind: str, unit_ids: tuple[int, ...] = ()
 ) -> None:

@@ -58,7 +58,7 @@ from .models import (
     IncidentStatus,
     StreamKind,
 )
-from .notify import notify_dispatch_alert, notify_incident
+from .notify import notify_dispatch_alert, notify_dispatch_withdrawn, notify_incident
 from .timeline import event_append
 from .transitions import BY_ACTION
 
@@ -704,6 +704,7 @@ def incident_cancel(*, incident: Incident, reason: str, actor: Actor) -> Inciden
             _release_unit(
                 owner, incident=incident, at=now, actor=actor, kind="cancelled", reason=reason
             )
+            notify_dispatch_withdrawn(incident, unit_id=owner.pk, kind="cancelled", reason=reason)
             unit_ids = (owner.pk,)
         notify_incident(incident, from_status=from_status, kind="cancelled", unit_ids=unit_ids)
     return incident
@@ -743,6 +744,7 @@ def incident_unassign(*, incident: Incident, reason: str, actor: Actor) -> Incid
         _release_unit(
             unit, incident=incident, at=now, actor=actor, kind="unassigned", reason=reason
         )
+        notify_dispatch_withdrawn(incident, unit_id=unit.pk, kind="unassigned", reason=reason)
         notify_incident(incident, from_status=from_status, kind="unassigned", unit_ids=(unit.pk,))
     return incident
 

@@ -10,6 +10,7 @@ from apps.common.models import Notice
 from apps.incidents.models import Alert, Deadline
 from apps.incidents.notify import (
     DispatchAlert,
+    DispatchWithdrawn,
     IncidentBrief,
     IncidentEscalated,
     IncidentUpdated,
@@ -45,6 +46,9 @@ def test_payloads_round_trip_through_json(world: World) -> None:
             target="arrival",
             target_s=300,
             at="2026-01-01T00:05:00+00:00",
+        ),
+        DispatchWithdrawn(
+            incident_id=incident.pk, number=incident.number, kind="unassigned", reason="改派"
         ),
     ]
     for payload in payloads:

@@ -122,3 +122,30 @@ def test_a_phone_catching_up_still_gets_an_alert_that_stands() -> None:
 
     alerts = [f for f in run(scenario) if f["type"] == "dispatch.alert"]
     assert {f["incident"]["id"] for f in alerts} == {waiting.pk}
+
+
+def test_the_silent_units_phone_is_told_the_incident_was_withdrawn() -> None:
+    city = small_city()
+    aux = crew_member(city.units[0])
+    dispatcher = UserFactory(roles=[Role.DISPATCHER])
+    incident = _dispatch(city, dispatcher)
+
+    async def scenario() -> list[dict[str, Any]]:
+        from asgiref.sync import sync_to_async
+
+        comm, _, _ = await connect("/ws/unit/", aux)
+        await receive_until(comm, lambda f: f["type"] == "welcome")
+        await comm.send_json_to({"type": "hello", "last_seq": 0})
+        await receive_until(comm, lambda f: f["type"] == "dispatch.alert")
+        await sync_to_async(services.incident_unassign)(
+            incident=incident, reason="改派", actor=dispatcher
+        )
+        frames = await receive_until(comm, lambda f: f["type"] == "dispatch.withdrawn")
+        await comm.disconnect()
+        return frames
+
+    withdrawn = run(scenario)[-1]
+    assert withdrawn["incident_id"] == incident.pk and withdrawn["kind"] == "unassigned"
+    assert withdrawn["reason"] == "改派" and isinstance(withdrawn["seq"], int)
+    alert = Alert.objects.get(incident=incident)
+    assert alert.withdrawn_at is not None

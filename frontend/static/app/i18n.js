@@ -24,7 +24,7 @@ const DICT = {
     navigate: "导航", navSystem: "系统地图", navAmap: "高德地图", navBaidu: "百度地图",
     noIncident: "当前无警情", myShift: "本班警情", none: "无", queue: "待发送",
     queueEmpty: "无待发送操作", updateReady: "有新版本，点击更新", tilesFailed: "地图底图无法加载",
-    refused: "操作被拒绝：{m}", gpsOff: "无定位", gpsAge: "定位 {s} 秒前", lang: "English",
+    refused: "操作被拒绝：{m}", withdrawn: "{n} 已由指挥中心撤回本组", gpsOff: "无定位", gpsAge: "定位 {s} 秒前", lang: "English",
     contrast: "高对比度", wakeLock: "屏幕常亮", training: "近期培训", close: "关闭",
   },
   en: {
@@ -51,7 +51,7 @@ const DICT = {
     navigate: "Navigate", navSystem: "Maps app", navAmap: "Amap", navBaidu: "Baidu Maps",
     noIncident: "No active call", myShift: "This shift", none: "None", queue: "Queued",
     queueEmpty: "Nothing queued", updateReady: "Update available — tap to reload",
-    tilesFailed: "Map tiles unavailable", refused: "Refused: {m}", gpsOff: "No GPS",
+    tilesFailed: "Map tiles unavailable", refused: "Refused: {m}", withdrawn: "{n} was withdrawn from this unit by the command centre", gpsOff: "No GPS",
     gpsAge: "GPS {s}s ago", lang: "中文", contrast: "High contrast", wakeLock: "Screen on",
     training: "Upcoming training", close: "Close",
   },

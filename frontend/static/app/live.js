@@ -1,11 +1,11 @@
 // The live link: /ws/unit/ with the crew's token. It resumes from the last sequence number the
 // phone saw, brings alerts and incident updates, and carries the alerts' receipts back.
 import { Socket, wsUrl } from "../common/socket.js";
-import { firstSight, receipt, showAlert } from "./alert.js";
+import { firstSight, hideAlert, receipt, showAlert } from "./alert.js";
 import { t } from "./i18n.js";
 import { reloadIncident } from "./incident.js";
-import { flushQueue } from "./outbox.js";
-import { renderAll, renderBar, showLogin } from "./screens.js";
+import { dropQueuedFor, flushQueue } from "./outbox.js";
+import { renderAll, renderBar, showLogin, toast } from "./screens.js";
 import { S, saveIncident, unitId } from "./state.js";
 import { kv } from "./store.js";
 
@@ -61,6 +61,9 @@ function onFrame(frame) {
     case "dispatch.alert":
       onAlert(frame);
       break;
+    case "dispatch.withdrawn":
+      onWithdrawn(frame);
+      break;
     case "incident.updated":
       if (frame.unit_id === unitId() || (S.incident && S.incident.id === frame.incident_id)) {
         reloadIncident(frame.incident_id);
@@ -82,6 +85,17 @@ function onAlert(frame) {
   renderAll();
   showAlert(frame);
   reloadIncident(inc.id); // the full record: grid (priority zone), station for a transfer
+}
+
+// The incident was taken off this unit (sent to another, or cancelled): the card comes down and
+// nothing more is sent for it.
+async function onWithdrawn(frame) {
+  if (!S.incident || S.incident.id !== frame.incident_id) return;
+  hideAlert();
+  await dropQueuedFor(frame.incident_id);
+  saveIncident(null);
+  toast(t("withdrawn", { n: frame.number }));
+  renderAll();
 }
 
 function onState(state, code) {

@@ -12,13 +12,16 @@ import { queue } from "./store.js";
 export async function enqueue(action, body = {}) {
   const inc = S.incident;
   if (!inc) return;
+  // When the crew tapped, not when the request gets through: the server keeps it as the time of
+  // the step (within its bounds), so a tap in a dead zone is not stamped late.
+  const tapped = new Date().toISOString();
   await queue.add({
     incident: inc.id,
     action,
     path: actionUrl(inc.id, action),
-    body,
+    body: { occurred_at: tapped, ...body },
     key: newKey(),
-    created_at: new Date().toISOString(),
+    created_at: tapped,
     label: `${inc.number} ${actionLabel(action)}`,
   });
   await refreshQueue();
@@ -59,6 +62,13 @@ export async function flushQueue() {
     if (S.incident && CLOSED.has(S.incident.status) && !pendingFor(S.incident)) saveIncident(null);
     renderAll();
   }
+}
+
+// The incident left this unit: what was queued for it can no longer be applied.
+export async function dropQueuedFor(incidentId) {
+  await refreshQueue();
+  for (const item of S.queued) if (item.incident === incidentId) await queue.remove(item.id);
+  await refreshQueue();
 }
 
 // Logging out drops what was not sent (the crew confirmed it).
