@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role, is_command_centre
-from apps.units.selectors import is_crew, station_ids_for_user, unit_for_user
+from apps.units.selectors import is_crew_on_shift, station_ids_for_user, unit_for_user
 
 from .models import Event, Incident
 
@@ -71,13 +71,17 @@ def incident_detail(*, user: Any, pk: int) -> Incident | None:
 def caller_phone_visible(user: Any, incident: Incident) -> bool:
     """Who may see a caller's phone number in full (in the incident detail; lists mask it).
 
-    The command centre; the crew of the unit whose current incident it is (they call back);
-    the station the incident was transferred to.
+    The command centre; the crew on shift of the unit whose current incident it is (they call
+    back); the station the incident was transferred to.
     """
     if is_command_centre(user):
         return True
     unit = incident.unit
-    if unit is not None and unit.current_incident_id == incident.pk and is_crew(user, unit):
+    if (
+        unit is not None
+        and unit.current_incident_id == incident.pk
+        and is_crew_on_shift(user, unit)
+    ):
         return True
     return incident.transfer_station_id is not None and (
         incident.transfer_station_id in station_ids_for_user(user)

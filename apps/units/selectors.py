@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.common.geo import EARTH_RADIUS_M, LatLon, polygon_contains
 from apps.common.roles import UNIT_CREW_ROLES, Role, has_role
+from apps.common.shifts import shift_of
 
 from .models import UNIT_FREE_STATUSES, GridCell, StagingPoint, Station, StationDuty, Unit
 from .routing_engine import Router, StraightLineRouter, Travel, get_router
@@ -357,6 +358,27 @@ def is_crew(user: Any, unit: Unit, *, at: datetime | None = None) -> bool:
     if not user.is_authenticated or not has_role(user, *UNIT_CREW_ROLES):
         return False
     return _crew_units(user, at).filter(pk=unit.pk).exists()
+
+
+def is_crew_on_shift(user: Any, unit: Unit, *, at: datetime | None = None) -> bool:
+    """Crew of the unit *and* on the shift running now: an auxiliary's posting names a shift, an
+    officer's none (all shifts). Personal data (a caller's number) follows the shift: an
+    auxiliary at home does not see the callers of the shift on the street."""
+    if not user.is_authenticated or not has_role(user, *UNIT_CREW_ROLES):
+        return False
+    at = at or timezone.now()
+    on_shift = Q(staging_point__assignments__shift__isnull=True) | Q(
+        staging_point__assignments__shift=shift_of(at)
+    )
+    # One filter() call: every condition applies to the same assignment row.
+    return Unit.objects.filter(
+        Q(staging_point__assignments__valid_to__isnull=True)
+        | Q(staging_point__assignments__valid_to__gt=at),
+        on_shift,
+        staging_point__assignments__person__user=user,
+        staging_point__assignments__valid_from__lte=at,
+        pk=unit.pk,
+    ).exists()
 
 
 def station_ids_for_user(user: Any) -> set[int]:

@@ -5,10 +5,15 @@ phone and ID-card numbers never in a log."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from apps.common.models import AccessLog
 from apps.common.security import PersonalDataFilter, mask_personal_data, mask_phone
@@ -79,7 +84,23 @@ def test_the_command_centre_sees_the_full_phone_in_the_detail_and_it_is_logged(
     assert entries[0].via == f"/api/incidents/{incident.pk}/"
 
 
-def test_the_crew_sees_the_full_phone_of_its_current_incident_only(world: World) -> None:
+def _in_shift(shift: int) -> Any:
+    """Move the clock into the given shift (Asia/Shanghai hours of SHIFT_START_HOURS) today."""
+    start = settings.SHIFT_START_HOURS[shift - 1]
+    local = timezone.localtime(timezone.now(), ZoneInfo("Asia/Shanghai"))
+    return time_machine.travel(local.replace(hour=(start + 2) % 24, minute=0), tick=False)
+
+
+@pytest.fixture
+def in_shift_1() -> Iterator[None]:
+    """World's auxiliary is posted to shift 1: the tests run inside it."""
+    with _in_shift(1):
+        yield
+
+
+def test_the_crew_sees_the_full_phone_of_its_current_incident_only(
+    world: World, in_shift_1: Any
+) -> None:
     incident = advance(world, new_incident(world), "on_scene")
     assert detail_phone(world, world.auxiliary, incident) == FULL
     assert caller_views(incident) == 1
@@ -87,6 +108,17 @@ def test_the_crew_sees_the_full_phone_of_its_current_incident_only(world: World)
     # Done with it: the crew still sees the incident, not the caller's number.
     assert detail_phone(world, world.auxiliary, incident) == MASKED
     assert caller_views(incident) == 1
+
+
+def test_an_auxiliary_off_shift_does_not_see_the_callers_number(world: World) -> None:
+    with _in_shift(1):
+        incident = advance(world, new_incident(world), "on_scene")
+        assert detail_phone(world, world.auxiliary, incident) == FULL
+        assert detail_phone(world, world.officer, incident) == FULL
+    with _in_shift(2):
+        # The shift-1 auxiliary is at home; the unit's officer (all shifts) still calls back.
+        assert detail_phone(world, world.auxiliary, incident) == MASKED
+        assert detail_phone(world, world.officer, incident) == FULL
 
 
 def test_a_station_sees_the_full_phone_once_the_incident_is_transferred_to_it(
