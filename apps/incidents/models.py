@@ -178,8 +178,10 @@ class StreamKind(models.TextChoices):
 class Event(models.Model):
     """One change of an incident or a unit. Append-only and hash-chained per stream.
 
-    `hash` = SHA-256 over the event's content and the previous event's hash in the same stream;
-    `verify_timeline` recomputes the chains. On PostgreSQL a trigger refuses UPDATE and DELETE.
+    `hash` = HMAC-SHA256 (TIMELINE_KEY, never stored in the database) over the event's content
+    and the previous event's hash in the same stream; `verify_timeline` recomputes the chains and
+    checks them against the checkpoints written outside the database (timeline.py). On
+    PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE.
     """
 
     stream = models.CharField(_("stream"), max_length=8, choices=StreamKind.choices)
@@ -217,6 +219,9 @@ class Event(models.Model):
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
+    # Which TIMELINE_KEY signed `hash` (HMAC-SHA256); empty: an event from before keyed chains
+    # (plain SHA-256), accepted only up to the cutover recorded in the checkpoints.
+    key_id = models.CharField(_("key"), max_length=16, blank=True, default="")
 
     class Meta:
         verbose_name = _("event")

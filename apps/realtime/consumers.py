@@ -358,8 +358,18 @@ class UnitConsumer(SequencedConsumer):
         if not alert_ids:
             return frames
         live = await database_sync_to_async(sel.live_alert_ids)(alert_ids)
+        # A stale alert keeps its place in the sequence (the client's count stays gap-free) as a
+        # silent `dispatch.expired` frame.
         return [
-            f for f in frames if f.get("type") != "dispatch.alert" or str(f.get("alert_id")) in live
+            f
+            if f.get("type") != "dispatch.alert" or str(f.get("alert_id")) in live
+            else {
+                "type": "dispatch.expired",
+                "seq": f.get("seq"),
+                "alert_id": f.get("alert_id"),
+                "incident_id": (f.get("incident") or {}).get("id"),
+            }
+            for f in frames
         ]
 
     async def on_alert_received(self, frame: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ broker/result backend and the cache to Redis; DATABASE_URL=postgres://… switch
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -265,6 +266,22 @@ TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
+# --- Tamper evidence of the timeline (apps/incidents/timeline.py, docs/security.md) ----------
+# The HMAC key of the event chains: from the environment, never stored in the database. Without
+# it, one is derived from SECRET_KEY (also never in the database). After a rotation, the old keys
+# stay listed in TIMELINE_OLD_KEYS ("id:key,id:key") so that older events still verify.
+TIMELINE_KEY_ID = env_str("TIMELINE_KEY_ID", "k1")
+TIMELINE_KEY = (
+    env_str("TIMELINE_KEY", "")
+    or hashlib.sha256(("cad-timeline:" + SECRET_KEY).encode()).hexdigest()
+)
+TIMELINE_OLD_KEYS = env_str("TIMELINE_OLD_KEYS", "")
+# Signed checkpoints of every stream head, appended outside the database (by beat).
+TIMELINE_CHECKPOINT_FILE = env_str(
+    "TIMELINE_CHECKPOINT_FILE", str(VAR_DIR / "timeline-checkpoints.jsonl")
+)
+TIMELINE_CHECKPOINT_S = env_float("TIMELINE_CHECKPOINT_S", 300.0)
+
 # --- Static ---------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -432,7 +449,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-CELERY_IMPORTS = ["apps.realtime.tasks", "apps.stats.tasks", "apps.common.tasks"]
+CELERY_IMPORTS = [
+    "apps.realtime.tasks",
+    "apps.stats.tasks",
+    "apps.incidents.tasks",
+    "apps.common.tasks",
+]
 CELERY_BEAT_SCHEDULE.update(
     {
         # The safety net of the 1-3-5 minute timers (apps/realtime/tasks.py).
@@ -441,5 +463,10 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": DEADLINE_SWEEP_S,
         },
         "notices-prune": {"task": "apps.common.tasks.notices_prune_task", "schedule": 3600.0},
+        # Signed checkpoints of the timeline outside the database (apps/incidents/checkpoints.py).
+        "timeline-checkpoint": {
+            "task": "incidents.timeline_checkpoint",
+            "schedule": TIMELINE_CHECKPOINT_S,
+        },
     }
 )

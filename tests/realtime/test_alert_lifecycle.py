@@ -101,6 +101,11 @@ def test_a_fresh_login_after_closed_incidents_gets_no_alert() -> None:
     frames = run(scenario)
     assert [f for f in frames if f["type"] == "dispatch.alert"] == []
     assert any(f["type"] == "incident.updated" for f in frames)
+    # The stale alerts keep their places in the sequence, silently.
+    expired = [f for f in frames if f["type"] == "dispatch.expired"]
+    assert sorted(f["incident_id"] for f in expired) == sorted(i.pk for i in closed)
+    seqs = [f["seq"] for f in frames if "seq" in f]
+    assert seqs == list(range(1, len(seqs) + 1))
 
 
 def test_a_phone_catching_up_still_gets_an_alert_that_stands() -> None:
