@@ -172,6 +172,14 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ("received_at", admin.DateFieldListFilter),
     ]
     search_fields = ["number", "caller_phone", "address"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        # A search must not match on what the searcher may not see: a station user sees callers'
+        # numbers masked, and guessing prefixes would recover them one change link at a time.
+        if _is_operations(request):
+            return list(self.search_fields)
+        return [f for f in self.search_fields if f != "caller_phone"]
+
     date_hierarchy = "received_at"
     list_select_related = ["station", "unit"]
     inlines = [EventInline]

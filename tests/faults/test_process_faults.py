@@ -73,8 +73,9 @@ def test_units_on_a_killed_daphne_reconnect_to_the_other_and_miss_nothing(tmp_pa
             c.wait_alert(before[pk])
             api.post(f"/api/incidents/{before[pk]}/cancel/", {"reason": "演练"})
         s.procs[[p.name for p in s.procs].index("daphne-a")].kill(signal.SIGKILL)
-        # While the units are cut off: a dispatch that is cancelled again (its alert withdrawn,
-        # so only the catch-up can bring it) and a dispatch that stands (alert and re-send).
+        # While the units are cut off: a dispatch that is cancelled again (its alert withdrawn:
+        # the catch-up brings its place in the sequence and the cancellation, never the alert)
+        # and a dispatch that stands (alert and re-send).
         cancelled, standing = {}, {}
         for pk in clients:
             cancelled[pk] = _dispatch(api, pk)
@@ -91,7 +92,16 @@ def test_units_on_a_killed_daphne_reconnect_to_the_other_and_miss_nothing(tmp_pa
             seqs = _sequenced(c)
             # Every notice of the unit's stream, each once, in order: nothing missed.
             assert seqs == list(range(1, _head(pk) + 1)), seqs
-            assert cancelled[pk] in {a["incident"]["id"] for a in c.alerts.values()}
+            assert cancelled[pk] not in {a["incident"]["id"] for a in c.alerts.values()}
+            told = {
+                (f["type"], f.get("incident_id"))
+                for f in c.frames
+                if f.get("type") in ("dispatch.expired", "dispatch.withdrawn")
+            }
+            assert told >= {
+                ("dispatch.expired", cancelled[pk]),
+                ("dispatch.withdrawn", cancelled[pk]),
+            }, told
         assert daphne_b.popen.poll() is None
         for c in clients.values():
             c.close()

@@ -70,3 +70,21 @@ def test_the_command_centre_does_not_sign_a_stations_receipt(world: World) -> No
     client.force_login(world.dispatcher)
     url = reverse("admin:incidents_incident_transition", args=[incident.pk, "receive_transfer"])
     assert client.post(url).status_code == 403
+
+
+def test_a_station_cannot_recover_a_masked_number_by_searching_prefixes(world: World) -> None:
+    incident = new_incident(world, caller_phone="13912345678")  # west: the station's own
+    url = reverse("admin:incidents_incident_changelist")
+    client = _station_client(world)
+    assert incident.number in client.get(url).content.decode()
+    # The number is masked for the station; a guessed prefix must not single the incident out.
+    for guess in ("1391234", "13912345678"):
+        html = client.get(url, {"q": guess}).content.decode()
+        assert incident.number not in html, guess
+    # The command centre, which sees numbers in full, still finds a caller by number.
+    dispatcher = world.dispatcher
+    dispatcher.is_staff = True
+    dispatcher.save(update_fields=["is_staff"])
+    command = Client()
+    command.force_login(dispatcher)
+    assert incident.number in command.get(url, {"q": "1391234"}).content.decode()
