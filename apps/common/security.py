@@ -1,6 +1,6 @@
-"""Security plumbing: the Content-Security-Policy middleware and personal-data masking for lists
-and logs (login lockout is in `apps.common.lockout`; this module is imported by LOGGING, before
-the apps are loaded, so it imports no models).
+"""Security plumbing: the Content-Security-Policy middleware, the NUL-character guard, and
+personal-data masking for lists and logs (login lockout is in `apps.common.lockout`; this module
+is imported by LOGGING, before the apps are loaded, so it imports no models).
 
 Personal data: a caller's phone number and an ID-card number are shown in full only to the roles
 that need them (see `mask_phone`, `apps.common.roles.can_see_id_numbers` and the README's Security
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 
 # --- Content-Security-Policy ------------------------------------------------------------------
 
@@ -50,6 +52,41 @@ class CadCSPMiddleware(CSPMiddleware):
                 parts.nonce = None
                 break
         return parts
+
+
+# --- NUL characters ---------------------------------------------------------------------------
+
+# The bodies request.POST parses (the admin's forms); JSON bodies go through DRF's CharField,
+# which refuses NUL itself.
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(values: QueryDict) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in vals) for key, vals in values.lists())
+
+
+class RejectNulMiddleware:
+    """Answer 400 to a request with a NUL character in a query-string or form key or value.
+
+    PostgreSQL text cannot hold NUL: `?status__exact=%00` on an admin list (or any filter or form
+    field that reaches a query) raised ValueError, a 500. No legitimate input carries NUL, so it
+    is refused here once, before any view or admin filter sees it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if _has_nul(request.GET) or (
+            request.method == "POST"
+            and request.content_type in FORM_CONTENT_TYPES
+            and _has_nul(request.POST)
+        ):
+            message = _("The request contains a NUL character.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "bad_request"}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 # --- Personal data ------------------------------------------------------------------------------
