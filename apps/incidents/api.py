@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -133,7 +134,10 @@ class IncidentDetailView(APIView):
             target=incident,
             via=request.path,
         )
-        return Response(body)
+        response = Response(body)
+        # Personal data in full: no browser, proxy or service-worker cache may keep it.
+        add_never_cache_headers(response)
+        return response
 
 
 class IncidentRecommendationsView(APIView):

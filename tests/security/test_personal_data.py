@@ -79,6 +79,15 @@ def test_the_command_centre_sees_the_full_phone_in_the_detail_and_it_is_logged(
     assert entries[0].via == f"/api/incidents/{incident.pk}/"
 
 
+def test_an_answer_with_the_full_phone_is_never_cached(world: World) -> None:
+    incident = advance(world, new_incident(world), "dispatched")
+    for user in (world.dispatcher, world.auxiliary):
+        response = api(user).get(f"/api/incidents/{incident.pk}/")
+        assert response.json()["caller_phone"] == FULL
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+
+
 def test_the_crew_sees_the_full_phone_of_its_current_incident_only(world: World) -> None:
     incident = advance(world, new_incident(world), "on_scene")
     assert detail_phone(world, world.auxiliary, incident) == FULL
