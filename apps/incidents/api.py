@@ -162,10 +162,13 @@ class _TransitionView(APIView):
     input: ClassVar[type[serializers.Serializer[Any]] | None] = None
 
     def post(self, request: Request, pk: int) -> Response:
-        # Who may see the incident at all; the service decides who may change it.
+        # Who may see the incident at all; the service decides who may change it. An incident
+        # outside the user's scope does not exist for them (404, as on GET): a 409 with its
+        # current status would tell a station about another station's incident.
         if not can_read_incidents(request.user):
             raise PermissionDenied(_("Your role cannot act on incidents."))
-        incident = get_object_or_404(Incident.objects.only("pk"), pk=pk)
+        visible = incidents_visible_to(request.user).select_related(None).only("pk")
+        incident = get_object_or_404(visible, pk=pk)
         data: dict[str, Any] = {}
         if self.input is not None:
             parsed = self.input(data=request.data)
