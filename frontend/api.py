@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import finite
+from apps.common.fields import StrictCharField, StrictFloatField, finite
 from apps.common.roles import is_command_centre, roles_of
 from apps.personnel.models import Assignment
 from apps.personnel.selectors import person_of_user, shift_at
@@ -84,11 +84,11 @@ class MeView(APIView):
 
 
 class HealthIn(serializers.Serializer[None]):
-    app_version = serializers.CharField(max_length=40)
+    app_version = StrictCharField(max_length=40)
     notification_permission = serializers.ChoiceField(
         choices=["granted", "denied", "default", "unsupported"]
     )
-    battery_level = serializers.FloatField(
+    battery_level = StrictFloatField(
         min_value=0, max_value=1, allow_null=True, required=False, validators=[finite]
     )
     gps_fix_age_s = serializers.IntegerField(

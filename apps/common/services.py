@@ -86,6 +86,22 @@ def user_sign_out_everywhere(*, user: User) -> tuple[int, int]:
         return counts
 
 
+def user_deactivate(*, user: User) -> bool:
+    """Deactivate a user (suspended, left the service): their password, tokens and sessions stop
+    authenticating (each checks is_active) and, after commit, their open websockets close as a
+    revoked token's do. The admin's user form and its action both come here. One conditional
+    UPDATE, no lock. Returns whether the user was active.
+
+    The close is sent even if the row was already inactive: the admin's form saves is_active
+    before it calls this.
+    """
+    with transaction.atomic():
+        changed = User.objects.filter(pk=user.pk, is_active=True).update(is_active=False)
+        user.is_active = False
+        push_after_commit(user_group(user.pk), {"type": "session.revoked"})
+    return bool(changed)
+
+
 def user_group(user_id: int) -> str:
     """The channel-layer group of one user's open websockets."""
     return f"user.{user_id}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -134,7 +135,10 @@ class IncidentDetailView(APIView):
             target=incident,
             via=request.path,
         )
-        return Response(body)
+        response = Response(body)
+        # Personal data in full: no browser, proxy or service-worker cache may keep it.
+        add_never_cache_headers(response)
+        return response
 
 
 class IncidentRecommendationsView(APIView):
@@ -159,10 +163,13 @@ class _TransitionView(APIView):
     input: ClassVar[type[serializers.Serializer[Any]] | None] = None
 
     def post(self, request: Request, pk: int) -> Response:
-        # Who may see the incident at all; the service decides who may change it.
+        # Who may see the incident at all; the service decides who may change it. An incident
+        # outside the user's scope does not exist for them (404, as on GET): a 409 with its
+        # current status would tell a station about another station's incident.
         if not can_read_incidents(request.user):
             raise PermissionDenied(_("Your role cannot act on incidents."))
-        incident = get_object_or_404(Incident.objects.only("pk"), pk=pk)
+        visible = incidents_visible_to(request.user).select_related(None).only("pk")
+        incident = get_object_or_404(visible, pk=pk)
         data: dict[str, Any] = {}
         if self.input is not None:
             parsed = self.input(data=request.data)

@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from apps.common.fields import finite
+from apps.common.fields import StrictCharField, StrictFloatField, StrictRegexField, finite
 from apps.units.models import Station, Unit
 from apps.units.selectors import Recommendation
 
@@ -17,18 +17,18 @@ from .models import Category, Event, Incident, IncidentStatus
 
 
 class LocationIn(serializers.Serializer[None]):
-    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
-    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])
+    lat = StrictFloatField(min_value=-90, max_value=90, validators=[finite])
+    lon = StrictFloatField(min_value=-180, max_value=180, validators=[finite])
 
 
 class IncidentCreateIn(serializers.Serializer[None]):
     category = serializers.ChoiceField(choices=Category.choices)
     priority = serializers.IntegerField(min_value=1, max_value=3)
     location = LocationIn()
-    address = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    caller_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    caller_phone = serializers.RegexField(
+    address = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    caller_name = StrictCharField(max_length=50, required=False, allow_blank=True)
+    caller_phone = StrictRegexField(
         r"^[0-9+\-() ]*$",
         max_length=20,
         required=False,
@@ -54,19 +54,19 @@ class OccurredIn(serializers.Serializer[None]):
 
 
 class ResolveIn(OccurredIn):
-    summary = serializers.CharField(max_length=2000)
+    summary = StrictCharField(max_length=2000)
 
 
 class TransferIn(serializers.Serializer[None]):
     station = serializers.PrimaryKeyRelatedField(
         queryset=Station.objects.all(), required=False, allow_null=True
     )
-    reason = serializers.CharField(max_length=1000)
+    reason = StrictCharField(max_length=1000)
     handed_over_at = serializers.DateTimeField(required=False)
 
 
 class ReasonIn(serializers.Serializer[None]):
-    reason = serializers.CharField(max_length=1000)
+    reason = StrictCharField(max_length=1000)
 
 
 # --- output ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 import weakref
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -27,6 +27,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.common.notices import COMMAND, group_for, notices_since, unit_audience
+from apps.common.parsers import JSONTooDeep, json_loads_bounded
 from apps.common.roles import is_command_centre
 from apps.common.services import user_group
 from apps.incidents.services import alert_receipt
@@ -91,6 +92,9 @@ def snapshot_frames(
 
 
 class SequencedConsumer(AsyncWebsocketConsumer):
+    # The frames a client may send: type → handler. Only these are dispatched; a type is never
+    # turned into a method name (`{"type": "joined"}` used to call the internal on_joined hook).
+    client_frames: ClassVar[dict[str, str]] = {"hello": "on_hello", "ping": "on_ping"}
     audience: str = ""
     user_group: str = ""
     last_sent: int = 0
@@ -169,14 +173,19 @@ class SequencedConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_BIG)
             return
         try:
-            frame = json.loads(raw)
+            frame = json_loads_bounded(raw)
+        except JSONTooDeep as exc:
+            # Under the size limit a frame can still nest thousands of levels deep.
+            await self.send_error("too_deep", str(exc))
+            return
         except ValueError:
             await self.send_error("bad_json", "Frames must be JSON objects.")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
             return
-        handler = getattr(self, "on_" + frame["type"].replace(".", "_"), None)
+        name = self.client_frames.get(frame["type"])
+        handler = getattr(self, name) if name is not None else None
         if handler is None:
             await self.send_error("unknown_type", f"Unknown frame type {frame['type'][:40]!r}.")
             return
@@ -322,6 +331,11 @@ class AlertResender:
 class UnitConsumer(SequencedConsumer):
     """A patrol unit's crew. Alerts are re-sent until the app returns a delivery receipt."""
 
+    client_frames: ClassVar[dict[str, str]] = {
+        **SequencedConsumer.client_frames,
+        "alert.received": "on_alert_received",
+        "position": "on_position",
+    }
     unit_id: int = 0
 
     async def resolve_audience(self, user: Any) -> str | None:

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import finite
+from apps.common.fields import StrictFloatField, finite
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role
 
 from .models import Unit
@@ -25,9 +25,9 @@ BOARD_ROLES = (*OPERATIONS_ROLES, *UNIT_CREW_ROLES, Role.STATION)
 
 
 class PositionIn(serializers.Serializer[None]):
-    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
-    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])
-    accuracy_m = serializers.FloatField(
+    lat = StrictFloatField(min_value=-90, max_value=90, validators=[finite])
+    lon = StrictFloatField(min_value=-180, max_value=180, validators=[finite])
+    accuracy_m = StrictFloatField(
         min_value=0, max_value=100_000, required=False, allow_null=True, validators=[finite]
     )
     recorded_at = serializers.DateTimeField()

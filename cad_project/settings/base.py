@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -79,8 +80,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: REMOTE_ADDR becomes the client's address behind TRUSTED_PROXIES (the lockout's key).
+    "apps.common.security.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.common.security.CadCSPMiddleware",
+    # Before anything reads the query string or the form: NUL in either is a 400.
+    "apps.common.security.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -226,8 +231,18 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Lockout after AXES_FAILURE_LIMIT failed logins of one username from one IP address, for
-# AXES_COOLOFF_MINUTES. Behind a proxy run daphne with --proxy-headers so the client's address
-# is seen. A commander (superuser) can unlock early in the admin (Axes → access attempts).
+# AXES_COOLOFF_MINUTES. Behind a proxy, list it in TRUSTED_PROXIES so the client's address is seen
+# (and run daphne without --proxy-headers, which believes X-Forwarded-For from anyone).
+# A commander (superuser) can unlock early in the admin (Axes → access attempts).
+# The proxies whose X-Forwarded-For is believed: addresses or networks, or `unix` for the peer
+# of daphne's unix socket. Default none: the header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        if _proxy != "unix":
+            ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an address") from _exc
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -242,6 +257,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON parser with a bound on nesting (a deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.common.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

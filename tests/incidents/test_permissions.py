@@ -77,7 +77,9 @@ def test_transition_permissions_per_role(world: World, op: str, role: str) -> No
     if role in allowed:
         assert response.status_code == 200, response.content
     else:
-        assert response.status_code == 403, response.content
+        # Outside one's scope the incident does not exist (as on GET); inside it, 403.
+        hidden = api(_user(world, role)).get(f"/api/incidents/{incident.pk}/").status_code == 404
+        assert response.status_code == (404 if hidden else 403), response.content
         assert Event.objects.count() == before
         assert Incident.objects.get(pk=incident.pk).status == state
 
@@ -138,7 +140,31 @@ def test_unit_board_readers(world: World, role: str) -> None:
 def test_crew_of_another_unit_cannot_act_on_the_incident(world: World) -> None:
     incident = advance(world, new_incident(world), "dispatched")
     response = api(world.other_crew).post(f"/api/incidents/{incident.pk}/acknowledge/")
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert Incident.objects.get(pk=incident.pk).status == "dispatched"
+
+
+@pytest.mark.parametrize("op", list(OPERATIONS))
+def test_another_stations_incident_is_404_for_every_transition(world: World, op: str) -> None:
+    """A station user could not read a west incident (404) but got 409 with its current status
+    by POSTing a transition from the wrong state: the existence and state leaked."""
+    state, path, body, _allowed = OPERATIONS[op]
+    if body.get("unit") == "U1":
+        body = {"unit": world.city.units[1].pk}
+    # One in the state the transition starts from, others in states it does not (409 before).
+    # (Closed first: every step goes through unit U0.)
+    closed = advance(world, new_incident(world), "resolved_on_scene")
+    incidents = [advance(world, new_incident(world), state), new_incident(world), closed]
+    east = api(world.east_station_user)
+    before = Event.objects.count()
+    for incident in incidents:
+        assert east.get(f"/api/incidents/{incident.pk}/").status_code == 404
+        status = incident.status
+        response = east.post(f"/api/incidents/{incident.pk}/{path}/", body, format="json")
+        assert response.status_code == 404, response.content
+        assert "current_status" not in response.json()
+        assert Incident.objects.get(pk=incident.pk).status == status
+    assert Event.objects.count() == before
 
 
 def test_a_crew_member_whose_assignment_ended_is_no_longer_crew(world: World) -> None:
@@ -148,7 +174,8 @@ def test_a_crew_member_whose_assignment_ended_is_no_longer_crew(world: World) ->
     person = world.auxiliary.person  # type: ignore[attr-defined]
     person.assignments.update(valid_to=timezone.now() - timezone.timedelta(minutes=1))
     response = api(world.auxiliary).post(f"/api/incidents/{incident.pk}/acknowledge/")
-    assert response.status_code == 403
+    # No longer crew: the unit's incident is out of their scope (404, as on GET).
+    assert response.status_code == 404
 
 
 def test_a_wrong_role_gets_403_even_with_a_bad_body(world: World) -> None:

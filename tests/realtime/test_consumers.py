@@ -140,6 +140,13 @@ def test_unit_notices_do_not_reach_another_unit() -> None:
         ("[1, 2]", "bad_frame"),
         ('{"type": 5}', "bad_frame"),
         ('{"type": "launch.missiles"}', "unknown_type"),
+        # Internal hooks and handlers are not frame types (this one crashed the consumer).
+        ('{"type": "joined"}', "unknown_type"),
+        ('{"type": "session.revoked"}', "unknown_type"),
+        ('{"type": "__init__"}', "unknown_type"),
+        # 10 KB, under the size limit, 5,000 levels deep (closed the socket with 1011).
+        ("[" * 5000 + "]" * 5000, "too_deep"),
+        ('{"type": "ping", "pad": ' + "[" * 5000 + "]" * 5000 + "}", "too_deep"),
         ('{"type": "hello", "last_seq": "x"}', "bad_field"),
         ('{"type": "alert.received", "alert_id": "nope"}', "bad_field"),
         ('{"type": "position", "lat": 200, "lon": 0}', "bad_field"),

@@ -3,15 +3,17 @@ out for the cool-off time, on the token endpoint and on the admin login alike.""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from apps.common.roles import Role
+from apps.common.security import client_address, parse_trusted_proxies
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +24,16 @@ def dispatcher(db: Any) -> Any:
     return UserFactory(username="disp", password="right-pw", roles=[Role.DISPATCHER], is_staff=True)
 
 
-def token_login(password: str, *, ip: str = "10.0.0.1", username: str = "disp") -> Any:
+def token_login(
+    password: str, *, ip: str = "10.0.0.1", username: str = "disp", forwarded_for: str = ""
+) -> Any:
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
     return APIClient().post(
         "/api/auth/token/",
         {"username": username, "password": password},
         format="json",
         REMOTE_ADDR=ip,
+        **headers,
     )
 
 
@@ -88,3 +94,84 @@ def test_the_admin_login_locks_out_too(dispatcher: Any) -> None:
     assert "sessionid" not in locked.cookies
     # The admin's failures count for the API as well: same username, same address.
     assert token_login("right-pw").status_code == 429
+
+
+PROXY = "10.9.0.2"
+
+
+def test_a_client_rotating_x_forwarded_for_is_locked_out_at_its_own_address(
+    dispatcher: Any,
+) -> None:
+    """With no trusted proxy (the default) the header is ignored."""
+    limit = settings.AXES_FAILURE_LIMIT
+    for i in range(limit - 1):
+        assert token_login("wrong", forwarded_for=f"203.0.113.{i}").status_code == 400
+    assert token_login("wrong", forwarded_for="203.0.113.99").status_code == 429
+    assert token_login("right-pw", forwarded_for="198.51.100.7").status_code == 429
+
+
+@override_settings(TRUSTED_PROXIES=["10.9.0.0/24"])
+def test_behind_a_trusted_proxy_each_client_is_counted_at_its_own_address(
+    dispatcher: Any,
+) -> None:
+    limit = settings.AXES_FAILURE_LIMIT
+    for _ in range(limit):
+        token_login("wrong", ip=PROXY, forwarded_for="203.0.113.5")
+    assert token_login("right-pw", ip=PROXY, forwarded_for="203.0.113.5").status_code == 429
+    # Another client behind the same proxy is not locked out by the first one.
+    assert token_login("right-pw", ip=PROXY, forwarded_for="198.51.100.7").status_code == 200
+
+
+@override_settings(TRUSTED_PROXIES=["10.9.0.0/24"])
+def test_hops_written_by_the_client_are_not_believed(dispatcher: Any) -> None:
+    """The client prepends a fresh address each time; the proxy appends the real one."""
+    limit = settings.AXES_FAILURE_LIMIT
+    for i in range(limit):
+        forged = f"192.0.2.{i}, 203.0.113.5"
+        token_login("wrong", ip=PROXY, forwarded_for=forged)
+    assert (
+        token_login("right-pw", ip=PROXY, forwarded_for="192.0.2.77, 203.0.113.5").status_code
+        == 429
+    )
+    # An untrusted peer's header is ignored even when proxies are configured.
+    for i in range(limit):
+        token_login("wrong", ip="198.51.100.9", forwarded_for=f"10.9.0.{i + 10}")
+    assert token_login("right-pw", ip="198.51.100.9", forwarded_for="10.9.0.99").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("peer", "header", "proxies", "expected"),
+    [
+        ("10.9.0.2", "203.0.113.5", [], "10.9.0.2"),
+        ("10.9.0.2", "203.0.113.5", ["10.9.0.0/24"], "203.0.113.5"),
+        ("10.9.0.2", "203.0.113.5, 10.9.0.3", ["10.9.0.0/24"], "203.0.113.5"),
+        ("10.9.0.2", "not-an-ip", ["10.9.0.0/24"], "10.9.0.2"),
+        ("198.51.100.9", "203.0.113.5", ["10.9.0.0/24"], "198.51.100.9"),
+        (None, "203.0.113.5", ["unix"], "203.0.113.5"),
+        (None, "203.0.113.5", ["10.9.0.0/24"], None),
+        ("::1", "2001:db8::5", ["::1"], "2001:db8::5"),
+    ],
+)
+def test_the_client_address_is_read_from_the_right(
+    peer: str | None, header: str, proxies: list[str], expected: str | None
+) -> None:
+    assert client_address(peer, header, parse_trusted_proxies(proxies)) == expected
+
+
+def test_a_bad_trusted_proxy_stops_the_start() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "cad_project.settings.test",
+            "TRUSTED_PROXIES": "10.0.0.0/8,proxy.local",
+        },
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+    )
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr

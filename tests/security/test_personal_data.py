@@ -98,6 +98,15 @@ def in_shift_1() -> Iterator[None]:
         yield
 
 
+def test_an_answer_with_the_full_phone_is_never_cached(world: World, in_shift_1: Any) -> None:
+    incident = advance(world, new_incident(world), "dispatched")
+    for user in (world.dispatcher, world.auxiliary):
+        response = api(user).get(f"/api/incidents/{incident.pk}/")
+        assert response.json()["caller_phone"] == FULL
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+
+
 def test_the_crew_sees_the_full_phone_of_its_current_incident_only(
     world: World, in_shift_1: Any
 ) -> None:
