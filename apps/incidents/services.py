@@ -181,11 +181,11 @@ def _alert_create(incident: Incident, unit: Unit, at: datetime) -> Alert:
     )
 
 
-def _alerts_receipt(incident: Incident, at: datetime) -> int:
+def _alerts_receipt(incident: Incident, unit: Unit, at: datetime) -> int:
     """The unit acknowledged: its pending alert counts as delivered."""
     return Alert.objects.filter(
         incident=incident,
-        unit_id=incident.unit_id,
+        unit=unit,
         delivered_at__isnull=True,
         withdrawn_at__isnull=True,
     ).update(delivered_at=at)
@@ -467,7 +467,7 @@ def _crew_step(
         if action == "acknowledge":
             # Acknowledged by any path (the app, or the command centre for a crew on the radio):
             # the alert did its job; re-sending it would put a stale card on the phone.
-            _alerts_receipt(incident, now)
+            _alerts_receipt(incident, unit, now)
         else:
             _alerts_withdraw(incident, now)
         if unit_status is not None:
