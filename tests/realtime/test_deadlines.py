@@ -23,8 +23,8 @@ from apps.incidents.models import (
 )
 from apps.personnel.models import Person
 from apps.realtime.sweeper import deadlines_sweep
-from tests.concurrency import race
-from tests.incidents.conftest import World, new_incident
+from tests.support.concurrency import race
+from tests.support.factories import World, new_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from apps.common.models import ApiToken
 from apps.common.services import token_issue, user_sign_out_everywhere
-from tests.realtime.conftest import connect
+from tests.support.ws import connect
 
 # The websocket consumers read through database_sync_to_async (another thread).
 pytestmark = pytest.mark.django_db(transaction=True)
