@@ -10,7 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.env import bench_env, raise_nofile
+from bench.env import bench_env
+from tests.support.procs import raise_nofile
 
 BENCHMARKS = ("recommendation", "statistics", "intake", "connections", "alert_latency")
 

@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from bench.data import build_city
-from bench.env import BenchEnv, machine, rss_kib, wait_for, write_result
+from bench.env import BenchEnv, machine, rss_kib, write_result
 from bench.fleet import FleetProc
+from tests.support.procs import wait_for
 
 HEARTBEAT_S = 5.0
 STEP = 1000

@@ -1,7 +1,8 @@
 """The benchmark environment: its own PostgreSQL database, a private redis-server and daphne
 processes, configured as in production (DEBUG off, a generated SECRET_KEY, base settings).
 
-Every process is started in its own session and stopped (its whole process group) on exit.
+The processes are started and stopped by the tests' harness (tests/support/procs.py): each in its
+own session, stopped with its whole process group on exit.
 """
 
 from __future__ import annotations
@@ -10,53 +11,20 @@ import contextlib
 import json
 import os
 import platform
-import resource
 import secrets
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from tests.support.api import Api
+from tests.support.procs import ROOT, Servers
+
 RESULTS = ROOT / "bench" / "results"
-T = TypeVar("T")
 
 # Sent with every API request: the TLS proxy in front of daphne in production sets it.
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
-
-
-def raise_nofile() -> int:
-    """Raise the open-files limit as far as the hard limit allows; returns the new soft limit."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def rss_kib(pid: int) -> int:
@@ -110,48 +78,19 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
 
 
 @dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self, timeout: float = 10) -> None:
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, 15)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.popen.pid, 9)
-                self.popen.wait(timeout=timeout)
-
-    def tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
-
-
-@dataclass
-class BenchEnv:
-    tmp: Path
+class BenchEnv(Servers):
     db_name: str = "cad_bench"
     pg: str = "postgres://postgres@127.0.0.1:5432"
-    redis_port: int = 0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(64))
-    procs: list[Proc] = field(default_factory=list)
+
+    redis_args: ClassVar[tuple[str, ...]] = ("--maxclients", "20000")
+    daphne_args: ClassVar[tuple[str, ...]] = ("--ping-interval", "20")
+    probe_headers: ClassVar[dict[str, str]] = PROXY_HEADERS
+    many_files: ClassVar[bool] = True
 
     @property
     def database_url(self) -> str:
         return f"{self.pg}/{self.db_name}"
-
-    @property
-    def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
@@ -172,23 +111,6 @@ class BenchEnv:
         )
         return env
 
-    def spawn(self, name: str, argv: list[str]) -> Proc:
-        log = self.tmp / f"{name}.log"
-        with log.open("ab") as fh:
-            popen = subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env=self.env(),
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=raise_nofile,
-            )
-        proc = Proc(name, popen, log)
-        self.procs.append(proc)
-        return proc
-
     # --- the database ---------------------------------------------------------------------
 
     def create_database(self) -> None:
@@ -208,78 +130,9 @@ class BenchEnv:
 
         call_command("migrate", verbosity=0, interactive=False)
 
-    # --- servers --------------------------------------------------------------------------
-
-    def start_redis(self) -> Proc:
-        if not self.redis_port:
-            self.redis_port = free_port()
-        proc = self.spawn(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(self.redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--maxclients",
-                "20000",
-                "--dir",
-                str(self.tmp),
-            ],
-        )
-
-        def ping() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    return s.recv(16).startswith(b"+PONG")
-            except OSError:
-                return False
-
-        wait_for(ping, timeout=30, what="redis")
-        return proc
-
-    def start_daphne(self, name: str = "daphne") -> tuple[Proc, int]:
-        port = free_port()
-        proc = self.spawn(
-            name,
-            [
-                str(BIN / "daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "--ping-interval",
-                "20",
-                "cad_project.asgi:application",
-            ],
-        )
-
-        def ready() -> bool:
-            if not proc.alive():
-                raise RuntimeError(f"{name} exited:\n{proc.tail()}")
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/schema/", headers=PROXY_HEADERS
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=2):
-                    return True
-            except urllib.error.HTTPError:
-                return True  # it answers
-            except OSError:
-                return False
-
-        wait_for(ready, timeout=60, what=f"{name} to listen")
-        return proc, port
-
-    def stop_all(self) -> None:
-        for proc in reversed(self.procs):
-            proc.stop()
-        self.procs.clear()
+    def api(self, port: int, token: str) -> Api:
+        """The HTTP API of one of this environment's daphne processes, as the proxy forwards it."""
+        return Api(port, token, headers=PROXY_HEADERS, timeout=60)
 
 
 @contextlib.contextmanager

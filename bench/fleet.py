@@ -1,4 +1,4 @@
-"""The main process's side of bench.wsclients, and a small HTTP API client."""
+"""The main process's side of bench.wsclients, and the figures of a sample."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
 
-from bench.env import PROXY_HEADERS, ROOT, BenchEnv, Proc
+from bench.env import BenchEnv
+from tests.support.procs import Proc
 
 
 @dataclass
@@ -36,29 +34,21 @@ class FleetProc:
     ) -> FleetProc:
         tokens = env.tmp / f"{name}-tokens.json"
         tokens.write_text(json.dumps(pairs))
-        log = env.tmp / f"{name}.log"
-        with log.open("ab") as err:
-            popen = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.wsclients",
-                    "--port",
-                    str(port),
-                    "--tokens",
-                    str(tokens),
-                    "--heartbeat",
-                    str(heartbeat),
-                ],
-                cwd=ROOT,
-                env=env.env(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                start_new_session=True,
-            )
-        proc = Proc(name, popen, log)
-        env.procs.append(proc)
+        proc = env.spawn(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "bench.wsclients",
+                "--port",
+                str(port),
+                "--tokens",
+                str(tokens),
+                "--heartbeat",
+                str(heartbeat),
+            ],
+            pipes=True,  # commands in on stdin, alerts and answers out on stdout
+        )
         fleet = cls(proc)
         threading.Thread(target=fleet._read, daemon=True).start()
         return fleet
@@ -111,53 +101,6 @@ class FleetProc:
         except (OSError, subprocess.TimeoutExpired):
             pass
         self.proc.stop()
-
-
-@dataclass
-class Api:
-    port: int
-    token: str
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=json.dumps(body).encode() if body is not None else None,
-            method=method,
-            headers={
-                "Authorization": f"Token {self.token}",
-                "Content-Type": "application/json",
-                **PROXY_HEADERS,
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                return e.code, json.loads(raw or b"null")
-            except ValueError:
-                return e.code, raw[:200].decode(errors="replace")
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        status, data = self.call("POST", path, body)
-        if status >= 300:
-            raise RuntimeError(f"POST {path}: {status} {data}")
-        return data
-
-    def new_incident(self, lat: float, lon: float) -> dict[str, Any]:
-        return self.post(
-            "/api/incidents/",
-            {
-                "category": "dispute",
-                "priority": 2,
-                "location": {"lat": lat, "lon": lon},
-                "address": "基准路1号",
-                "description": "基准测试",
-                "caller_name": "张三",
-                "caller_phone": "13800000000",
-            },
-        )
 
 
 def percentiles(values_ms: list[float]) -> dict[str, float | None]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from bench.data import CENTER, build_city
 from bench.env import BenchEnv, machine, write_result
-from bench.fleet import Api, percentiles
+from bench.fleet import percentiles
+from tests.support.api import Api
 
 UNITS = 200
 
@@ -55,7 +56,7 @@ def _drive(apis: list[Api], threads: int, seconds: float) -> dict[str, Any]:
 def run(env: BenchEnv, *, seconds: float) -> dict[str, Any]:
     city = build_city(UNITS, with_crews=False)
     ports = [env.start_daphne(f"daphne-intake-{i}")[1] for i in range(2)]
-    apis = [Api(p, city.dispatcher_token) for p in ports]
+    apis = [env.api(p, city.dispatcher_token) for p in ports]
     result: dict[str, Any] = {
         "benchmark": "intake",
         "machine": machine(),

@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.data import CENTER, build_city
-from bench.env import BIN, BenchEnv, machine, wait_for, write_result
-from bench.fleet import Api, FleetProc, percentiles
+from bench.env import BenchEnv, machine, write_result
+from bench.fleet import FleetProc, percentiles
+from tests.support.api import Api
+from tests.support.procs import BIN, wait_for
 
 FLOOR_SAMPLES = 200
 
@@ -191,7 +193,7 @@ def run(
             "--without-mingle",
         ],
     )
-    apis = [Api(port, city.dispatcher_token) for port in api_ports]
+    apis = [env.api(port, city.dispatcher_token) for port in api_ports]
     pairs = [(u, city.unit_tokens[u]) for u in city.unit_ids]
     fleet = FleetProc.start(env, "fleet", ws_port, pairs)
     result: dict[str, Any] = {

@@ -14,7 +14,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from bench.data import build_city
-from bench.env import ROOT, BenchEnv, machine, write_result
+from bench.env import BenchEnv, machine, write_result
+from tests.support.procs import ROOT
 
 YEAR_START = date(2025, 1, 1)
 YEAR_END = date(2025, 12, 31)

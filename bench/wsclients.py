@@ -24,7 +24,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.env import raise_nofile
+from tests.support.procs import raise_nofile
 
 
 class Fleet:

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from apps.common.models import ApiToken
 from apps.common.roles import Role
 from apps.common.services import token_revoke_all
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from apps.common.counters import counter_next
 from apps.common.models import DailySequence, NoticeCursor
 from apps.common.notices import notice_publish
 from apps.common.services import sequence_next
-from tests.concurrency import race
+from tests.support.concurrency import race
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from apps.common.geo import polygon_contains
-from tests.factories import crew_member, small_city
+from tests.support.factories import crew_member, small_city
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,15 @@ from apps.common.models import IdempotencyRecord
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Event, Incident
-from tests.concurrency import race
-from tests.factories import UserFactory, crew_member, small_city
-from tests.incidents.conftest import World, advance, new_incident
+from tests.support.concurrency import race
+from tests.support.factories import (
+    UserFactory,
+    World,
+    advance,
+    crew_member,
+    new_incident,
+    small_city,
+)
 
 pytestmark = pytest.mark.django_db
 

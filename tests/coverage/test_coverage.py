@@ -1,7 +1,7 @@
 """Coverage of incidents by staging points, and MCLP placement on instances with known optima.
 
-Incidents are created directly as rows with timestamps (tests/stats/rows.py): the lifecycle
-services are being written in parallel.
+Incidents are created directly as rows with timestamps (tests.support.factories.incident_row):
+the lifecycle services are being written in parallel.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from apps.planning.coverage import (
     mclp,
     reach_m,
 )
-from tests.factories import small_city
-from tests.stats.rows import at, incident_row
+from tests.support.factories import at, incident_row, small_city
 
 
 def covered_weight(weights: list[int], covers: list[frozenset[int]], chosen: list[int]) -> int:

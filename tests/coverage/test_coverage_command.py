@@ -1,4 +1,4 @@
-"""python manage.py coverage_report (incidents written as rows: see tests/stats/rows.py)."""
+"""python manage.py coverage_report (incidents written as rows: factories.incident_row)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import translation
 
-from tests.factories import small_city
-from tests.stats.rows import at, incident_row
+from tests.support.factories import at, incident_row, small_city
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from django.test import override_settings
 from apps.incidents.models import IncidentStatus
 from apps.planning.coverage import coverage_gap
 from apps.units.models import UnitStatus
-from tests.factories import small_city
-from tests.stats.rows import at, incident_row
+from tests.support.factories import at, incident_row, small_city
 
 pytestmark = pytest.mark.django_db
 

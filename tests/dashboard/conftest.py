@@ -7,9 +7,8 @@ import time_machine
 from django.test import Client
 
 from apps.common.roles import Role
-from tests.factories import UserFactory
-
-from .data import NOW
+from tests.support.dashboard_day import NOW
+from tests.support.factories import UserFactory
 
 
 @pytest.fixture

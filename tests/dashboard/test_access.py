@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from apps.common.roles import Role
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

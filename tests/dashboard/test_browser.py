@@ -13,9 +13,8 @@ import pytest
 from django.test import Client
 
 from apps.common.roles import Role
-from tests.factories import UserFactory
-
-from .data import DAY, build
+from tests.support.dashboard_day import DAY, build
+from tests.support.factories import UserFactory
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from django.test import Client
 
-from .data import DAY, PHONE, UNITS, build
+from tests.support.dashboard_day import DAY, PHONE, UNITS, build
 
 pytestmark = pytest.mark.django_db
 

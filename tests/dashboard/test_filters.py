@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.factories import small_city
+from tests.support.dashboard_day import build
+from tests.support.factories import small_city
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +72,6 @@ def test_a_long_period_is_answered_with_the_daily_aggregates(
     commander: Client, frozen: None
 ) -> None:
     from apps.stats.services import stats_rollup_day
-
-    from .data import build
 
     build()
     stats_rollup_day(day=date(2026, 3, 2))

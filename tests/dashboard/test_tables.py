@@ -1,4 +1,4 @@
-"""The dashboard's tables on a hand-built set of incidents (tests/dashboard/data.py)."""
+"""The dashboard's tables on a hand-built set of incidents (tests/support/dashboard_day.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.incidents.models import Category
 from apps.units.models import Unit
-from tests.factories import GridCellFactory, StagingPointFactory, UnitFactory
-from tests.stats.rows import at, incident_row
-
-from .data import CATEGORIES, DAY, POINTS, RESPONSE_KEYS, UNITS, build
+from tests.support.dashboard_day import CATEGORIES, DAY, POINTS, RESPONSE_KEYS, UNITS, build
+from tests.support.factories import (
+    GridCellFactory,
+    StagingPointFactory,
+    UnitFactory,
+    at,
+    incident_row,
+)
 
 pytestmark = pytest.mark.django_db
 

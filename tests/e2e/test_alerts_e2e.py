@@ -16,9 +16,11 @@ from apps.common.roles import Role
 from apps.common.services import token_issue
 from apps.incidents.models import Alert, Deadline, DeadlineKind, Event, Incident
 from apps.personnel.models import Assignment, Person
-from tests.e2e.client import Api, UnitClient
-from tests.e2e.harness import E2E_MARKS, stack, wait_for
-from tests.factories import UserFactory, crew_member, small_city
+from tests.support.api import Api
+from tests.support.factories import UserFactory, crew_member, small_city
+from tests.support.marks import E2E_MARKS
+from tests.support.procs import stack, wait_for
+from tests.support.ws import UnitClient
 
 pytestmark = E2E_MARKS
 

@@ -16,8 +16,9 @@ from websockets.sync.client import connect
 from apps.common.roles import Role
 from apps.common.services import token_issue
 from apps.units.models import Unit
-from tests.e2e.harness import E2E_MARKS, stack
-from tests.factories import UserFactory, small_city
+from tests.support.factories import UserFactory, small_city
+from tests.support.marks import E2E_MARKS
+from tests.support.procs import stack
 
 pytestmark = E2E_MARKS
 

@@ -17,7 +17,7 @@ from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Alert, Event, Incident, IncidentStatus, StreamKind
 from apps.units.models import Unit, UnitStatus
-from tests.factories import UnitFactory, UserFactory, small_city
+from tests.support.factories import UnitFactory, UserFactory, small_city
 
 pytestmark = [
     pytest.mark.faults,

@@ -1,6 +1,6 @@
 """Fault injection against real processes: a daphne killed with units connected, Redis restarted
 with dispatches in flight (and made while it is down), the Celery worker killed with deadlines
-pending. The processes share the test database and a private Redis (tests/e2e/harness.py).
+pending. The processes share the test database and a private Redis (tests/support/procs.py).
 """
 
 from __future__ import annotations
@@ -8,27 +8,19 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-import pytest
-from django.db import connection
-
 from apps.common.models import NoticeCursor
 from apps.common.notices import unit_audience
 from apps.common.roles import Role
 from apps.common.services import token_issue
 from apps.incidents.models import Alert, Deadline, DeadlineKind, Event, Incident
 from apps.personnel.models import Assignment, Person
-from tests.e2e.client import Api, UnitClient
-from tests.e2e.harness import stack, wait_for
-from tests.factories import UserFactory, crew_member, small_city
+from tests.support.api import Api
+from tests.support.factories import UserFactory, crew_member, small_city
+from tests.support.marks import FAULTS_MARKS
+from tests.support.procs import stack, wait_for
+from tests.support.ws import UnitClient
 
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="the processes share the test database, which needs PostgreSQL",
-    ),
-]
+pytestmark = FAULTS_MARKS
 
 
 def _crews() -> tuple[str, dict[int, str]]:

@@ -13,8 +13,7 @@ import pytest
 from django.db import transaction
 
 from apps.demo.city import DemoSummary, load_demo_city
-
-DEMO_PASSWORD = "demo-test-pw"
+from tests.support.factories import DEMO_PASSWORD
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,14 @@ from django.utils import timezone
 
 from apps.common.geo import rectangle
 from apps.common.roles import Role
-from tests.factories import (
+from tests.support.factories import (
     GridCellFactory,
     StagingPointFactory,
     StationFactory,
     UnitFactory,
     UserFactory,
 )
+from tests.support.pages import has_map
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +36,6 @@ def url(obj: Any, view: str = "change") -> str:
     meta = obj._meta
     args = [obj.pk] if view == "change" else []
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
-
-
-def has_map(html: str, field: str) -> bool:
-    """The map container django-leaflet renders for a field, and Leaflet itself."""
-    return f'id="id_{field}-map"' in html and "leaflet/leaflet.js" in html
 
 
 def point_post(point: Any, **changes: Any) -> dict[str, Any]:

@@ -27,8 +27,7 @@ from apps.demo.city import (
 )
 from apps.personnel.models import Assignment, Person, PersonKind, TeamRole
 from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit
-
-from .conftest import DEMO_PASSWORD
+from tests.support.factories import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

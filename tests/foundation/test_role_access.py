@@ -14,8 +14,7 @@ from django.urls import reverse
 from apps.common.roles import ROLE_PERMISSIONS, Role, can_see_id_numbers, roles_sync
 from apps.demo.city import DemoSummary
 from apps.units.models import StagingPoint, Unit
-
-from .conftest import DEMO_PASSWORD
+from tests.support.factories import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

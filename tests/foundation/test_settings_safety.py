@@ -3,43 +3,10 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 
-BASE_DIR = Path(settings.BASE_DIR)
-# The README's production variables (a database and Redis that need not exist: checks only).
-PRODUCTION = {
-    "DEBUG": "0",
-    "ALLOWED_HOSTS": "cad.example.org",
-    "CSRF_TRUSTED_ORIGINS": "https://cad.example.org",
-    "DATABASE_URL": "postgres://cad@db.example.org/cad",
-    "REDIS_URL": "redis://redis.example.org:6379/0",
-}
-
-
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    # A clean environment: the test run's own SECRET_KEY/DEBUG must not leak into the child.
-    clean = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL") if k in os.environ}
-    clean["DJANGO_SETTINGS_MODULE"] = "cad_project.settings.base"
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def strong_key() -> str:
-    return secrets.token_urlsafe(64)
+from tests.support.procs import PRODUCTION, manage, strong_key
 
 
 @pytest.mark.parametrize(

@@ -13,17 +13,10 @@ from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Incident
 from frontend.api import health_key
-from tests.factories import UserFactory, crew_member, small_city
-
-from .conftest import Live, require_websockets, screenshot
+from tests.support.browser import Live, expect, require_websockets, screenshot
+from tests.support.factories import UserFactory, crew_member, small_city
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(locator)
 
 
 def open_map(context: Any, live: Any, user: Any) -> Any:

@@ -8,9 +8,15 @@ from typing import Any
 
 import pytest
 
-from .conftest import Live, screenshot
-from .test_patrol_app import Scene, expect, log_in, status_changes, to_en_route
-from .test_patrol_app import scene as scene  # the fixture
+from tests.support.browser import (
+    Live,
+    Scene,
+    expect,
+    log_in,
+    screenshot,
+    status_changes,
+    to_en_route,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from apps.common.roles import Role
 from frontend.api import health_key
 from frontend.views import STATIC_DIR
-from tests.factories import UserFactory, crew_member, small_city
+from tests.support.factories import UserFactory, crew_member, small_city
 
 pytestmark = pytest.mark.django_db
 

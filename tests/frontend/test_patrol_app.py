@@ -4,61 +4,32 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection
 
-from apps.common.roles import Role
 from apps.incidents import services
-from apps.incidents.models import Event, Incident
-from apps.units.models import Unit
+from apps.incidents.models import Incident
 from frontend.api import health_key
-from tests.factories import SmallCity, UserFactory, crew_member, small_city
-
-from .conftest import CHROMIUM, PHONE, Live, require_websockets, screenshot
+from tests.support.browser import (
+    CHROMIUM,
+    PHONE,
+    Live,
+    Scene,
+    expect,
+    log_in,
+    require_websockets,
+    scene_incident,
+    screenshot,
+    status_changes,
+    to_en_route,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BUDGET_BYTES = 150 * 1024
-
-
-@dataclass
-class Scene:
-    city: SmallCity
-    crew: User
-    dispatcher: User
-
-    @property
-    def unit(self) -> Unit:
-        return self.city.units[0]
-
-
-@pytest.fixture
-def scene(transactional_db: Any) -> Scene:
-    city = small_city()
-    return Scene(
-        city=city,
-        crew=crew_member(city.units[0], username="crew", shift=1),
-        dispatcher=UserFactory(username="dispatcher", roles=[Role.DISPATCHER]),
-    )
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(locator)
-
-
-def log_in(page: Any, username: str = "crew", password: str = "pw") -> None:
-    page.goto("/app/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#main")).to_be_visible()
 
 
 CONTROLLED = """() => new Promise((resolve) => {
@@ -84,39 +55,6 @@ def off_loop(fn: Any, /, **kwargs: Any) -> Any:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(call).result()
-
-
-def new_incident(scene: Scene, address: str = "思茅区振兴大道1号") -> Incident:
-    return services.incident_create(
-        actor=scene.dispatcher,
-        lat=22.775,
-        lon=100.951,
-        category="dispute",
-        priority=2,
-        address=address,
-        description="邻里纠纷",
-        caller_name="张三",
-        caller_phone="13800000000",
-    )
-
-
-def to_en_route(scene: Scene) -> Incident:
-    incident = new_incident(scene)
-    incident = services.incident_dispatch(
-        incident=incident, unit=scene.unit, actor=scene.dispatcher
-    )
-    incident = services.incident_acknowledge(incident=incident, actor=scene.crew)
-    return services.incident_en_route(incident=incident, actor=scene.crew)
-
-
-def status_changes(incident_id: int) -> list[str]:
-    """The incident's status changes on the server's timeline, in order (intake excluded)."""
-    rows = (
-        Event.objects.filter(incident_id=incident_id, stream="incident")
-        .order_by("seq")
-        .values_list("from_state", "to_state")
-    )
-    return [to for frm, to in rows if to and to != frm and to != "received"]
 
 
 # --- shell, budget, installability ---------------------------------------------------------
@@ -374,14 +312,14 @@ def test_an_alert_sent_while_the_phone_was_offline_arrives_after_reconnect(
     page.on("websocket", watch)
     log_in(page)
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
-    incident = new_incident(scene)
+    incident = scene_incident(scene)
     off_loop(services.incident_dispatch, incident=incident, unit=scene.unit, actor=scene.dispatcher)
     expect(page.locator("#alert")).to_be_visible()
     page.click("#accept")
     expect(page.locator("#queue-btn")).to_contain_text("(0)")
     phone.set_offline(True)
     expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
-    second = new_incident(scene, address="思茅区月光路2号")
+    second = scene_incident(scene, address="思茅区月光路2号")
     off_loop(services.incident_unassign, incident=incident, reason="改派", actor=scene.dispatcher)
     off_loop(services.incident_dispatch, incident=second, unit=scene.unit, actor=scene.dispatcher)
     phone.set_offline(False)

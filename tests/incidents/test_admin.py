@@ -8,9 +8,7 @@ from django.urls import reverse
 
 from apps.common.roles import Role
 from apps.incidents.models import Event, Incident
-from tests.factories import UserFactory
-
-from .conftest import World, advance, new_incident
+from tests.support.factories import UserFactory, World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.incidents.models import Event, IncidentStatus
-
-from .conftest import World, advance, new_incident
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

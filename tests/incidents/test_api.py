@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from apps.incidents.models import Event, Incident
 from apps.units.models import Unit
-
-from .conftest import World, advance, api, new_incident
+from tests.support.api import api
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

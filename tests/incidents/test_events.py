@@ -17,8 +17,7 @@ from apps.incidents.notify import (
     incident_updated,
 )
 from apps.units.notify import UnitPosition, UnitUpdated
-
-from .conftest import World, advance, new_incident
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

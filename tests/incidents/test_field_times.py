@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from apps.incidents.models import Deadline, DeadlineKind, DeadlineOutcome, Event, IncidentStatus
 from apps.realtime.sweeper import deadlines_sweep
-
-from .conftest import World, advance, api, new_incident
+from tests.support.api import api
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,7 @@ from apps.common.errors import IllegalTransition, UnitBusy
 from apps.incidents import services
 from apps.incidents.models import Event, Incident, IncidentStatus, StreamKind
 from apps.units.models import Unit, UnitStatus
-
-from .conftest import World, advance, new_incident
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

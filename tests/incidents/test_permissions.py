@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from apps.incidents.models import Event, Incident
-
-from .conftest import World, advance, api, new_incident
+from tests.support.api import api
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

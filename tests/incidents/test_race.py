@@ -11,8 +11,8 @@ from django.db import connection, connections
 
 from apps.incidents.models import Event, Incident, StreamKind
 from apps.units.models import Unit
-
-from .conftest import World, api, new_incident
+from tests.support.api import api
+from tests.support.factories import World, new_incident
 
 RACERS = 24
 

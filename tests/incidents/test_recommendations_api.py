@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from apps.incidents import services
-
-from .conftest import World, api, new_incident
+from tests.support.api import api
+from tests.support.factories import World, new_incident
 
 
 def test_the_ranking_lists_free_units_nearest_first(world: World) -> None:

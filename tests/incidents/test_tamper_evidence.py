@@ -24,8 +24,7 @@ from apps.incidents import services
 from apps.incidents.checkpoints import checkpoint_write
 from apps.incidents.models import Event, Incident
 from apps.incidents.timeline import GENESIS
-
-from .conftest import World, advance, new_incident
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = [
     pytest.mark.django_db,

@@ -10,8 +10,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from apps.incidents.models import Event, StreamKind
-
-from .conftest import World, advance, new_incident
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from apps.common.roles import Role
 from apps.personnel.models import CareKind, CareRecord, PeriodStatus
 from apps.personnel.services import assessment_start, period_close, period_open
-from tests.factories import PersonFactory, StagingPointFactory, UserFactory
+from tests.support.factories import PersonFactory, StagingPointFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,7 @@ from apps.personnel.services import (
     period_open,
     period_reopen,
 )
-from tests.factories import PersonFactory, UserFactory
+from tests.support.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal

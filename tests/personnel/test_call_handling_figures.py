@@ -21,7 +21,7 @@ from apps.personnel.selectors import (
     person_call_handling,
 )
 from apps.units.models import GridCell, Unit
-from tests.factories import GridCellFactory, PersonFactory, UnitFactory
+from tests.support.factories import GridCellFactory, PersonFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

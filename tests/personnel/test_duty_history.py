@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from apps.personnel.models import Assignment, Person, TeamRole
 from apps.personnel.selectors import current_shift, on_duty_at, shift_at, shift_hours
-from tests.factories import PersonFactory, UnitFactory
+from tests.support.factories import PersonFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

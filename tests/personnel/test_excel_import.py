@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from apps.common.roles import Role
 from apps.personnel.models import Assessment, Assignment, Person
 from apps.personnel.services import period_open
-from tests.factories import PersonFactory, StagingPointFactory, UserFactory
+from tests.support.factories import PersonFactory, StagingPointFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

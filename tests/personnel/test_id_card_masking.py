@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from apps.common.roles import Role
 from apps.personnel.access import id_card_for, mask_id_card
-from tests.factories import PersonFactory, UserFactory
+from tests.support.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from apps.training.models import (
     SignOff,
     TrainingSession,
 )
-from tests.factories import PersonFactory, UnitFactory, UserFactory, crew_member
+from tests.support.factories import PersonFactory, UnitFactory, UserFactory, crew_member
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

@@ -18,7 +18,7 @@ from apps.personnel.services import (
     period_close,
     period_open,
 )
-from tests.factories import PersonFactory
+from tests.support.factories import PersonFactory
 
 WRITERS = 12
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from apps.personnel.models import Person
 from apps.personnel.selectors import subordinate_ids, supervisor_chain
 from apps.personnel.services import person_set_supervisor
-from tests.factories import PersonFactory
+from tests.support.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,6 @@ def test_the_admin_form_refuses_a_supervisor_cycle() -> None:
     from django.urls import reverse
 
     from apps.common.roles import Role
-    from tests.factories import UserFactory
 
     leader, _officer, _squad, member = chain()
     client = Client()

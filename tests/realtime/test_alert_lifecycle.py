@@ -14,9 +14,9 @@ from apps.incidents import services
 from apps.incidents.models import Alert, Incident
 from apps.realtime import selectors as sel
 from apps.realtime import services as delivery
-from tests.factories import UserFactory, crew_member, small_city
-
-from .conftest import connect, receive_until, run
+from tests.support.concurrency import run
+from tests.support.factories import UserFactory, crew_member, small_city
+from tests.support.ws import connect, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

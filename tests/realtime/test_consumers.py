@@ -11,8 +11,9 @@ from asgiref.sync import sync_to_async
 
 from apps.common.notices import COMMAND, notice_publish, unit_audience
 from apps.common.roles import Role
-from tests.factories import UserFactory, crew_member, small_city
-from tests.realtime.conftest import connect, receive_until, run
+from tests.support.concurrency import run
+from tests.support.factories import UserFactory, crew_member, small_city
+from tests.support.ws import connect, receive_until, token_for, ws_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -362,8 +363,6 @@ def test_a_unit_sends_its_position_over_the_socket() -> None:
 def test_origin_is_checked() -> None:
     from channels.security.websocket import AllowedHostsOriginValidator
     from channels.testing import WebsocketCommunicator
-
-    from tests.realtime.conftest import token_for, ws_app
 
     city = small_city()
     aux = crew_member(city.units[0])

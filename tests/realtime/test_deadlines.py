@@ -27,9 +27,8 @@ from apps.incidents.models import (
 from apps.personnel.models import Assignment, Person
 from apps.realtime.sweeper import deadlines_sweep
 from apps.units.health import HEALTH_TTL_S, health_key
-from tests.concurrency import race
-from tests.factories import PersonFactory, UserFactory, crew_member
-from tests.incidents.conftest import World, new_incident
+from tests.support.concurrency import race
+from tests.support.factories import PersonFactory, UserFactory, World, crew_member, new_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from django.utils import timezone
 from apps.common.sms import FileBackend, HttpGatewayBackend, SmsError, SmsMessage
 from apps.common.tasks import sms_send
 from apps.incidents import services
-from tests.incidents.conftest import World, new_incident
-from tests.realtime.conftest import run
+from tests.support.concurrency import run
+from tests.support.factories import World, new_incident
 
 
 class _Gateway(BaseHTTPRequestHandler):

@@ -16,7 +16,7 @@ from apps.incidents import services
 from apps.incidents.models import Event
 from apps.realtime.sweeper import SWEEP_LOCK_KEY, deadlines_sweep_exclusive
 from cad_project import embedded
-from tests.incidents.conftest import World, new_incident
+from tests.support.factories import World, new_incident
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -1,5 +1,11 @@
 from __future__ import annotations
 
-# The shared small-city fixture, and a fresh channel layer per test (as tests/realtime has).
-from tests.incidents.conftest import world  # noqa: F401
-from tests.realtime.conftest import _fresh_channel_layer  # noqa: F401
+import pytest
+
+from tests.support.ws import fresh_channel_layer
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> None:
+    """Each test gets its own channel-layer state, as in tests/realtime."""
+    fresh_channel_layer()

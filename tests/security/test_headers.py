@@ -10,9 +10,9 @@ import pytest
 from django.test import Client, override_settings
 
 from apps.common.roles import Role
-from tests.factories import UserFactory
-from tests.foundation.test_admin_maps import has_map
-from tests.foundation.test_settings_safety import PRODUCTION, manage, strong_key
+from tests.support.factories import UserFactory, new_incident
+from tests.support.pages import has_map
+from tests.support.procs import PRODUCTION, manage, strong_key
 
 pytestmark = pytest.mark.django_db
 
@@ -108,8 +108,6 @@ def test_the_api_answers_carry_the_policy(client: Client) -> None:
 
 
 def test_the_incident_admin_map_page_renders_under_its_policy(world: Any) -> None:
-    from tests.incidents.conftest import new_incident
-
     incident = new_incident(world)
     world.commander.is_staff = True
     world.commander.save(update_fields=["is_staff"])

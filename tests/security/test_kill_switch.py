@@ -12,8 +12,8 @@ from rest_framework.test import APIClient
 
 from apps.common.models import ApiToken
 from apps.common.services import token_issue, user_deactivate, user_sign_out_everywhere
-from tests.factories import UserFactory
-from tests.realtime.conftest import connect
+from tests.support.factories import UserFactory
+from tests.support.ws import connect
 
 # The websocket consumers read through database_sync_to_async (another thread).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,7 +133,7 @@ def test_deactivating_a_user_in_the_admin_closes_their_open_sockets(
     only when the socket connects); it now closes as a revoked token's does."""
     from asgiref.sync import sync_to_async
 
-    from tests.realtime.conftest import receive_until
+    from tests.support.ws import receive_until
 
     admin = Client()
     admin.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
@@ -164,7 +164,7 @@ def test_user_deactivate_closes_open_sockets_after_commit_only(world: Any) -> No
     from asgiref.sync import sync_to_async
     from django.db import transaction
 
-    from tests.realtime.conftest import receive_until
+    from tests.support.ws import receive_until
 
     async def scenario() -> None:
         comm, _, _ = await connect("/ws/unit/", world.auxiliary)

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from apps.common.roles import Role
 from apps.common.security import client_address, parse_trusted_proxies
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -19,9 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
-from tests.incidents.conftest import World, advance, new_incident
-from tests.realtime.conftest import connect
+from tests.support.factories import UserFactory, World, advance, new_incident
+from tests.support.ws import connect
 
 COMMANDER, DISPATCHER, HR = "commander", "dispatcher", "hr"
 OFFICER, AUXILIARY, STATION, ANONYMOUS = "unit_officer", "unit_auxiliary", "station", "anonymous"

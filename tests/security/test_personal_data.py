@@ -18,8 +18,8 @@ from django.utils import timezone
 from apps.common.models import AccessLog
 from apps.common.security import PersonalDataFilter, mask_personal_data, mask_phone
 from apps.incidents import services
-from tests.factories import PersonFactory
-from tests.incidents.conftest import World, advance, api, new_incident
+from tests.support.api import api
+from tests.support.factories import PersonFactory, World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from apps.common.services import token_issue
-from tests.incidents.conftest import World, advance, new_incident
+from tests.support.api import api
+from tests.support.factories import World, advance, new_incident
 
 
 def load_schema() -> Any:
@@ -81,8 +82,6 @@ def test_the_api_matches_its_schema(case: Any, dispatcher_token: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["summary", "street-presence", "coverage"])
 def test_statistics_refuse_dates_at_the_ends_of_the_calendar(world: World, path: str) -> None:
-    from tests.incidents.conftest import api
-
     for start, end in (("0001-01-01", "0002-05-01"), ("9998-01-01", "9999-12-31")):
         response = api(world.dispatcher).get(f"/api/stats/{path}/?start={start}&end={end}")
         assert response.status_code == 400, response.content

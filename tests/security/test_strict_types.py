@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from apps.incidents.models import Incident
-from tests.incidents.conftest import World, advance, api, new_incident
+from tests.support.api import api
+from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from channels.testing import WebsocketCommunicator
 
 from apps.common.notices import COMMAND, notice_publish, unit_audience
 from apps.common.roles import Role
-from tests.factories import UserFactory, crew_member, small_city
-from tests.realtime.conftest import connect, receive_until
+from tests.support.factories import UserFactory, crew_member, small_city
+from tests.support.ws import connect, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,6 +1,6 @@
 """GET /api/stats/summary/: permissions, validation and the shape of the answer.
 
-Incidents are created directly as rows with timestamps (see tests/stats/rows.py).
+Incidents are created directly as rows with timestamps (see tests.support.factories.incident_row).
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from rest_framework.test import APIClient
 
 from apps.common.roles import Role
 from apps.incidents.models import Incident
-from tests.factories import UserFactory
-
-from .test_response_figures import build_six
+from tests.support.factories import UserFactory, small_city
+from tests.support.figures import build_six
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +86,6 @@ def test_bad_queries_are_answered_400_per_field(params: dict[str, object], field
 
 
 def test_street_presence_lists_the_units_hours() -> None:
-    from tests.factories import small_city
-
     small_city()
     client = client_for(Role.COMMANDER)
     response = client.get(
@@ -120,8 +117,6 @@ def test_coverage_answers_shares_reach_and_a_proposal() -> None:
 
 
 def test_coverage_gap_is_live_for_the_command_centre() -> None:
-    from tests.factories import small_city
-
     small_city()
     response = client_for(Role.COMMANDER).get("/api/stats/coverage-gap/")
     assert response.status_code == 200

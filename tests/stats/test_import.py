@@ -15,9 +15,7 @@ from django.utils import translation
 from apps.incidents.models import Incident, IncidentStatus
 from apps.stats.importer import ImportFileError, Reject, import_incidents
 from apps.stats.models import DailyStats
-from tests.factories import small_city
-
-from .rows import SH
+from tests.support.factories import SH, small_city
 
 pytestmark = pytest.mark.django_db
 

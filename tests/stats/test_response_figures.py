@@ -1,7 +1,7 @@
 """Response figures of a hand-built set of incidents against hand-computed values.
 
-Incidents are created directly as rows with timestamps (see tests/stats/rows.py): the lifecycle
-services are being written in parallel.
+Incidents are created directly as rows with timestamps (see tests.support.factories.incident_row):
+the lifecycle services are being written in parallel.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from apps.incidents.models import Category, Incident, IncidentStatus
+from apps.incidents.models import Incident, IncidentStatus
 from apps.stats.selectors import (
     IntervalFigures,
     percentile,
@@ -19,78 +19,12 @@ from apps.stats.selectors import (
     shift_of,
     shift_of_hour,
 )
-from tests.factories import small_city
-
-from .rows import at, incident_row
+from tests.support.factories import at, incident_row, small_city
+from tests.support.figures import build_six
 
 pytestmark = pytest.mark.django_db
 
 S = IncidentStatus
-
-
-def build_six() -> None:
-    """Six incidents received at 10:00 on 2 March 2026 (see the expected values below)."""
-    city = small_city()
-    u = city.units
-    zone = city.cells[0]  # R0C0: the priority zone (3-minute arrival target)
-    t0 = at(2, 10)
-    common = {"received_at": t0}
-    incident_row(
-        **common,
-        category=Category.DISPUTE,
-        status=S.RESOLVED_ON_SCENE,
-        cell=zone,
-        unit=u[0],
-        dispatch_s=30,
-        ack_s=40,
-        arrive_s=170,
-        close_s=600,
-    )
-    incident_row(
-        **common,
-        category=Category.DISPUTE,
-        status=S.TRANSFER_PENDING,
-        cell=city.cells[1],
-        unit=u[1],
-        dispatch_s=60,
-        ack_s=90,
-        arrive_s=250,
-        close_s=1200,
-        escalated_at=t0 + timedelta(seconds=120),
-    )
-    incident_row(
-        **common,
-        category=Category.ASSISTANCE,
-        status=S.RESOLVED_ON_SCENE,
-        cell=city.cells[5],
-        unit=u[1],
-        dispatch_s=20,
-        ack_s=10,
-        arrive_s=400,
-        close_s=300,
-        arrival_breached_at=t0 + timedelta(seconds=320),
-    )
-    incident_row(
-        **common,
-        category=Category.CRIMINAL,
-        status=S.TRANSFER_RECEIVED,
-        cell=city.cells[6],
-        unit=u[2],
-        dispatch_s=10,
-        ack_s=60,
-        arrive_s=300,
-        close_s=900,
-    )
-    incident_row(
-        **common,
-        category=Category.OTHER,
-        status=S.CANCELLED,
-        cell=city.cells[2],
-        unit=u[2],
-        dispatch_s=40,
-        close_s=100,
-    )
-    incident_row(**common, category=Category.PUBLIC_ORDER, status=S.RECEIVED, cell=city.cells[3])
 
 
 def test_percentile_interpolates_between_closest_ranks_like_percentile_cont() -> None:

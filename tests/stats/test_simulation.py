@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from apps.incidents.models import Incident
 from apps.planning.simulation import simulate
-from tests.factories import small_city
+from tests.support.factories import small_city
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """python manage.py stats_report: the model's report from the model's numbers.
 
-Incidents are created directly as rows with timestamps (see tests/stats/rows.py).
+Incidents are created directly as rows with timestamps (see tests.support.factories.incident_row).
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.factories import small_city
-
-from .test_summary import build_model_two_months
+from tests.support.factories import small_city
+from tests.support.figures import build_model_two_months
 
 pytestmark = pytest.mark.django_db
 

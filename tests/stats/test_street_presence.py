@@ -15,9 +15,7 @@ from apps.incidents.models import StreamKind
 from apps.incidents.timeline import event_append
 from apps.stats.selectors import street_presence
 from apps.units.models import Unit
-from tests.factories import small_city
-
-from .rows import at
+from tests.support.factories import at, small_city
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """The summary: the definitions on hand-built incidents, filters, and the daily aggregates.
 
-Incidents are created directly as rows with timestamps (see tests/stats/rows.py): the lifecycle
-services are being written in parallel.
+Incidents are created directly as rows with timestamps (see tests.support.factories.incident_row):
+the lifecycle services are being written in parallel.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from apps.incidents.models import Category, Incident, IncidentStatus
+from apps.incidents.models import Incident, IncidentStatus
 from apps.stats import selectors as stats
 from apps.stats.models import DailyStats, StatsDay
 from apps.stats.selectors import (
@@ -21,56 +21,18 @@ from apps.stats.selectors import (
     summary,
 )
 from apps.stats.services import stats_rollup_day
-from tests.factories import SmallCity, small_city
-
-from .rows import SH, at, incident_row
-from .test_response_figures import build_six
+from tests.support.factories import SH, at, incident_row, small_city
+from tests.support.figures import (
+    MODEL_END,
+    MODEL_NUMBERS,
+    MODEL_START,
+    build_model_two_months,
+    build_six,
+)
 
 pytestmark = pytest.mark.django_db
 
 S = IncidentStatus
-
-# The model's two months (接警 5046 起, 移交 1088 起), by category: (total, transferred).
-MODEL_NUMBERS = {
-    Category.CRIMINAL: (327, 299),
-    Category.PUBLIC_ORDER: (459, 412),
-    Category.DISPUTE: (1286, 195),
-    Category.ASSISTANCE: (2239, 131),
-    Category.OTHER: (735, 51),
-}
-MODEL_START = date(2026, 1, 1)
-MODEL_END = date(2026, 3, 2)  # 61 days
-
-
-def build_model_two_months(city: SmallCity) -> None:
-    rows = []
-    i = 0
-    for category, (total, transferred) in MODEL_NUMBERS.items():
-        for k in range(total):
-            cell = city.cells[i % 8]
-            received = at(1, 0, month=1) + timedelta(days=i % 61, hours=i % 24, minutes=i % 60)
-            status = S.TRANSFER_RECEIVED if k < transferred else S.RESOLVED_ON_SCENE
-            rows.append(
-                Incident(
-                    number=f"M{i:06d}",
-                    category=category,
-                    priority=2,
-                    status=status,
-                    address="x",
-                    lat=(cell.min_lat + cell.max_lat) / 2,
-                    lon=(cell.min_lon + cell.max_lon) / 2,
-                    grid_cell=cell,
-                    station=cell.staging_point.station,
-                    unit=city.units[i % 4],
-                    received_at=received,
-                    dispatched_at=received + timedelta(seconds=20),
-                    acknowledged_at=received + timedelta(seconds=20 + 10 + i % 90),
-                    arrived_at=received + timedelta(seconds=20 + 100 + i % 400),
-                    closed_at=received + timedelta(seconds=3000),
-                )
-            )
-            i += 1
-    Incident.objects.bulk_create(rows, batch_size=1000)
 
 
 def assert_model_report(result: stats.Summary) -> None:

@@ -1,6 +1,6 @@
 """The beat task keeping the daily aggregates (run in-process with ``apply``).
 
-Incidents are created directly as rows with timestamps (see tests/stats/rows.py).
+Incidents are created directly as rows with timestamps (see tests.support.factories.incident_row).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from django.conf import settings
 
 from apps.stats.models import DailyStats, StatsDay
 from apps.stats.tasks import stats_rollup_day, stats_rollup_recent
-from tests.factories import small_city
-
-from .rows import at, incident_row
+from tests.support.factories import at, incident_row, small_city
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from apps.common.roles import Role
 from apps.personnel.services import period_open
-from tests.factories import PersonFactory, UserFactory
+from tests.support.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

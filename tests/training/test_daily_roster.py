@@ -14,7 +14,7 @@ from apps.personnel.models import Assignment, Person, TeamRole
 from apps.training.models import Attendance, AttendanceStatus, SessionType, TrainingSession
 from apps.training.selectors import daily_roster
 from apps.units.models import StagingPoint
-from tests.factories import PersonFactory, StagingPointFactory
+from tests.support.factories import PersonFactory, StagingPointFactory
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

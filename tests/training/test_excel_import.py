@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from apps.common.roles import Role
 from apps.training.models import Attendance, TrainingSession
-from tests.factories import PersonFactory, UserFactory
+from tests.support.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from apps.personnel.models import Assignment, Person
 from apps.training.models import Certification, Competency, Mentorship, SignOff
 from apps.training.selectors import call_taking_gaps, daily_roster, expiring_certifications
 from apps.units.models import StagingPoint
-from tests.factories import PersonFactory, StagingPointFactory
+from tests.support.factories import PersonFactory, StagingPointFactory
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

@@ -12,7 +12,7 @@ from apps.common.roles import Role
 from apps.personnel.models import Assignment
 from apps.units.models import StationDuty
 from apps.units.selectors import is_crew, station_ids_for_user, unit_for_user
-from tests.factories import PersonFactory, UserFactory, crew_member, small_city
+from tests.support.factories import PersonFactory, UserFactory, crew_member, small_city
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from apps.common.geo import rectangle
 from apps.units.selectors import grid_cell_at, station_at
-from tests.factories import StationFactory, small_city
+from tests.support.factories import StationFactory, UserFactory, small_city
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,6 @@ def test_intake_outside_every_jurisdiction_falls_back_to_the_cells_station() -> 
     from apps.common.roles import Role
     from apps.incidents.services import incident_create
     from apps.units.models import Station
-    from tests.factories import UserFactory
 
     city = small_city()
     # Shrink the west jurisdiction so that its south-west corner is outside every station.

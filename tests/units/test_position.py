@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from apps.common.roles import Role
 from apps.units.models import PositionFix, Unit
-from tests.factories import UserFactory, crew_member, small_city
+from tests.support.factories import UserFactory, crew_member, small_city
 
 pytestmark = pytest.mark.django_db
 

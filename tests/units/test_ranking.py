@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.units.models import Unit, UnitStatus
 from apps.units.selectors import unit_recommendations
-from tests.factories import small_city
+from tests.support.factories import UnitFactory, small_city
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,6 @@ def test_the_databases_candidates_give_the_same_top_as_ranking_every_unit() -> N
     from apps.common.geo import LatLon
     from apps.units.routing_engine import StraightLineRouter
     from apps.units.selectors import unit_origin
-    from tests.factories import UnitFactory
 
     rng = random.Random(7)
     city = small_city()

@@ -1,54 +1,26 @@
-"""Clients for end-to-end tests: the HTTP API with a token, and a unit's websocket."""
+"""Websocket clients: a patrol app's socket against a live daphne (`UnitClient`, for end-to-end
+and fault tests), and the consumers in-process through Channels' communicator (`connect`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
 from websockets.exceptions import ConnectionClosed, WebSocketException
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as ws_connect
 
-
-@dataclass
-class Api:
-    port: int
-    token: str
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=json.dumps(body).encode() if body is not None else None,
-            method=method,
-            headers={"Authorization": f"Token {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        status, data = self.call("POST", path, body or {})
-        assert status < 300, (status, data)
-        return data
-
-    def new_incident(self, lat: float = 22.781, lon: float = 100.951) -> dict[str, Any]:
-        return self.post(
-            "/api/incidents/",
-            {
-                "category": "dispute",
-                "priority": 2,
-                "location": {"lat": lat, "lon": lon},
-                "address": "测试路1号",
-                "description": "邻里纠纷",
-                "caller_name": "张三",
-                "caller_phone": "13800000000",
-            },
-        )
+from apps.common.services import token_issue
+from apps.common.ws import WebsocketAuthStack
+from cad_project.routing import websocket_urlpatterns
 
 
 @dataclass
@@ -68,7 +40,7 @@ class UnitClient:
         errors = []
         for port in self.ports:
             try:
-                self.ws = connect(
+                self.ws = ws_connect(
                     f"ws://127.0.0.1:{port}/ws/unit/?token={self.token}",
                     open_timeout=10,
                     origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
@@ -124,3 +96,48 @@ class UnitClient:
                     return alert
             self.pump(0.5)
         raise AssertionError(f"no alert for incident {incident_id}; frames: {self.frames[-10:]}")
+
+
+# --- in-process, through Channels' communicator ---------------------------------------------
+
+
+def ws_app() -> Any:
+    return WebsocketAuthStack(URLRouter(websocket_urlpatterns))
+
+
+def token_for(user: Any) -> str:
+    return token_issue(user=user)[1]
+
+
+async def connect(
+    path: str, user: Any | None = None, token: str | None = None
+) -> tuple[WebsocketCommunicator, bool, int | None]:
+    if user is not None and token is None:
+        token = await sync_to_async(token_for)(user)
+    url = path + (f"?token={token}" if token else "")
+    comm = WebsocketCommunicator(ws_app(), url, headers=[(b"host", b"testserver")])
+    connected, code = await comm.connect(timeout=5)
+    return comm, connected, code
+
+
+async def receive_until(
+    comm: WebsocketCommunicator, pred: Callable[[dict[str, Any]], bool], timeout: float = 5
+) -> list[dict[str, Any]]:
+    """Frames received until one matches `pred` (included); fails after `timeout` seconds."""
+    frames: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        left = deadline - loop.time()
+        if left <= 0:
+            raise AssertionError(f"no matching frame within {timeout}s; got {frames}")
+        frame = await comm.receive_json_from(timeout=left)
+        frames.append(frame)
+        if pred(frame):
+            return frames
+
+
+def fresh_channel_layer() -> None:
+    """Forget the channel layers built so far: the next test gets its own state (in-memory, or a
+    flushed Redis prefix)."""
+    channel_layers.backends.clear()

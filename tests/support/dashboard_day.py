@@ -1,6 +1,6 @@
 """A hand-built day of incidents for the dashboard, and what its tables must show.
 
-Six calls received at 10:00 on 2 March 2026 (Asia/Shanghai) in tests.factories.small_city, whose
+Six calls received at 10:00 on 2 March 2026 (Asia/Shanghai) in factories.small_city, whose
 cells R{row}C{col} belong to staging point p{col} and whose R0C0 is a priority zone (3-minute
 arrival target; elsewhere 5 minutes). Offsets in seconds: ack and arrival after dispatch.
 
@@ -20,8 +20,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from apps.incidents.models import Category, IncidentStatus
-from tests.factories import SmallCity, small_city
-from tests.stats.rows import at, incident_row
+from tests.support.factories import SmallCity, at, incident_row, small_city
 
 S = IncidentStatus
 PHONE = "13912345678"

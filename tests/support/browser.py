@@ -1,0 +1,162 @@
+"""The browser tests' helpers: Debian's Chromium driven through Playwright (no browser download)
+against a live daphne on the test database, a phone-sized context, and the patrol app's scene.
+
+The fixtures that use them (`live_daphne`, `browser`, `phone`, `scene`) are in
+tests/frontend/conftest.py. Screenshots and daphne's log go to artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from apps.common.roles import Role
+from apps.incidents import services
+from apps.incidents.models import Event, Incident
+from apps.units.models import Unit
+from tests.support.factories import SmallCity, UserFactory, crew_member, small_city
+from tests.support.procs import ROOT, Servers, database_url
+
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+PHONE = {"width": 360, "height": 640}
+# Somewhere near staging point p0 of factories.small_city (WGS-84).
+START = {"latitude": 22.781, "longitude": 100.951, "accuracy": 15}
+# Tiles come from a closed local port: the app must stay usable without them, and no test waits
+# on the internet.
+DEAD_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"
+
+
+def websockets_available() -> bool:
+    """Whether the /ws/unit/ and /ws/command/ consumers (issue 4) are routed."""
+    from cad_project.routing import websocket_urlpatterns
+
+    routes = " ".join(str(getattr(p, "pattern", p)) for p in websocket_urlpatterns)
+    return "ws/unit" in routes and "ws/command" in routes
+
+
+def require_websockets() -> None:
+    if not websockets_available():
+        pytest.skip(
+            "needs the /ws/unit/ and /ws/command/ consumers of issue 4, not routed on main yet"
+        )
+
+
+@dataclass
+class Live:
+    url: str
+    ws_url: str
+
+
+@dataclass
+class LiveServers(Servers):
+    """daphne for the browser tests: the test settings with DEBUG on, the test database (written
+    by the tests with `transactional_db`, so committed), map tiles from a dead port."""
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "cad_project.settings.test",
+            "DEBUG": "1",
+            "DATABASE_URL": database_url(),
+            "MAP_TILE_URL": DEAD_TILES,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+
+def new_phone(browser: Any, live: Live, **options: Any) -> Any:
+    """A phone-sized browser context with emulated geolocation, on the live server."""
+    context = browser.new_context(
+        base_url=live.url,
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        geolocation=START,
+        permissions=["geolocation"],
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        **options,
+    )
+    context.set_default_timeout(20_000)
+    return context
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(locator)
+
+
+def log_in(page: Any, username: str = "crew", password: str = "pw") -> None:
+    page.goto("/app/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#main")).to_be_visible()
+
+
+# --- the patrol app's scene: a crew on unit U0 and a dispatcher -------------------------------
+
+
+@dataclass
+class Scene:
+    city: SmallCity
+    crew: User
+    dispatcher: User
+
+    @property
+    def unit(self) -> Unit:
+        return self.city.units[0]
+
+
+def new_scene() -> Scene:
+    city = small_city()
+    return Scene(
+        city=city,
+        crew=crew_member(city.units[0], username="crew", shift=1),
+        dispatcher=UserFactory(username="dispatcher", roles=[Role.DISPATCHER]),
+    )
+
+
+def scene_incident(scene: Scene, address: str = "思茅区振兴大道1号") -> Incident:
+    """An incident near unit U0, taken in by the scene's dispatcher."""
+    return services.incident_create(
+        actor=scene.dispatcher,
+        lat=22.775,
+        lon=100.951,
+        category="dispute",
+        priority=2,
+        address=address,
+        description="邻里纠纷",
+        caller_name="张三",
+        caller_phone="13800000000",
+    )
+
+
+def to_en_route(scene: Scene) -> Incident:
+    incident = scene_incident(scene)
+    incident = services.incident_dispatch(
+        incident=incident, unit=scene.unit, actor=scene.dispatcher
+    )
+    incident = services.incident_acknowledge(incident=incident, actor=scene.crew)
+    return services.incident_en_route(incident=incident, actor=scene.crew)
+
+
+def status_changes(incident_id: int) -> list[str]:
+    """The incident's status changes on the server's timeline, in order (intake excluded)."""
+    rows = (
+        Event.objects.filter(incident_id=incident_id, stream="incident")
+        .order_by("seq")
+        .values_list("from_state", "to_state")
+    )
+    return [to for frm, to in rows if to and to != frm and to != "received"]
