@@ -26,7 +26,7 @@ LIMIT_MAX = 50
 QUERY_MAX = 100
 
 
-class SearchIn(serializers.Serializer[None]):
+class PlaceSearchIn(serializers.Serializer[None]):
     q = serializers.CharField(max_length=QUERY_MAX, trim_whitespace=True)
     near = serializers.CharField(required=False, help_text="LAT,LON (WGS-84 degrees)")
     limit = serializers.IntegerField(min_value=1, max_value=LIMIT_MAX, default=10)
@@ -52,30 +52,30 @@ class PlaceOut(serializers.Serializer[Any]):
     lon = serializers.FloatField(source="place.lon")
 
 
-class NearPlaceOut(PlaceOut):
+class PlaceNearOut(PlaceOut):
     distance_m = serializers.IntegerField()
 
 
-class ReverseIn(serializers.Serializer[None]):
+class PlaceReverseIn(serializers.Serializer[None]):
     lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
     lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])
 
 
-class RefOut(serializers.Serializer[Any]):
+class PlaceRefOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField(required=False)
 
 
-class StagingPointOut(RefOut):
+class PlaceStagingPointOut(PlaceRefOut):
     distance_m = serializers.IntegerField()
 
 
-class ReverseOut(serializers.Serializer[Any]):
-    places = NearPlaceOut(many=True)
-    grid_cell = RefOut(allow_null=True)
-    station = RefOut(allow_null=True)
-    staging_point = StagingPointOut(allow_null=True)
+class PlaceReverseOut(serializers.Serializer[Any]):
+    places = PlaceNearOut(many=True)
+    grid_cell = PlaceRefOut(allow_null=True)
+    station = PlaceRefOut(allow_null=True)
+    staging_point = PlaceStagingPointOut(allow_null=True)
 
 
 def _require_command_centre(request: Request) -> None:
@@ -91,13 +91,13 @@ def _near_out(hit: PlaceHit) -> dict[str, Any]:
 
 class PlaceSearchView(APIView):
     @extend_schema(
-        parameters=[SearchIn],
+        parameters=[PlaceSearchIn],
         responses={200: PlaceOut(many=True)},
         summary="Search the gazetteer (best first)",
     )
     def get(self, request: Request) -> Response:
         _require_command_centre(request)
-        data = SearchIn(data=request.query_params)
+        data = PlaceSearchIn(data=request.query_params)
         data.is_valid(raise_exception=True)
         hits = place_search(
             q=data.validated_data["q"],
@@ -113,12 +113,12 @@ class PlaceReverseView(APIView):
             OpenApiParameter("lat", float, required=True),
             OpenApiParameter("lon", float, required=True),
         ],
-        responses={200: ReverseOut},
+        responses={200: PlaceReverseOut},
         summary="What is at a point: nearest places, grid cell, station, staging point",
     )
     def get(self, request: Request) -> Response:
         _require_command_centre(request)
-        data = ReverseIn(data=request.query_params)
+        data = PlaceReverseIn(data=request.query_params)
         data.is_valid(raise_exception=True)
         found = place_reverse(lat=data.validated_data["lat"], lon=data.validated_data["lon"])
         cell = found.grid_cell

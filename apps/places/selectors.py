@@ -32,6 +32,9 @@ from .text import is_pinyin_query, normalise
 # How many candidate places each SQL step may return.
 CANDIDATES = 300
 NEAR_STEP_M = 500.0
+# When a query matches more places than CANDIDATES, those within this distance of `near` are
+# fetched as well.
+NEAR_BOX_M = 3000.0
 # Rank of each kind of match (lower is better).
 EXACT, PREFIX, PARTIAL, ANY_ORDER = 0, 1, 2, 3
 
@@ -53,6 +56,15 @@ def _place_ids(keys: QuerySet[PlaceKey], limit: int = CANDIDATES) -> list[int]:
         if len(seen) >= limit:
             break
     return list(seen)
+
+
+_M_PER_DEG_LAT = 111_320.0
+
+
+def _box(lat: float, radius_m: float) -> tuple[float, float]:
+    """Half the sides, in degrees, of a box holding the circle of radius_m around a point."""
+    d_lat = radius_m / _M_PER_DEG_LAT
+    return d_lat, d_lat / max(0.01, math.cos(math.radians(lat)))
 
 
 def _exists(fragment: str) -> bool:
@@ -120,9 +132,24 @@ def place_search(
 
     head = query[:KEY_MAX]
     add(_place_ids(PlaceKey.objects.filter(key=head), candidates))
-    add(_place_ids(PlaceKey.objects.filter(_prefix(head), start=True), candidates))
+    starts = _place_ids(PlaceKey.objects.filter(_prefix(head), start=True), candidates)
+    add(starts)
+    saturated = len(starts) >= candidates
     if len(ids) < candidates:
-        add(_place_ids(PlaceKey.objects.filter(_prefix(head), start=False), candidates))
+        inside = _place_ids(PlaceKey.objects.filter(_prefix(head), start=False), candidates)
+        add(inside)
+        saturated = saturated or len(inside) >= candidates
+    if near is not None and saturated:
+        # More matches than candidates (医院 in a big city): the ones near the point too.
+        d_lat, d_lon = _box(near.lat, NEAR_BOX_M)
+        nearby = PlaceKey.objects.filter(
+            _prefix(head),
+            place__lat__gte=near.lat - d_lat,
+            place__lat__lte=near.lat + d_lat,
+            place__lon__gte=near.lon - d_lon,
+            place__lon__lte=near.lon + d_lon,
+        )
+        add(_place_ids(nearby, candidates))
     fragments: list[str] = []
     # A query found whole is one fragment: only a query found nowhere is split into pieces.
     if not ids and not is_pinyin_query(query) and len(query) > 1:
@@ -155,16 +182,13 @@ def place_search(
 
 # --- Reverse lookup --------------------------------------------------------------------------
 
-_M_PER_DEG_LAT = 111_320.0
-
 
 def places_near(*, lat: float, lon: float, limit: int = 5, max_m: float = 5000.0) -> list[PlaceHit]:
     """The places nearest a point, nearest first, within max_m: bounding boxes on the (lat, lon)
     index, widened four times at a time until enough places are inside the circle."""
     radius = min(250.0, max_m)
     while True:
-        d_lat = radius / _M_PER_DEG_LAT
-        d_lon = radius / (_M_PER_DEG_LAT * max(0.01, math.cos(math.radians(lat))))
+        d_lat, d_lon = _box(lat, radius)
         box = Place.objects.filter(
             lat__gte=lat - d_lat, lat__lte=lat + d_lat, lon__gte=lon - d_lon, lon__lte=lon + d_lon
         ).only("id", "name", "address", "kind", "lat", "lon")

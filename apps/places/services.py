@@ -105,8 +105,9 @@ def _key_rows(places: Iterable[Place]) -> list[PlaceKey]:
 def places_upsert(*, places: Sequence[PlaceData], batch_size: int = 2000) -> UpsertCounts:
     """Create the places whose key is new, update those whose values differ, leave the rest.
 
-    One transaction; the existing rows of the batch are locked (select_for_update) so that two
-    imports of the same file cannot both create a place. A place given twice: the last one wins.
+    One transaction; the existing rows of the batch are locked (select_for_update), so two
+    writers of the same place do not lose each other's update; two creating the same new place
+    meet the unique key (the second fails and writes nothing). A place given twice: the last wins.
     Raises ValidationError (per field) for a place place_errors refuses.
     """
     wanted: dict[str, PlaceData] = {}

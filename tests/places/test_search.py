@@ -19,7 +19,9 @@ CITY_HOSPITAL = (22.7890, 100.9780)
 DISTRICT_HOSPITAL = (22.8112, 100.9618)
 
 
-def place(name: str, kind: str = PlaceKind.POI, lat: float = 22.78, lon: float = 100.97, **kw: Any):  # type: ignore[no-untyped-def]
+def place(
+    name: str, kind: str = PlaceKind.POI, lat: float = 22.78, lon: float = 100.97, **kw: Any
+) -> PlaceData:
     return PlaceData(name=name, kind=kind, lat=lat, lon=lon, code=kw.pop("code", name), **kw)
 
 
@@ -94,6 +96,13 @@ def test_nearness_orders_matches_of_the_same_rank(city: None) -> None:
     assert names("人民医院", near=near_city) == ["普洱市人民医院", "思茅区人民医院"]
     # Nearness never lifts a worse match over a better one.
     assert names("人民路", near=LatLon(22.9, 101.1))[0] == "人民路"
+
+
+def test_with_more_matches_than_candidates_the_near_ones_are_still_ranked() -> None:
+    far = [place(f"医院{i}", lat=22.70, lon=100.90 + i * 0.001) for i in range(10)]
+    places_upsert(places=[*far, place("医院近", lat=22.80, lon=101.00)])
+    here = LatLon(22.801, 101.0)
+    assert names("医院", near=here, limit=1, candidates=5) == ["医院近"]
 
 
 def test_nothing_matches_text_found_nowhere(city: None) -> None:
