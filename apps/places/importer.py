@@ -175,8 +175,11 @@ def _geojson_rows(stream: TextIO, crs: str) -> Iterator[Row]:
             if kind == "Point":
                 lon, lat = coords[0], coords[1]  # type: ignore[index]
             elif kind == "LineString" and coords and len(coords) >= 2:
-                line = {"type": "LineString", "coordinates": [[p[0], p[1]] for p in coords]}
-                lon, lat = coords[len(coords) // 2][:2]
+                vertices = [[float(p[0]), float(p[1])] for p in coords]
+                if not all(abs(lon) <= 180 and abs(lat) <= 90 for lon, lat in vertices):
+                    raise ValueError
+                line = {"type": "LineString", "coordinates": vertices}
+                lon, lat = vertices[len(vertices) // 2]
             else:
                 raise TypeError
         except (TypeError, IndexError, KeyError, ValueError):

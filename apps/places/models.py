@@ -61,8 +61,9 @@ class Place(models.Model):
             models.CheckConstraint(condition=Q(kind__in=PlaceKind.values), name="place_kind_valid"),
         ]
         indexes = [
-            # reverse lookup (selectors.places_near): places in a bounding box around a point
-            models.Index(fields=["lat", "lon"], name="place_latlon"),
+            # reverse lookup (selectors.places_near): places in a bounding box around a point;
+            # place_search's matches near a point (the id makes it an index-only scan there)
+            models.Index(fields=["lat", "lon", "id"], name="place_latlon"),
         ]
 
     def __str__(self) -> str:
@@ -87,13 +88,18 @@ class PlaceKey(models.Model):
         indexes = [
             # place_search: exact keys, fragment probes and fragment candidates (key LIKE 'f%';
             # the pattern operator class lets PostgreSQL use it whatever the database collation,
-            # SQLite compares the range key >= 'f' AND key < 'g' on it)
-            models.Index(fields=["key"], opclasses=["varchar_pattern_ops"], name="placekey_key"),
+            # SQLite compares the range key >= 'f' AND key < 'g' on it). place_id is in the
+            # index so that the candidates are read from it alone (an index-only scan).
+            models.Index(
+                fields=["key", "place"],
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+                name="placekey_key",
+            ),
             # place_search: names and aliases that start with the query (start AND key LIKE 'q%'),
             # and the substrings inside them (NOT start AND key LIKE 'q%')
             models.Index(
-                fields=["start", "key"],
-                opclasses=["bool_ops", "varchar_pattern_ops"],
+                fields=["start", "key", "place"],
+                opclasses=["bool_ops", "varchar_pattern_ops", "int8_ops"],
                 name="placekey_start_key",
             ),
         ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -34,7 +35,7 @@ CANDIDATES = 300
 NEAR_STEP_M = 500.0
 # When a query matches more places than CANDIDATES, those within this distance of `near` are
 # fetched as well.
-NEAR_BOX_M = 3000.0
+NEAR_BOX_M = 2000.0
 # Rank of each kind of match (lower is better).
 EXACT, PREFIX, PARTIAL, ANY_ORDER = 0, 1, 2, 3
 
@@ -135,7 +136,9 @@ def place_search(
     starts = _place_ids(PlaceKey.objects.filter(_prefix(head), start=True), candidates)
     add(starts)
     saturated = len(starts) >= candidates
-    if len(ids) < candidates:
+    # One character says too little to look inside every name: names that start with it only.
+    whole_names_only = len(query) == 1
+    if len(ids) < candidates and not whole_names_only:
         inside = _place_ids(PlaceKey.objects.filter(_prefix(head), start=False), candidates)
         add(inside)
         saturated = saturated or len(inside) >= candidates
@@ -149,6 +152,8 @@ def place_search(
             place__lon__gte=near.lon - d_lon,
             place__lon__lte=near.lon + d_lon,
         )
+        if whole_names_only:
+            nearby = nearby.filter(start=True)
         add(_place_ids(nearby, candidates))
     fragments: list[str] = []
     # A query found whole is one fragment: only a query found nowhere is split into pieces.
@@ -164,20 +169,29 @@ def place_search(
             add(_place_ids(keys, candidates))
     if not ids:
         return []
-    places = Place.objects.filter(pk__in=list(ids)).only(
+    # Ranked on plain rows; model instances are built for the answer only.
+    rows = Place.objects.filter(pk__in=list(ids)).values_list(
         "id", "name", "address", "kind", "lat", "lon", "search_keys"
     )
-    hits: list[tuple[int, float, int, str, PlaceHit]] = []
-    for place in places:
-        rank = _rank(query, fragments, list(place.search_keys))
+    ranked: list[tuple[int, float, int, str, int, tuple[Any, ...], float | None]] = []
+    for row in rows:
+        rank = _rank(query, fragments, row[6])
         if rank is None:
             continue
-        distance = None if near is None else haversine_m(near.lat, near.lon, place.lat, place.lon)
+        distance = None if near is None else haversine_m(near.lat, near.lon, row[4], row[5])
         step = 0.0 if distance is None else math.floor(distance / NEAR_STEP_M)
-        hit = PlaceHit(place=place, rank=rank, distance_m=distance)
-        hits.append((rank, step, len(place.name), place.name, hit))
-    hits.sort(key=lambda h: (h[0], h[1], h[2], h[3], h[4].place.pk))
-    return [h[4] for h in hits[:limit]]
+        ranked.append((rank, step, len(row[1]), row[1], row[0], row, distance))
+    ranked.sort(key=lambda r: r[:5])
+    return [
+        PlaceHit(
+            place=Place(
+                id=row[0], name=row[1], address=row[2], kind=row[3], lat=row[4], lon=row[5]
+            ),
+            rank=rank,
+            distance_m=distance,
+        )
+        for rank, _step, _len, _name, _pk, row, distance in ranked[:limit]
+    ]
 
 
 # --- Reverse lookup --------------------------------------------------------------------------

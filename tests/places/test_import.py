@@ -128,11 +128,14 @@ def test_geojson_points_and_lines_are_imported_and_bad_features_reported(
             ),
             feature({"type": "Polygon", "coordinates": []}, name="坏的", kind="poi"),
             feature({"type": "Point", "coordinates": [100.97, 22.78]}, name="无类", kind="?"),
+            feature(
+                {"type": "LineString", "coordinates": [[1, "x"], [2, 3]]}, name="坏线", kind="road"
+            ),
         ],
     }
     out, err = run(tmp_path, json.dumps(doc, ensure_ascii=False), name="p.geojson")
-    assert "4 rows read: 2 places created" in out and "2 rejected" in out
-    assert "line 3, geometry:" in err and "line 4, kind:" in err
+    assert "5 rows read: 2 places created" in out and "3 rejected" in out
+    assert "line 3, geometry:" in err and "line 4, kind:" in err and "line 5, geometry:" in err
     road = Place.objects.get(name="振兴大道")
     assert road.line == {"type": "LineString", "coordinates": line}
     assert (road.lat, road.lon) == (22.78, 100.975)  # the middle vertex

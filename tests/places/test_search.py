@@ -105,6 +105,10 @@ def test_with_more_matches_than_candidates_the_near_ones_are_still_ranked() -> N
     assert names("医院", near=here, limit=1, candidates=5) == ["医院近"]
 
 
+def test_one_character_finds_the_names_that_start_with_it(city: None) -> None:
+    assert names("人") == ["人民路", "人民路小学"]  # not 北人民路, 普洱市人民医院
+
+
 def test_nothing_matches_text_found_nowhere(city: None) -> None:
     assert names("火星基地") == []
     assert names("   ") == []
