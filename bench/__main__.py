@@ -13,7 +13,14 @@ from pathlib import Path
 from bench.env import bench_env
 from tests.support.procs import raise_nofile
 
-BENCHMARKS = ("recommendation", "statistics", "intake", "connections", "alert_latency")
+BENCHMARKS = (
+    "recommendation",
+    "statistics",
+    "intake",
+    "connections",
+    "alert_latency",
+    "places",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="alert latency: seconds per (N, R) cell")
     parser.add_argument("--connections", type=int, help="connections: how many to try")
     parser.add_argument("--incidents", type=int, help="statistics: how many incidents")
+    parser.add_argument("--places", type=int, help="places: how many synthetic places")
     parser.add_argument("--db", default="cad_bench", help="the benchmark database (dropped!)")
     args = parser.parse_args(argv)
     names = args.only or list(BENCHMARKS)
@@ -77,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
                     incidents=args.incidents or (50_000 if args.quick else 1_000_000),
                     import_rows=0 if args.quick else 1_000_000,
                 )
+            elif name == "places":
+                from bench import places
+
+                places.run(places=args.places or 100_000, repeats=10 if args.quick else 50)
             print(f"   ({time.monotonic() - t:.0f}s)", flush=True)
         env.stop_all()
     print(f"\nall done in {time.monotonic() - started:.0f}s; results in bench/results/", flush=True)

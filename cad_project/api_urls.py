@@ -7,6 +7,7 @@ from django.urls import path
 from apps.common.api import ObtainTokenView
 from apps.incidents import api as incidents_api
 from apps.personnel import api as personnel_api
+from apps.places import api as places_api
 from apps.planning import api as planning_api
 from apps.stats import api as stats_api
 from apps.training import api as training_api
@@ -39,6 +40,9 @@ urlpatterns = [
     # units (issue 3)
     path("units/", units_api.UnitListView.as_view(), name="unit-list"),
     path("units/<int:pk>/position/", units_api.UnitPositionView.as_view(), name="unit-position"),
+    # the gazetteer (issue 12)
+    path("places/", places_api.PlaceSearchView.as_view(), name="place-search"),
+    path("places/reverse/", places_api.PlaceReverseView.as_view(), name="place-reverse"),
     # the crew's own records (issue 6)
     path("me/assessments/", personnel_api.MyAssessmentsView.as_view(), name="me-assessments"),
     path("me/training/", training_api.MyTrainingView.as_view(), name="me-training"),

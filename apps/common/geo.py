@@ -147,3 +147,22 @@ def wgs84_to_gcj02(lat: float, lon: float) -> tuple[float, float]:
         return lat, lon
     d_lat, d_lon = _gcj_delta(lat, lon)
     return lat + d_lat, lon + d_lon
+
+
+def gcj02_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
+    """GCJ-02 (lat, lon) → WGS-84 (lat, lon); unchanged outside China.
+
+    The forward transform has no closed-form inverse; its shift varies slowly (a few hundred
+    metres over the whole country), so the fixed-point iteration w ← w − (gcj(w) − g) converges
+    to well under a millimetre in a handful of steps.
+    """
+    if out_of_china(lat, lon):
+        return lat, lon
+    w_lat, w_lon = lat, lon
+    for _ in range(30):
+        g_lat, g_lon = wgs84_to_gcj02(w_lat, w_lon)
+        e_lat, e_lon = g_lat - lat, g_lon - lon
+        w_lat, w_lon = w_lat - e_lat, w_lon - e_lon
+        if abs(e_lat) < 1e-11 and abs(e_lon) < 1e-11:
+            break
+    return w_lat, w_lon

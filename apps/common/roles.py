@@ -54,6 +54,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
         "units.unit": ALL,
         "units.positionfix": VIEW,
         "units.stationduty": ALL,  # which accounts receive a station's transferred incidents
+        "places.place": ALL,  # the gazetteer
         "incidents.incident": EDIT,
         "incidents.event": VIEW,  # the timeline is append-only, even for commanders
         "personnel.person": VIEW,  # who is on which unit; ID numbers stay masked
@@ -69,6 +70,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
         "units.station": VIEW,
         "units.stagingpoint": VIEW,
         "units.gridcell": VIEW,
+        "places.place": VIEW,
     },
     # Personnel, assessment and training; no incidents, no dispatch.
     Role.HR: {

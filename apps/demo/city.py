@@ -40,8 +40,12 @@ from django.db import transaction
 from apps.common.geo import haversine_m
 from apps.common.roles import STAFF_ROLES, Role, roles_sync
 from apps.personnel.models import Assignment, Person, PersonKind, TeamRole
+from apps.places.models import Place
+from apps.places.services import places_upsert
 from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit
 from apps.units.reference import station_apply_bbox, station_containing
+
+from .gazetteer import demo_places
 
 SEED = 20240501
 SIMAO_REGION = "530802"  # 云南省普洱市思茅区
@@ -334,6 +338,7 @@ class DemoSummary:
     units: int = 0
     officers: int = 0
     auxiliaries: int = 0
+    places: int = 0
     created: int = 0
     logins: tuple[DemoLogin, ...] = DEMO_LOGINS
 
@@ -489,6 +494,8 @@ def load_demo_city(*, password: str = "demo") -> DemoSummary:
         points = _load_reference(summary)
         _load_people(summary, points, roster)
         _load_accounts(summary, password, roster)
+        # The gazetteer (apps.places): created or updated by code, so a second run adds nothing.
+        summary.created += places_upsert(places=demo_places(STAGING_POINTS)).created
     summary.stations = Station.objects.count()
     summary.staging_points = StagingPoint.objects.count()
     summary.cells = GridCell.objects.count()
@@ -496,4 +503,5 @@ def load_demo_city(*, password: str = "demo") -> DemoSummary:
     summary.units = Unit.objects.count()
     summary.officers = Person.objects.filter(kind=PersonKind.OFFICER).count()
     summary.auxiliaries = Person.objects.filter(kind=PersonKind.AUXILIARY).count()
+    summary.places = Place.objects.filter(demo=True).count()
     return summary

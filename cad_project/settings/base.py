@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     # Lowest layer first (pyproject.toml's import-linter contract states the layers).
     "apps.common",
     "apps.units",
+    "apps.places",
     "apps.incidents",
     "apps.personnel",
     "apps.training",

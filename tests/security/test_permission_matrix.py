@@ -144,6 +144,11 @@ MATRIX: dict[tuple[str, str], Row] = {
             {"lat": 22.775, "lon": 100.951, "recorded_at": timezone.now().isoformat()},
         )(w),
     ),
+    # The gazetteer: the command centre locates calls.
+    ("GET", "api/places/"): Row(OPERATIONS, static("/api/places/?q=振兴大道")),
+    ("GET", "api/places/reverse/"): Row(
+        OPERATIONS, static("/api/places/reverse/?lat=22.775&lon=100.951")
+    ),
     # The crew's own records (other accounts are not persons: 404).
     ("GET", "api/me/assessments/"): Row(CREW, static("/api/me/assessments/")),
     ("GET", "api/me/training/"): Row(CREW, static("/api/me/training/")),

@@ -32,7 +32,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo city: {s.stations} police stations, {s.staging_points} staging points, "
             f"{s.cells} grid cells ({s.priority_cells} priority), {s.units} patrol units, "
-            f"{s.officers} officers, {s.auxiliaries} auxiliaries; {s.created} rows created."
+            f"{s.officers} officers, {s.auxiliaries} auxiliaries, {s.places} places in the "
+            f"gazetteer; {s.created} rows created."
         )
         self.stdout.write("Demo logins (password: the value of --password):")
         for login in s.logins:
