@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 
 from apps.incidents import services
-from apps.incidents.models import Incident
+from apps.incidents.models import Event, Incident
 from frontend.api import health_key
 from tests.support.browser import (
     CHROMIUM,
@@ -162,12 +164,17 @@ def test_arrive_tapped_offline_is_queued_and_recorded_exactly_once_online(
     expect(page.locator("#list-items li")).to_have_count(1)
     screenshot(page, "app-queued")
     page.click("[data-action=close-list]")
+    back_online = timezone.now()
     phone.set_offline(False)
     expect(page.locator("#queue-btn")).to_contain_text("(0)")
     expect(page.locator("[data-do=resolve]")).to_be_visible()
     incident.refresh_from_db()
     assert incident.status == "on_scene"
     assert status_changes(incident.pk).count("on_scene") == 1
+    # The arrival is when it was tapped, offline, not when the queued request got through.
+    assert incident.arrived_at is not None and incident.arrived_at < back_online
+    arrive = Event.objects.get(incident=incident, stream="incident", kind="arrive")
+    assert datetime.fromisoformat(arrive.payload["received_at"]) > back_online
     page.click("[data-action=shift-list]")
     expect(page.locator("#list-items")).to_contain_text(incident.number)
     screenshot(page, "app-my-shift")
@@ -326,3 +333,23 @@ def test_an_alert_sent_while_the_phone_was_offline_arrives_after_reconnect(
     expect(page.locator("#alert")).to_be_visible()
     expect(page.locator("#alert-address")).to_have_text("思茅区月光路2号")
     assert len(hellos) >= 2 and hellos[-1]["last_seq"] > 0  # caught up from where it was
+
+
+def test_an_incident_taken_off_the_unit_takes_the_alert_card_down(phone: Any, scene: Scene) -> None:
+    require_websockets()
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    incident = off_loop(
+        services.incident_dispatch,
+        incident=scene_incident(scene),
+        unit=scene.unit,
+        actor=scene.dispatcher,
+    )
+    expect(page.locator("#alert")).to_be_visible()
+    # Nobody answers; the command centre sends another unit (by hand, or the escalation).
+    off_loop(services.incident_unassign, incident=incident, reason="改派", actor=scene.dispatcher)
+    expect(page.locator("#alert")).to_be_hidden()
+    expect(page.locator("#incident")).to_contain_text("当前无警情")
+    expect(page.locator("#toast")).to_contain_text(incident.number)
+    screenshot(page, "app-withdrawn")
