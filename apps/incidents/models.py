@@ -180,7 +180,7 @@ class Event(models.Model):
 
     `hash` = HMAC-SHA256 (TIMELINE_KEY, never stored in the database) over the event's content
     and the previous event's hash in the same stream; `verify_timeline` recomputes the chains and
-    checks them against the checkpoints written outside the database (timeline.py). On
+    checks them against the checkpoints written outside the database (apps/audit). On
     PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE.
     """
 

@@ -26,7 +26,7 @@ Speed (the 1,000,000-incident year must answer in < 1 s): ``DailyStats`` keeps, 
 histogram of each response interval (one integer column per bucket, so summing a year is one
 plain ``SUM`` over ~50k rows). ``stats_rollup_day`` recomputes one day in one transaction
 (delete + insert, the day's ``StatsDay`` row locked), so it is idempotent; Celery beat rolls up
-today and yesterday every few minutes and the last week nightly (apps/incidents/tasks.py).
+today and yesterday every few minutes and the last week nightly (apps/stats/tasks.py).
 
 ``summary`` answers a period like this:
 - short periods (≤ EXACT_MAX_DAYS days) or a ``grid_cell`` filter (not an aggregate key): raw

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "apps.training",
     "apps.realtime",
     "apps.stats",
+    "apps.audit",
     "apps.planning",
     "apps.demo",
     "frontend",
@@ -474,7 +475,7 @@ LOGGING = {
 CELERY_IMPORTS = [
     "apps.realtime.tasks",
     "apps.stats.tasks",
-    "apps.incidents.tasks",
+    "apps.audit.tasks",
     "apps.common.tasks",
 ]
 CELERY_BEAT_SCHEDULE.update(
@@ -485,7 +486,7 @@ CELERY_BEAT_SCHEDULE.update(
             "schedule": DEADLINE_SWEEP_S,
         },
         "notices-prune": {"task": "apps.common.tasks.notices_prune_task", "schedule": 3600.0},
-        # Signed checkpoints of the timeline outside the database (apps/incidents/checkpoints.py).
+        # Signed checkpoints of the timeline outside the database (apps/audit/checkpoints.py).
         "timeline-checkpoint": {
             "task": "incidents.timeline_checkpoint",
             "schedule": TIMELINE_CHECKPOINT_S,

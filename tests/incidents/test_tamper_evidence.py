@@ -20,8 +20,8 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
+from apps.audit.checkpoints import checkpoint_write
 from apps.incidents import services
-from apps.incidents.checkpoints import checkpoint_write
 from apps.incidents.models import Event, Incident
 from apps.incidents.timeline import GENESIS
 from tests.support.factories import World, advance, new_incident

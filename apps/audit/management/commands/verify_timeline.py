@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.incidents.checkpoints import checkpoint_write, checkpoints_read, checkpoints_verify
+from apps.audit.checkpoints import checkpoint_write, checkpoints_read, checkpoints_verify
+from apps.audit.verify import verify_incident_rows, verify_streams
 from apps.incidents.models import Event, Incident
-from apps.incidents.timeline import verify_incident_rows, verify_streams
 
 
 class Command(BaseCommand):

@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from .models import Event, Incident
-from .timeline import UnknownKey, sign
+from apps.incidents.models import Event, Incident
+from apps.incidents.timeline import UnknownKey, sign
 
 GENESIS = "0" * 64
 

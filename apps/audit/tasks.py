@@ -1,4 +1,4 @@
-"""Celery tasks of the incident lifecycle: the timeline's checkpoints (beat)."""
+"""Celery tasks of the audit: the timeline's checkpoints (beat; the task keeps its first name)."""
 
 from __future__ import annotations
 
