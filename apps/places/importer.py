@@ -37,6 +37,7 @@ from typing import Any, TextIO
 from django.utils.translation import gettext as _
 
 from apps.common.geo import gcj02_to_wgs84
+from apps.common.imports import ImportFileError, Reject
 
 from .models import PlaceKind
 from .services import PlaceData, place_errors, places_upsert
@@ -58,17 +59,6 @@ KIND_NAMES: dict[str, str] = {
     "社区": PlaceKind.COMMUNITY,
     "地标": PlaceKind.LANDMARK,
 }
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (not CSV/GeoJSON, no header, missing columns)."""
-
-
-@dataclass(frozen=True)
-class Reject:
-    line: int
-    column: str
-    reason: str
 
 
 @dataclass

@@ -41,6 +41,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.common.geo import polygon_contains
+from apps.common.imports import ImportFileError, Reject
 from apps.incidents.models import Category, Incident, IncidentStatus
 from apps.units.models import GridCell, Station, Unit
 
@@ -77,17 +78,6 @@ OUTCOMES: dict[str, str] = {
     "transferred": IncidentStatus.TRANSFER_RECEIVED,
     "cancelled": IncidentStatus.CANCELLED,
 }
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (no header, missing columns)."""
-
-
-@dataclass(frozen=True)
-class Reject:
-    line: int
-    column: str
-    reason: str
 
 
 @dataclass

@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from apps.common.geo import gcj02_to_wgs84, haversine_m, wgs84_to_gcj02
-from apps.places.importer import Reject, import_places
+from apps.common.imports import Reject
+from apps.places.importer import import_places
 from apps.places.models import Place, PlaceKey
 from apps.places.selectors import place_search
 

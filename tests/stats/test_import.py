@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from apps.common.imports import ImportFileError, Reject
 from apps.incidents.models import Incident, IncidentStatus
-from apps.stats.importer import ImportFileError, Reject, import_incidents
+from apps.stats.importer import import_incidents
 from apps.stats.models import DailyStats
 from tests.support.factories import SH, small_city
 

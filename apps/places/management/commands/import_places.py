@@ -12,7 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from apps.places.importer import CRS, ImportFileError, import_places
+from apps.common.imports import ImportFileError, rejects_write
+from apps.places.importer import CRS, import_places
 
 
 class Command(BaseCommand):
@@ -37,15 +38,7 @@ class Command(BaseCommand):
                 report = import_places(stream, fmt=fmt, crs=options["crs"])
         except (OSError, UnicodeDecodeError, csv.Error, ImportFileError) as exc:
             raise CommandError(str(exc)) from exc
-        for item in report.rejects:
-            self.stderr.write(
-                _("line %(line)d, %(column)s: %(reason)s")
-                % {"line": item.line, "column": item.column or "-", "reason": item.reason}
-            )
-        if report.rejected_rows > len(report.rejects):
-            self.stderr.write(
-                _("… and more; %(n)d rows rejected in all.") % {"n": report.rejected_rows}
-            )
+        rejects_write(self.stderr, report.rejects, report.rejected_rows)
         self.stdout.write(
             _(
                 "%(rows)d rows read: %(created)d places created, %(updated)d updated, "

@@ -12,7 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from apps.stats.importer import ImportFileError, Reject, import_incidents
+from apps.common.imports import ImportFileError, Reject, rejects_write
+from apps.stats.importer import import_incidents
 from apps.stats.services import stats_rollup_day
 
 
@@ -51,15 +52,7 @@ class Command(BaseCommand):
         finally:
             if rejects_file is not None:
                 rejects_file.close()
-        for item in report.rejects:
-            self.stderr.write(
-                _("line %(line)d, %(column)s: %(reason)s")
-                % {"line": item.line, "column": item.column or "-", "reason": item.reason}
-            )
-        if report.rejected_rows > len(report.rejects):
-            self.stderr.write(
-                _("… and more; %(n)d rows rejected in all.") % {"n": report.rejected_rows}
-            )
+        rejects_write(self.stderr, report.rejects, report.rejected_rows)
         self.stdout.write(
             _(
                 "%(rows)d rows read: %(imported)d imported, %(skipped)d skipped (number already "

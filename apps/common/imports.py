@@ -1,0 +1,32 @@
+"""What every file import shares: the refusal of a whole file, the per-row rejection, and how
+a command reports the rejected rows (line, column, reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (wrong format, no header, missing columns)."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int
+    column: str
+    reason: str
+
+
+def rejects_write(stream: Any, rejects: Sequence[Reject], rejected_rows: int) -> None:
+    """One line per rejected row kept in the report, then how many there were in all."""
+    for item in rejects:
+        stream.write(
+            _("line %(line)d, %(column)s: %(reason)s")
+            % {"line": item.line, "column": item.column or "-", "reason": item.reason}
+        )
+    if rejected_rows > len(rejects):
+        stream.write(_("… and more; %(n)d rows rejected in all.") % {"n": rejected_rows})
