@@ -101,21 +101,17 @@ def checkpoint_write(*, now: datetime | None = None, path: Path | None = None) -
             if state.problems:
                 raise RuntimeError("; ".join(state.problems))
             top = Event.objects.aggregate(top=Max("pk"))["top"] or 0
-            moved = (
+            # A stream that moved has its head among the events added since the last line: one
+            # ordered read of those, the last of each stream kept.
+            new_events = (
                 Event.objects.filter(pk__gt=state.max_event_id, pk__lte=top)
-                .values("stream", "stream_id")
-                .annotate(seq=Max("seq"))
+                .order_by("stream", "stream_id", "seq")
+                .values_list("stream", "stream_id", "seq", "hash")
             )
-            heads = []
-            for row in moved.order_by("stream", "stream_id"):
-                digest = (
-                    Event.objects.filter(
-                        stream=row["stream"], stream_id=row["stream_id"], seq=row["seq"]
-                    )
-                    .values_list("hash", flat=True)
-                    .get()
-                )
-                heads.append([row["stream"], row["stream_id"], row["seq"], digest])
+            latest: dict[tuple[str, int], list[Any]] = {}
+            for stream, stream_id, seq, digest in new_events.iterator(chunk_size=5000):
+                latest[(stream, stream_id)] = [stream, stream_id, seq, digest]
+            heads = list(latest.values())
             legacy = state.legacy_max_id
             if legacy is None:
                 legacy = Event.objects.filter(key_id="").aggregate(top=Max("pk"))["top"] or 0
@@ -150,12 +146,15 @@ def checkpoints_verify(state: CheckpointState) -> Iterator[str]:
     incidents = Incident.objects.count()
     if incidents < state.incidents:
         yield f"{state.incidents - incidents} incident(s) fewer than at the last checkpoint"
+    # One pass over the timeline for every checkpointed head, not one query per stream.
+    found_at: dict[tuple[str, int], str] = {}
+    rows = Event.objects.values_list("stream", "stream_id", "seq", "hash")
+    for stream, stream_id, seq, digest in rows.iterator(chunk_size=5000):
+        head = state.heads.get((stream, stream_id))
+        if head is not None and head[0] == seq:
+            found_at[(stream, stream_id)] = digest
     for (stream, stream_id), (seq, digest) in sorted(state.heads.items()):
-        found = (
-            Event.objects.filter(stream=stream, stream_id=stream_id, seq=seq)
-            .values_list("hash", flat=True)
-            .first()
-        )
+        found = found_at.get((stream, stream_id))
         if found is None:
             yield f"{stream}:{stream_id} seq {seq} checkpointed but missing (deleted)"
         elif found != digest:

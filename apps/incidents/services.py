@@ -171,9 +171,9 @@ def _unit_set_status(
 
 
 def _alert_create(incident: Incident, unit: Unit, at: datetime) -> Alert:
-    """The dispatch alert (the outbox row) and its numbered frame for the unit's crew. Any earlier
-    pending alert of the incident is withdrawn first (a re-dispatch)."""
-    _alerts_withdraw(incident, at)
+    """The dispatch alert (the outbox row) and its numbered frame for the unit's crew. (No
+    earlier alert of the incident is pending: dispatch starts from received, and taking a unit
+    off withdraws its alert.)"""
     alert_id = uuid.uuid4()
     notice = notify_dispatch_alert(incident, alert_id=alert_id)
     return Alert.objects.create(
@@ -192,8 +192,8 @@ def _alerts_receipt(incident: Incident, unit: Unit, at: datetime) -> int:
 
 
 def _alerts_withdraw(incident: Incident, at: datetime) -> int:
-    """The incident left the dispatched state (moved on, closed, taken off): its pending alerts
-    end, so no phone is alerted again for it."""
+    """The incident left the dispatched state without an acknowledge (cancelled, taken off): its
+    pending alerts end, so no phone is alerted again for it."""
     return Alert.objects.filter(
         incident=incident, delivered_at__isnull=True, withdrawn_at__isnull=True
     ).update(withdrawn_at=at)
@@ -466,10 +466,9 @@ def _crew_step(
         _withdraw_breach(incident, unit, action, at, now)
         if action == "acknowledge":
             # Acknowledged by any path (the app, or the command centre for a crew on the radio):
-            # the alert did its job; re-sending it would put a stale card on the phone.
+            # the alert did its job; re-sending it would put a stale card on the phone. (The
+            # other ways out of `dispatched`, cancel and unassign, withdraw it.)
             _alerts_receipt(incident, unit, now)
-        else:
-            _alerts_withdraw(incident, now)
         if unit_status is not None:
             _unit_set_status(
                 unit,
@@ -571,7 +570,6 @@ def incident_resolve(
             from_state=from_status,
             payload={"summary": summary, **_received(at, now)},
         )
-        _alerts_withdraw(incident, now)
         _release_unit(unit, incident=incident, at=at, actor=actor, kind="resolved")
         notify_incident(incident, from_status=from_status, kind="resolved", unit_ids=(unit.pk,))
     return incident
@@ -635,7 +633,6 @@ def incident_transfer(
             reason=reason,
             payload={"station": target.pk, "handed_over_at": handed.isoformat()},
         )
-        _alerts_withdraw(incident, now)
         _release_unit(unit, incident=incident, at=now, actor=actor, kind="transferred")
         notify_incident(incident, from_status=from_status, kind="transferred", unit_ids=(unit.pk,))
     return incident

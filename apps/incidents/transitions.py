@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.units.models import UnitStatus
 
-from .models import OPEN_STATUSES, IncidentStatus
+from .models import OPEN_STATUSES, OWNED_STATUSES, IncidentStatus
 
 S = IncidentStatus
 
@@ -161,29 +161,21 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TRANSITIONS}
 
-# The unit's status while it owns an incident in each state (the app shows it before the
-# server's answer arrives).
-UNIT_STATUS_OF: dict[str, str] = {
-    S.DISPATCHED: UnitStatus.DISPATCHED,
-    S.ACKNOWLEDGED: UnitStatus.DISPATCHED,
-    S.EN_ROUTE: UnitStatus.EN_ROUTE,
-    S.ON_SCENE: UnitStatus.ON_SCENE,
-}
 
-CLOSED_STATUSES: tuple[str, ...] = (
-    S.RESOLVED_ON_SCENE,
-    S.TRANSFER_PENDING,
-    S.TRANSFER_RECEIVED,
-    S.CANCELLED,
-)
+def _unit_status_of() -> dict[str, str]:
+    """The unit's status while it owns an incident in each state (the app shows it before the
+    server's answer arrives): the one the transition into the state sets, or, where it sets
+    none (acknowledge), the one of the state it came from."""
+    of: dict[str, str] = {}
+    for status in OWNED_STATUSES:
+        step = next(t for t in TRANSITIONS if t.to_state == status)
+        of[status] = step.unit_status or of[next(iter(step.from_states))]
+    return of
 
 
-def transition(action: str) -> Transition:
-    return BY_ACTION[action]
+UNIT_STATUS_OF: dict[str, str] = _unit_status_of()
 
-
-def allowed(action: str, status: str) -> bool:
-    return status in BY_ACTION[action].from_states
+CLOSED_STATUSES: tuple[str, ...] = tuple(s for s in S.values if s not in OPEN_STATUSES)
 
 
 def actions_from(status: str, *, actor: Actor | None = None) -> list[Transition]:
