@@ -495,7 +495,7 @@ def load_demo_city(*, password: str = "demo") -> DemoSummary:
         _load_people(summary, points, roster)
         _load_accounts(summary, password, roster)
         # The gazetteer (apps.places): created or updated by code, so a second run adds nothing.
-        summary.created += places_upsert(places=demo_places(STAGING_POINTS)).created
+        summary.created += places_upsert(places=demo_places(STAGING_POINTS, STATIONS)).created
     summary.stations = Station.objects.count()
     summary.staging_points = StagingPoint.objects.count()
     summary.cells = GridCell.objects.count()

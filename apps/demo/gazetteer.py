@@ -73,13 +73,14 @@ class Spot:
     aliases: tuple[str, ...] = ()
 
 
-# Station buildings, each inside its jurisdiction (apps/demo/city.py STATIONS).
-STATION_SPOTS: tuple[Spot, ...] = (
-    Spot("chengbei", "城北派出所", PlaceKind.BUILDING, 22.7880, 100.9720, "思茅区人民路"),
-    Spot("chengnan", "城南派出所", PlaceKind.BUILDING, 22.7700, 100.9620, "思茅区民航路"),
-    Spot("nanping", "南屏派出所", PlaceKind.BUILDING, 22.7520, 100.9900, "思茅区南屏路"),
-    Spot("yixiang", "倚象派出所", PlaceKind.BUILDING, 22.8080, 100.9700, "思茅区倚象路"),
-)
+# Station buildings by station code, each inside its jurisdiction; the names are the stations'
+# own (apps/demo/city.py STATIONS, passed in).
+STATION_BUILDINGS: dict[str, tuple[float, float, str]] = {
+    "chengbei": (22.7880, 100.9720, "思茅区人民路"),
+    "chengnan": (22.7700, 100.9620, "思茅区民航路"),
+    "nanping": (22.7520, 100.9900, "思茅区南屏路"),
+    "yixiang": (22.8080, 100.9700, "思茅区倚象路"),
+}
 
 SPOTS: tuple[Spot, ...] = (
     # hospitals
@@ -250,7 +251,18 @@ def _intersections() -> list[PlaceData]:
     return out
 
 
-def demo_places(staging_points: Iterable[StagingPointLike]) -> list[PlaceData]:
+class StationLike(Protocol):
+    """A police station of the demo city (city.StationSpec)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+def demo_places(
+    staging_points: Iterable[StagingPointLike], stations: Iterable[StationLike]
+) -> list[PlaceData]:
     """The demo gazetteer as data (no database)."""
     places: list[PlaceData] = []
     for road in ROADS:
@@ -285,7 +297,9 @@ def demo_places(staging_points: Iterable[StagingPointLike]) -> list[PlaceData]:
                 demo=True,
             )
         )
-    for spot in STATION_SPOTS:
+    for station in stations:
+        lat, lon, address = STATION_BUILDINGS[station.code]
+        spot = Spot(station.code, station.name, PlaceKind.BUILDING, lat, lon, address)
         places.append(_spot(spot, f"demo-station-{spot.code}"))
     for spot in SPOTS:
         places.append(_spot(spot, f"demo-{spot.code}"))
