@@ -28,11 +28,11 @@ demo: $(STAMP) sysdeps
 	DEBUG=1 $(BIN)/python manage.py load_demo_city --password '$(DEMO_PASSWORD)'
 	@echo
 	@echo "  Patrol app:   http://$(HOST):$(PORT)/app/          (phone; log in as auxiliary or officer)"
-	@echo "  Command map:  http://$(HOST):$(PORT)/command/      (commander, dispatcher)"
+	@echo "  Command map:  http://$(HOST):$(PORT)/command/      (dispatcher, commander; F2 takes a call)"
 	@echo "  Statistics:   http://$(HOST):$(PORT)/command/stats/"
 	@echo "  Admin:        http://$(HOST):$(PORT)/admin/"
 	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs/"
-	@echo "  Logins: commander, dispatcher, hr, station, officer, auxiliary — password '$(DEMO_PASSWORD)'"
+	@echo "  Logins: commander, dispatcher, hr, station, officer, auxiliary, telephony — password '$(DEMO_PASSWORD)'"
 	@echo "  Ctrl-C stops the server and its timers."
 	@echo
 	DEBUG=1 exec $(BIN)/daphne -b $(HOST) -p $(PORT) cad_project.asgi:application

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from apps.calls import api as calls_api
 from apps.common.api import ObtainTokenView
 from apps.incidents import api as incidents_api
 from apps.personnel import api as personnel_api
@@ -27,6 +28,26 @@ urlpatterns = [
     # incidents (issue 3)
     path("incidents/", incidents_api.IncidentListCreateView.as_view(), name="incident-list"),
     path("incidents/<int:pk>/", incidents_api.IncidentDetailView.as_view(), name="incident-detail"),
+    # the call-taker's console (issue 12)
+    path(
+        "incidents/recommendations/",
+        incidents_api.PointRecommendationsView.as_view(),
+        name="point-recommendations",
+    ),
+    path("incidents/nearby/", incidents_api.IncidentNearbyView.as_view(), name="incident-nearby"),
+    path(
+        "incidents/caller-history/",
+        incidents_api.CallerHistoryView.as_view(),
+        name="incident-caller-history",
+    ),
+    path(
+        "incidents/<int:pk>/calls/",
+        incidents_api.IncidentLinkCallView.as_view(),
+        name="incident-link-call",
+    ),
+    path(
+        "incidents/<int:pk>/notes/", incidents_api.IncidentNoteView.as_view(), name="incident-note"
+    ),
     path(
         "incidents/<int:pk>/recommendations/",
         incidents_api.IncidentRecommendationsView.as_view(),
@@ -37,6 +58,9 @@ urlpatterns = [
         path(f"incidents/<int:pk>/{slug}/", view.as_view(), name=f"incident-{slug}")
         for slug, view in incidents_api.TRANSITION_VIEWS.items()
     ],
+    # the telephony link and the call-taker's console (issue 12)
+    path("calls/", calls_api.CallListView.as_view(), name="call-list"),
+    path("calls/<int:pk>/close/", calls_api.CallCloseView.as_view(), name="call-close"),
     # units (issue 3)
     path("units/", units_api.UnitListView.as_view(), name="unit-list"),
     path("units/<int:pk>/position/", units_api.UnitPositionView.as_view(), name="unit-position"),

@@ -25,9 +25,11 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from apps.calls.models import CloseReason
 from apps.common.roles import is_command_centre
 from apps.incidents.models import Category, IncidentStatus
 from apps.incidents.transitions import transitions_config
+from apps.places.models import PlaceKind
 from apps.units.models import UnitStatus
 
 FRONTEND_DIR = Path(__file__).resolve().parent
@@ -99,6 +101,7 @@ def _page_config(request: HttpRequest) -> dict[str, Any]:
         **transitions_config(),
         "version": app_version(),
         "language": getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE),
+        "timeZone": settings.TIME_ZONE,
     }
 
 
@@ -165,7 +168,11 @@ def command_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "frontend/command.html",
-        {"config": config, "strings": _command_strings()},
+        {
+            "config": config,
+            "strings": _command_strings(),
+            "close_reasons": CloseReason.choices,
+        },
     )
 
 
@@ -203,6 +210,82 @@ def _command_strings() -> dict[str, Any]:
         "noMoveUp": _("Every staging point's area is covered."),
         "noMoveUpPossible": _("No free unit can close the gap."),
         "listSeparator": _(", "),
+        # the call-taker's console
+        "placeKind": {str(k): str(v) for k, v in PlaceKind.choices},
+        "closeReason": {str(k): str(v) for k, v in CloseReason.choices},
+        "field": {
+            "category": _("Category"),
+            "priority": _("Priority"),
+            "location": _("Location"),
+            "address": _("Address"),
+            "description": _("Description"),
+            "caller_name": _("Caller name"),
+            "caller_phone": _("Caller phone"),
+            "call": _("Call"),
+            "reason": _("Reason"),
+            "text": _("Note"),
+            "unit": _("Unit"),
+        },
+        "newCall": _("New call"),
+        "takingCall": _("Call from"),
+        "takeCall": _("Take (F2)"),
+        "unknownCaller": _("number withheld"),
+        "noPin": _("No location yet: pick an address, or click the map."),
+        "pin": _("Location of the incident (drag to move)"),
+        "gridCell": _("Grid cell"),
+        "outsideGrid": _("outside the grid"),
+        "station": _("Station"),
+        "stagingPoint": _("Nearest staging point"),
+        "nearPlace": _("Nearest place"),
+        "callerHistory": _("This number's earlier calls (%(n)s) and incidents, last 90 days"),
+        "noHistory": _("No earlier calls from this number in 90 days."),
+        "callClosed": _("call closed"),
+        "nearbyIncidents": _("Incidents near the pin: the same event? Link the call instead"),
+        "noNearby": _("No open or recent incident near the pin."),
+        "linkCall": _("Link this call to it"),
+        "linked": _("the call is linked to the incident"),
+        "noFreeUnit": _("No free unit: record the call, and dispatch when one is free."),
+        "needPin": _("Place the pin."),
+        "needAddress": _("Give the address."),
+        "needCategory": _("Pick a category (1–5)."),
+        "sending": _("Sending…"),
+        "saved": _("recorded, not dispatched"),
+        "callTakenElsewhere": _("Another call-taker has taken this call."),
+        "soundOn": _("🔔 Sound on"),
+        "soundOff": _("🔇 Sound off — click to turn on"),
+        "soundOnHint": _("New calls, escalations and missed arrivals sound an alarm."),
+        "soundOffHint": _(
+            "The browser plays sound only after a click on the page: click here, or alarms are "
+            "silent."
+        ),
+        "cancelIncident": _("Cancel the incident"),
+        "unassign": _("Take the unit off"),
+        "sendAnother": _("Send another unit"),
+        "addNote": _("Add a note"),
+        "showNumber": _("Show the full number (logged)"),
+        "reasonPrompt": _("Reason"),
+        "notePrompt": _("Note"),
+        "send": _("Send"),
+        "timeline": _("Timeline"),
+        "noTransfers": _("None."),
+        "eventKind": {
+            "received": _("call taken"),
+            "dispatched": _("dispatched"),
+            "acknowledged": _("acknowledged"),
+            "en_route": _("en route"),
+            "arrived": _("arrived"),
+            "resolved": _("resolved on scene"),
+            "transferred": _("handed over to a station"),
+            "transfer_received": _("station confirmed receipt"),
+            "cancelled": _("cancelled"),
+            "unassigned": _("unit taken off"),
+            "escalated": _("escalated"),
+            "arrival_target_missed": _("arrival target missed"),
+            "escalation_withdrawn": _("escalation withdrawn (late report)"),
+            "alert_delivered": _("alert shown on the phone"),
+            "call_linked": _("further call"),
+            "note": _("note"),
+        },
     }
 
 

@@ -32,6 +32,8 @@ class Role(StrEnum):
     UNIT_OFFICER = "unit_officer"
     UNIT_AUXILIARY = "unit_auxiliary"
     STATION = "station"
+    # The telephony link's service account: reports ringing calls (POST /api/calls/), nothing else.
+    TELEPHONY = "telephony"
 
 
 UNIT_CREW_ROLES = frozenset({Role.UNIT_OFFICER, Role.UNIT_AUXILIARY})
@@ -57,6 +59,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
         "places.place": ALL,  # the gazetteer
         "incidents.incident": EDIT,
         "incidents.event": VIEW,  # the timeline is append-only, even for commanders
+        "calls.call": VIEW,
         "personnel.person": VIEW,  # who is on which unit; ID numbers stay masked
         "personnel.assignment": VIEW,
         "common.apitoken": frozenset({"view", "change"}),  # revoke a lost phone's tokens
@@ -66,6 +69,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
     Role.DISPATCHER: {
         "incidents.incident": EDIT,
         "incidents.event": VIEW,
+        "calls.call": VIEW,
         "units.unit": VIEW,
         "units.station": VIEW,
         "units.stagingpoint": VIEW,
@@ -84,6 +88,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, frozenset[str]]] = {
     },
     Role.UNIT_OFFICER: {},
     Role.UNIT_AUXILIARY: {},
+    Role.TELEPHONY: {},
 }
 
 

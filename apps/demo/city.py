@@ -326,6 +326,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("station", Role.STATION, "城北派出所值班民警 — incidents transferred to 城北派出所"),
     DemoLogin("officer", Role.UNIT_OFFICER, "珠市街责任民警 — patrol app (phone)"),
     DemoLogin("auxiliary", Role.UNIT_AUXILIARY, "珠市街1班辅警 — patrol app (phone)"),
+    DemoLogin("telephony", Role.TELEPHONY, "110 接警平台 — the telephony link reports calls"),
 )
 
 

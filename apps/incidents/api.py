@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, cast
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
@@ -29,20 +30,29 @@ from apps.units.selectors import unit_recommendations
 from . import services
 from .models import Incident
 from .selectors import (
+    caller_history,
     caller_phone_visible,
     can_read_incidents,
     incident_detail,
     incident_list,
+    incidents_nearby,
     incidents_visible_to,
 )
 from .serializers import (
+    CallerHistoryIn,
+    CallerHistoryOut,
     DispatchIn,
-    IncidentCreateIn,
     IncidentDetailOut,
     IncidentFilterIn,
     IncidentOut,
+    IntakeIn,
     IntakeOut,
+    LinkCallIn,
+    NearbyIn,
+    NearbyOut,
+    NoteIn,
     OccurredIn,
+    PointIn,
     ReasonIn,
     RecommendationOut,
     ResolveIn,
@@ -96,12 +106,15 @@ class IncidentListCreateView(APIView):
         rows = _masked(IncidentOut(cast(Any, page), many=True).data)
         return paginator.get_paginated_response(rows)
 
-    @extend_schema(request=IncidentCreateIn, responses={201: IntakeOut}, summary="Take a call")
+    @extend_schema(request=IntakeIn, responses={201: IntakeOut}, summary="Take a call")
+    @idempotent
     def post(self, request: Request) -> Response:
+        """Open an incident (with `call`: the ringing call it answers). A double click or a
+        retried request with the same `Idempotency-Key` opens one incident."""
         # Refuse a wrong role before looking at the body (403, not a 400 about fields).
         if not is_command_centre(request.user):
             raise PermissionDenied(_("Only the command centre takes calls."))
-        data = IncidentCreateIn(data=request.data)
+        data = IntakeIn(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         location = fields.pop("location")
@@ -117,7 +130,20 @@ class IncidentListCreateView(APIView):
 
 
 class IncidentDetailView(APIView):
-    @extend_schema(responses={200: IncidentDetailOut}, summary="One incident with its events")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "caller",
+                str,
+                enum=["masked"],
+                required=False,
+                description="`masked`: the caller's number masked and nothing logged (the "
+                "command map's panel; its 'show number' asks without it).",
+            )
+        ],
+        responses={200: IncidentDetailOut},
+        summary="One incident with its events",
+    )
     def get(self, request: Request, pk: int) -> Response:
         _require_reader(request)
         incident = incident_detail(user=request.user, pk=pk)
@@ -126,7 +152,8 @@ class IncidentDetailView(APIView):
         body = IncidentDetailOut(incident).data
         if not incident.caller_phone:
             return Response(body)
-        if not caller_phone_visible(request.user, incident):
+        wants_masked = request.query_params.get("caller") == "masked"
+        if wants_masked or not caller_phone_visible(request.user, incident):
             return Response(_masked(body))
         # The full caller record: who saw it is recorded.
         access_log_record(
@@ -153,6 +180,116 @@ class IncidentRecommendationsView(APIView):
             raise PermissionDenied(_("Only the command centre dispatches."))
         incident = get_object_or_404(Incident.objects.only("pk", "lat", "lon"), pk=pk)
         ranked = unit_recommendations(lat=incident.lat, lon=incident.lon)
+        return Response(RecommendationOut(cast(Any, ranked), many=True).data)
+
+
+def _require_command_centre(request: Request) -> None:
+    if not is_command_centre(request.user):
+        raise PermissionDenied(_("Only the command centre takes calls."))
+
+
+def _visible_or_404(request: Request, pk: int) -> Incident:
+    if not can_read_incidents(request.user):
+        raise PermissionDenied(_("Your role cannot act on incidents."))
+    visible = incidents_visible_to(request.user).select_related(None).only("pk")
+    return get_object_or_404(visible, pk=pk)
+
+
+def _fresh(request: Request, incident: Incident) -> Response:
+    fresh = incidents_visible_to(request.user).filter(pk=incident.pk).first() or incident
+    return Response(_masked(IncidentOut(fresh).data))
+
+
+@idempotent
+class IncidentLinkCallView(APIView):
+    @extend_schema(
+        request=LinkCallIn,
+        responses={200: IncidentOut},
+        summary="Link a further call to an open incident (counted once)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        _require_command_centre(request)
+        incident = _visible_or_404(request, pk)
+        data = LinkCallIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = services.incident_link_call(
+            incident=incident, actor=request.user, **data.validated_data
+        )
+        return _fresh(request, incident)
+
+
+@idempotent
+class IncidentNoteView(APIView):
+    @extend_schema(request=NoteIn, responses={200: IncidentOut}, summary="Add a note (续报)")
+    def post(self, request: Request, pk: int) -> Response:
+        incident = _visible_or_404(request, pk)
+        data = NoteIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = services.incident_note(
+            incident=incident, actor=request.user, text=data.validated_data["text"]
+        )
+        return _fresh(request, incident)
+
+
+class IncidentNearbyView(APIView):
+    @extend_schema(
+        parameters=[NearbyIn],
+        responses={200: NearbyOut(many=True)},
+        summary="Incidents near a point: open, or received lately (duplicate check)",
+    )
+    def get(self, request: Request) -> Response:
+        _require_command_centre(request)
+        data = NearbyIn(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        found = incidents_nearby(
+            lat=data.validated_data["lat"],
+            lon=data.validated_data["lon"],
+            radius_m=data.validated_data.get("radius_m", settings.CALL_NEARBY_RADIUS_M),
+            minutes=data.validated_data.get("minutes", settings.CALL_NEARBY_MINUTES),
+        )
+        rows = []
+        for hit in found:
+            row = dict(IncidentOut(hit.incident).data)
+            row["distance_m"] = round(hit.distance_m)
+            row["open"] = hit.open
+            rows.append(row)
+        return Response(_masked(rows))
+
+
+class CallerHistoryView(APIView):
+    @extend_schema(
+        parameters=[CallerHistoryIn],
+        responses={200: CallerHistoryOut},
+        summary="A caller's calls and incidents of the last days (90 by default)",
+    )
+    def get(self, request: Request) -> Response:
+        _require_command_centre(request)
+        data = CallerHistoryIn(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        history = caller_history(
+            phone=data.validated_data["phone"],
+            days=data.validated_data.get("days", settings.CALL_HISTORY_DAYS),
+        )
+        return Response(CallerHistoryOut(history).data)
+
+
+class PointRecommendationsView(APIView):
+    """The free units ranked for a point (the console, as soon as the pin is placed)."""
+
+    @extend_schema(
+        parameters=[PointIn],
+        responses={200: RecommendationOut(many=True)},
+        summary="Free units ranked by estimated travel time to a point",
+        operation_id="point_recommendations",
+    )
+    def get(self, request: Request) -> Response:
+        if not is_command_centre(request.user):
+            raise PermissionDenied(_("Only the command centre dispatches."))
+        data = PointIn(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        ranked = unit_recommendations(
+            lat=data.validated_data["lat"], lon=data.validated_data["lon"]
+        )
         return Response(RecommendationOut(cast(Any, ranked), many=True).data)
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
+from apps.calls.models import Call
+from apps.calls.selectors import calls_of_caller
+from apps.common.geo import haversine_m
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role, is_command_centre
 from apps.units.selectors import is_crew_on_shift, station_ids_for_user, unit_for_user
 
-from .models import Event, Incident
+from .models import OPEN_STATUSES, Event, Incident
 
 # Roles that read incidents at all (others, e.g. hr, are refused with 403).
 INCIDENT_READER_ROLES = (*OPERATIONS_ROLES, *UNIT_CREW_ROLES, Role.STATION)
@@ -60,12 +66,20 @@ def incident_list(
 def incident_detail(*, user: Any, pk: int) -> Incident | None:
     """One incident with its timeline (incident stream, in order), or None if not visible."""
     events = Event.objects.filter(stream="incident").select_related("actor").order_by("seq")
-    return (
+    calls = Call.objects.order_by("received_at", "pk")
+    incident = (
         incidents_visible_to(user)
-        .prefetch_related(Prefetch("events", queryset=events, to_attr="timeline"))
+        .prefetch_related(
+            Prefetch("events", queryset=events, to_attr="timeline"),
+            Prefetch("calls", queryset=calls, to_attr="call_list"),
+        )
         .filter(pk=pk)
         .first()
     )
+    if incident is not None:
+        opening = [c for c in getattr(incident, "call_list", []) if c.status == "incident"]
+        incident.opening_call = opening[0] if opening else None  # type: ignore[attr-defined]
+    return incident
 
 
 def caller_phone_visible(user: Any, incident: Incident) -> bool:
@@ -85,4 +99,55 @@ def caller_phone_visible(user: Any, incident: Incident) -> bool:
         return True
     return incident.transfer_station_id is not None and (
         incident.transfer_station_id in station_ids_for_user(user)
+    )
+
+
+# --- the call-taker's console: before dispatch ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NearbyIncident:
+    incident: Incident
+    distance_m: float
+    open: bool
+
+
+def incidents_nearby(
+    *, lat: float, lon: float, radius_m: float, minutes: int
+) -> list[NearbyIncident]:
+    """Incidents within `radius_m` of a point that are open, or were received in the last
+    `minutes`: what a new call may be about (a duplicate to link instead of a new incident).
+    Nearest first. A bounding box narrows the rows; the exact distance decides."""
+    dlat = radius_m / 111_320
+    dlon = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    since = timezone.now() - timedelta(minutes=minutes)
+    rows = Incident.objects.select_related("grid_cell", "station", "unit").filter(
+        Q(status__in=OPEN_STATUSES) | Q(received_at__gte=since),
+        lat__range=(lat - dlat, lat + dlat),
+        lon__range=(lon - dlon, lon + dlon),
+    )
+    found = []
+    for incident in rows[:200]:
+        distance = haversine_m(lat, lon, incident.lat, incident.lon)
+        if distance <= radius_m:
+            found.append(NearbyIncident(incident, distance, incident.status in OPEN_STATUSES))
+    return sorted(found, key=lambda n: (not n.open, n.distance_m))
+
+
+@dataclass(frozen=True)
+class CallerHistory:
+    calls: list[Call]
+    incidents: list[Incident]
+
+
+def caller_history(*, phone: str, days: int) -> CallerHistory:
+    """A caller's calls and incidents of the last `days` (newest first): a repeat caller, a
+    dispute that keeps coming back, a known nuisance number."""
+    since = timezone.now() - timedelta(days=days)
+    incidents = Incident.objects.select_related("unit", "station").filter(
+        caller_phone=phone, received_at__gte=since
+    )
+    return CallerHistory(
+        calls=list(calls_of_caller(phone, days=days)[:50]),
+        incidents=list(incidents.order_by("-received_at")[:50]),
     )

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from apps.calls.models import Call
 from apps.common.fields import StrictCharField, StrictFloatField, StrictRegexField, finite
 from apps.units.models import Station, Unit
 from apps.units.selectors import Recommendation
@@ -35,6 +36,54 @@ class IncidentCreateIn(serializers.Serializer[None]):
         allow_blank=True,
         error_messages={"invalid": _("Digits, spaces and + - ( ) only.")},
     )
+
+
+class IntakeIn(IncidentCreateIn):
+    """Taking a call: the incident, and the ringing call it answers (from the telephony link)."""
+
+    call = serializers.PrimaryKeyRelatedField(
+        queryset=Call.objects.all(), required=False, allow_null=True
+    )
+
+
+class LinkCallIn(serializers.Serializer[None]):
+    """A further call about an open incident: the ringing call, or the caller as typed."""
+
+    call = serializers.PrimaryKeyRelatedField(
+        queryset=Call.objects.all(), required=False, allow_null=True
+    )
+    caller_phone = StrictRegexField(
+        r"^[0-9+\-() ]*$",
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": _("Digits, spaces and + - ( ) only.")},
+    )
+    caller_name = StrictCharField(max_length=50, required=False, allow_blank=True)
+    description = StrictCharField(max_length=2000, required=False, allow_blank=True)
+
+
+class NoteIn(serializers.Serializer[None]):
+    text = StrictCharField(max_length=2000)
+
+
+class PointIn(serializers.Serializer[None]):
+    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
+    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])
+
+
+class NearbyIn(PointIn):
+    radius_m = serializers.IntegerField(min_value=10, max_value=5000, required=False)
+    minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
+
+
+class CallerHistoryIn(serializers.Serializer[None]):
+    phone = StrictRegexField(
+        r"^[0-9+\-() ]+$",
+        max_length=20,
+        error_messages={"invalid": _("Digits, spaces and + - ( ) only.")},
+    )
+    days = serializers.IntegerField(min_value=1, max_value=366, required=False)
 
 
 class IncidentFilterIn(serializers.Serializer[None]):
@@ -137,8 +186,50 @@ class EventOut(serializers.Serializer[Event]):
     hash = serializers.CharField()
 
 
+class CallRefOut(serializers.Serializer[Call]):
+    """A call of the incident (the caller's number is the incident's `caller_phone`)."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    line = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    taken_at = serializers.DateTimeField(allow_null=True)
+
+
 class IncidentDetailOut(IncidentOut):
     events = EventOut(many=True, source="timeline")
+    # The call that opened the incident (null when it was typed in without the telephony link)
+    # and every call about it, the further ones linked to it included.
+    call = CallRefOut(source="opening_call", allow_null=True)
+    calls = CallRefOut(source="call_list", many=True)
+
+
+class NearbyOut(IncidentOut):
+    distance_m = serializers.IntegerField()
+    open = serializers.BooleanField()
+
+
+class HistoryCallOut(serializers.Serializer[Call]):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    close_reason = serializers.CharField()
+    incident = serializers.IntegerField(source="incident_id", allow_null=True)
+
+
+class HistoryIncidentOut(serializers.Serializer[Incident]):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    category = serializers.CharField()
+    status = serializers.CharField()
+    address = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    summary = serializers.CharField()
+
+
+class CallerHistoryOut(serializers.Serializer[Any]):
+    calls = HistoryCallOut(many=True)
+    incidents = HistoryIncidentOut(many=True)
 
 
 class RecommendationOut(serializers.Serializer[Recommendation]):

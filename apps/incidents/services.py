@@ -33,6 +33,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.calls.models import Call, CallStatus
+from apps.calls.notify import notify_call_updated
+from apps.calls.services import call_record_linked, call_take
 from apps.common.errors import IllegalTransition, ImplausibleTime, UnitBusy
 from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.common.services import sequence_next
@@ -49,6 +52,7 @@ from apps.units.selectors import (
 
 from .deadlines import deadlines_schedule
 from .models import (
+    OPEN_STATUSES,
     Alert,
     Category,
     Deadline,
@@ -232,11 +236,15 @@ def incident_create(
     caller_name: str = "",
     caller_phone: str = "",
     received_at: datetime | None = None,
+    call: Call | None = None,
 ) -> Incident:
     """Take a 110 call (接警): number it, locate its grid cell and station, status received.
 
     Locks the day's incident-number counter. The station is the one whose jurisdiction contains
     the location; outside every jurisdiction, the station of the grid cell's staging point.
+    With `call` (reported by the telephony link), the incident was received when the call was,
+    takes the caller's number if none was typed, and the call is marked taken (CallTaken, 409,
+    if another call-taker took it first: nothing is written).
     """
     _require_operations(actor)
     errors: dict[str, list[str]] = {}
@@ -249,6 +257,9 @@ def incident_create(
     if errors:
         raise ValidationError(errors)
     address = _required_text(address, "address", 200)
+    if call is not None:
+        received_at = received_at or call.received_at
+        caller_phone = caller_phone or call.caller_phone
     received_at = received_at or timezone.now()
     cell = grid_cell_at(lat=lat, lon=lon)
     station = station_at(lat=lat, lon=lon)
@@ -279,9 +290,14 @@ def incident_create(
             payload={
                 "grid_cell": cell.code if cell else None,
                 "station": station.pk if station else None,
+                **({"call": call.pk} if call is not None else {}),
             },
         )
+        if call is not None:
+            call = call_take(call=call, incident=incident, status=CallStatus.INCIDENT, actor=actor)
         notify_incident(incident, from_status="", kind="received")
+        if call is not None:
+            notify_call_updated(call)
     return incident
 
 
@@ -805,6 +821,93 @@ _RUN: dict[str, Callable[[Incident, Actor, Mapping[str, Any]], Incident]] = {
     "unassign": lambda i, a, d: incident_unassign(incident=i, reason=d["reason"], actor=a),
 }
 assert set(_RUN) == set(BY_ACTION), "every transition of the table has its service"
+
+
+# --- further calls and notes (续报) --------------------------------------------------------------
+
+
+def incident_link_call(
+    *,
+    incident: Incident,
+    actor: Actor,
+    call: Call | None = None,
+    caller_phone: str = "",
+    caller_name: str = "",
+    description: str = "",
+) -> Incident:
+    """A further call about an incident already open: recorded on its timeline (kind
+    `call_linked`) instead of opening another incident, so the statistics count the event once.
+
+    `call` is a ringing call from the telephony link (marked linked; CallTaken if taken already);
+    without one, the call-taker's typed call is recorded as a linked call. Locks the incident,
+    then the call. The crew handling the incident is told (the caller may have news).
+    """
+    _require_operations(actor)
+    description = description.strip()[:2000]
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        if incident.status not in OPEN_STATUSES:
+            raise IllegalTransition(
+                _("Only an open incident can take a further call: it is %(status)s.")
+                % {"status": incident.get_status_display()},
+                current_status=incident.status,
+            )
+        if call is not None:
+            linked = call_take(call=call, incident=incident, status=CallStatus.LINKED, actor=actor)
+        else:
+            linked = call_record_linked(incident=incident, actor=actor, caller_phone=caller_phone)
+        _incident_event(
+            incident,
+            kind="call_linked",
+            at=timezone.now(),
+            actor=actor,
+            from_state=incident.status,
+            reason=description,
+            payload={
+                "call": linked.pk,
+                "call_received_at": linked.received_at.isoformat(),
+                "caller_name": caller_name[:50],
+            },
+        )
+        notify_incident(
+            incident, from_status=incident.status, kind="call_linked", unit_ids=_owner(incident)
+        )
+        notify_call_updated(linked)
+    return incident
+
+
+def incident_note(*, incident: Incident, actor: Actor, text: str) -> Incident:
+    """A note on the incident's timeline (kind `note`), by the command centre or the crew of the
+    unit that owns it; pushed to the command centre and that crew."""
+    text = _required_text(text, "text", 2000)
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        _require_crew_or_operations(actor, incident.unit if _owner(incident) else None)
+        if not is_command_centre(actor) and not _owner(incident):
+            raise IllegalTransition(
+                _("Only the command centre can add a note now: it is %(status)s.")
+                % {"status": incident.get_status_display()},
+                current_status=incident.status,
+            )
+        _incident_event(
+            incident,
+            kind="note",
+            at=timezone.now(),
+            actor=actor,
+            from_state=incident.status,
+            payload={"text": text},
+        )
+        notify_incident(
+            incident, from_status=incident.status, kind="note", unit_ids=_owner(incident)
+        )
+    return incident
+
+
+def _owner(incident: Incident) -> tuple[int, ...]:
+    """The unit that owns the incident now (its crew follows it), if any."""
+    if incident.unit_id and incident.status in OPEN_STATUSES and incident.status != S.RECEIVED:
+        return (incident.unit_id,)
+    return ()
 
 
 def incident_transition(

@@ -12,6 +12,8 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from apps.calls.notify import call_brief
+from apps.calls.selectors import calls_ringing
 from apps.common.models import Notice
 from apps.common.notices import unit_audience
 from apps.incidents.models import OPEN_STATUSES, Alert, Incident, IncidentStatus
@@ -124,4 +126,6 @@ def command_snapshot() -> dict[str, Any]:
     return {
         "units": [_unit_dict(u, now) for u in units],
         "incidents": [_incident_dict(i) for i in incidents.order_by("received_at")[:500]],
+        # The calls ringing now (the call-taker's console offers to take them).
+        "calls": [call_brief(c) for c in calls_ringing()[:50]],
     }

@@ -69,6 +69,7 @@ from django.db.models import (
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
+from apps.calls.models import Call, CallStatus, CloseReason
 from apps.common.shifts import shift_hours as shift_hours
 from apps.common.shifts import shift_of as shift_of
 from apps.common.shifts import shift_of_hour as shift_of_hour
@@ -488,6 +489,44 @@ class CategoryFigures:
 
 
 @dataclass(frozen=True)
+class CallFigures:
+    """The 110 calls the telephony link reported in the period (the whole centre's: the filters
+    of the incidents do not apply to a call that opened none). A further call about an incident
+    already open is `linked`: the incident is counted once, the call as a call."""
+
+    reported: int
+    opened_incident: int
+    linked: int
+    closed: int
+    not_taken: int
+    closed_by_reason: dict[str, int]
+
+
+def call_figures(start: datetime, end: datetime) -> CallFigures:
+    """One grouped count over the calls received in [start, end)."""
+    counts: dict[str, int] = {}
+    reasons = {r.value: 0 for r in CloseReason}
+    rows = (
+        Call.objects.filter(received_at__gte=start, received_at__lt=end)
+        .order_by()
+        .values("status", "close_reason")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + row["n"]
+        if row["status"] == CallStatus.CLOSED and row["close_reason"] in reasons:
+            reasons[row["close_reason"]] += row["n"]
+    return CallFigures(
+        reported=sum(counts.values()),
+        opened_incident=counts.get(CallStatus.INCIDENT, 0),
+        linked=counts.get(CallStatus.LINKED, 0),
+        closed=counts.get(CallStatus.CLOSED, 0),
+        not_taken=counts.get(CallStatus.RINGING, 0),
+        closed_by_reason=reasons,
+    )
+
+
+@dataclass(frozen=True)
 class Summary:
     start: date
     end: date
@@ -502,6 +541,7 @@ class Summary:
     breaches: int
     by_category: dict[str, CategoryFigures]
     response: ResponseFigures
+    calls: CallFigures
     aggregated_days: int
     raw_days: int
 
@@ -611,6 +651,7 @@ def summary(
         breaches=response.breaches,
         by_category=by_category,
         response=response,
+        calls=call_figures(*period_bounds(start, end)),
         aggregated_days=len(aggregated),
         raw_days=days - len(aggregated),
     )

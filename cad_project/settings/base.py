@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.common",
     "apps.units",
     "apps.places",
+    "apps.calls",
     "apps.incidents",
     "apps.personnel",
     "apps.training",
@@ -403,6 +404,16 @@ POSITION_MAX_FUTURE_S = env_int("POSITION_MAX_FUTURE_S", 60)
 # A crew action's reported time (occurred_at) may lie this far outside [previous step, now] (the
 # phone's clock against the server's); it is then clamped into it. Farther out: refused (422).
 ACTION_CLOCK_SKEW_S = env_int("ACTION_CLOCK_SKEW_S", 60)
+
+# The call-taker's console (issue 12). A reported call older than CALL_REPORT_MAX_AGE_S is refused
+# (422); the console offers ringing calls for CALL_RINGING_SHOW_S; before dispatch it shows the
+# caller's calls of the last CALL_HISTORY_DAYS and the incidents within CALL_NEARBY_RADIUS_M of the
+# pin that are open or were received in the last CALL_NEARBY_MINUTES.
+CALL_REPORT_MAX_AGE_S = env_int("CALL_REPORT_MAX_AGE_S", 3600)
+CALL_RINGING_SHOW_S = env_int("CALL_RINGING_SHOW_S", 900)
+CALL_HISTORY_DAYS = env_int("CALL_HISTORY_DAYS", 90)
+CALL_NEARBY_RADIUS_M = env_int("CALL_NEARBY_RADIUS_M", 300)
+CALL_NEARBY_MINUTES = env_int("CALL_NEARBY_MINUTES", 30)
 # The 1-3-5 minute targets.
 TARGET_ACKNOWLEDGE_S = env_int("TARGET_ACKNOWLEDGE_S", 60)
 TARGET_ARRIVAL_PRIORITY_ZONE_S = env_int("TARGET_ARRIVAL_PRIORITY_ZONE_S", 180)

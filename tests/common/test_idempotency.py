@@ -44,6 +44,7 @@ def world(db: Any) -> World:
         other_crew=crew_member(city.units[3]),
         station_user=UserFactory(roles=[Role.STATION]),
         east_station_user=UserFactory(roles=[Role.STATION]),
+        telephony=UserFactory(roles=[Role.TELEPHONY]),
     )
 
 

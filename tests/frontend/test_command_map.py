@@ -6,28 +6,16 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
 from django.utils import timezone
 
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Incident
 from frontend.api import health_key
-from tests.support.browser import Live, expect, require_websockets, screenshot
+from tests.support.browser import Live, expect, open_command_map, require_websockets, screenshot
 from tests.support.factories import UserFactory, crew_member, small_city
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def open_map(context: Any, live: Any, user: Any) -> Any:
-    client = Client()
-    client.force_login(user)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url}]
-    )
-    page = context.new_page()
-    page.goto("/command/")
-    return page
 
 
 def test_command_map_shows_units_layers_and_dispatches_an_open_incident(
@@ -55,7 +43,7 @@ def test_command_map_shows_units_layers_and_dispatches_an_open_incident(
             "received_at": timezone.now().isoformat(),
         },
     )
-    page = open_map(phone, live_daphne, dispatcher)
+    page = open_command_map(phone, live_daphne, dispatcher)
     expect(page.locator("#incidents li")).to_have_count(1)
     expect(page.locator(f"#units li[data-unit='{city.units[1].pk}']")).to_contain_text("42%")
     expect(page.locator("#units li")).to_have_count(4)
@@ -77,7 +65,7 @@ def test_command_map_shows_a_unit_move_when_its_position_is_posted(
     unit = city.units[0]
     crew_member(unit, username="crew")
     commander = UserFactory(username="commander", roles=[Role.COMMANDER])
-    page = open_map(phone, live_daphne, commander)
+    page = open_command_map(phone, live_daphne, commander)
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     api = phone.request
     token = api.post("/api/auth/token/", data={"username": "crew", "password": "pw"}).json()[
@@ -110,7 +98,7 @@ def test_command_map_shows_the_coverage_gap_when_a_unit_is_busy(
     require_websockets()
     city = small_city()
     dispatcher = UserFactory(username="dispatcher", roles=[Role.DISPATCHER])
-    page = open_map(phone, live_daphne, dispatcher)
+    page = open_command_map(phone, live_daphne, dispatcher)
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     expect(page.locator("#moveup p")).not_to_have_count(0)
     assert page.locator("#moveup .gap").count() == 0

@@ -19,12 +19,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.calls.services import call_report
 from tests.support.factories import UserFactory, World, advance, new_incident
 from tests.support.ws import connect
 
 COMMANDER, DISPATCHER, HR = "commander", "dispatcher", "hr"
 OFFICER, AUXILIARY, STATION, ANONYMOUS = "unit_officer", "unit_auxiliary", "station", "anonymous"
-ROLES = (COMMANDER, DISPATCHER, HR, OFFICER, AUXILIARY, STATION, ANONYMOUS)
+TELEPHONY = "telephony"
+ROLES = (COMMANDER, DISPATCHER, HR, OFFICER, AUXILIARY, STATION, TELEPHONY, ANONYMOUS)
 SIGNED_IN = frozenset(ROLES) - {ANONYMOUS}
 OPERATIONS = frozenset({COMMANDER, DISPATCHER})
 CREW = frozenset({OFFICER, AUXILIARY})
@@ -48,6 +50,7 @@ def user_of(world: World, role: str) -> Any:
         OFFICER: world.officer,
         AUXILIARY: world.auxiliary,
         STATION: world.station_user,
+        TELEPHONY: world.telephony,
         ANONYMOUS: None,
     }[role]
 
@@ -68,6 +71,13 @@ def unit0(suffix: str, body: dict[str, Any]) -> Setup:
 
 def static(path: str, body: dict[str, Any] | None = None) -> Setup:
     return lambda w: (path, body)
+
+
+def ringing_call(world: World) -> tuple[str, dict[str, Any]]:
+    call = call_report(
+        actor=world.telephony, received_at=timezone.now(), caller_phone="13800000000"
+    )
+    return f"/api/calls/{call.pk}/close/", {"reason": "prank"}
 
 
 def token_body(world: World) -> tuple[str, dict[str, Any]]:
@@ -148,6 +158,32 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "api/places/"): Row(OPERATIONS, static("/api/places/?q=振兴大道")),
     ("GET", "api/places/reverse/"): Row(
         OPERATIONS, static("/api/places/reverse/?lat=22.775&lon=100.951")
+    ),
+    # The telephony link reports calls and does nothing else; the command centre takes them.
+    ("POST", "api/calls/"): Row(
+        frozenset({TELEPHONY}),
+        lambda w: (
+            "/api/calls/",
+            {"caller_phone": "110", "received_at": timezone.now().isoformat()},
+        ),
+    ),
+    ("GET", "api/calls/"): Row(OPERATIONS, static("/api/calls/")),
+    ("POST", "api/calls/<int:pk>/close/"): Row(OPERATIONS, ringing_call),
+    ("GET", "api/incidents/nearby/"): Row(
+        OPERATIONS, static("/api/incidents/nearby/?lat=22.775&lon=100.951")
+    ),
+    ("GET", "api/incidents/caller-history/"): Row(
+        OPERATIONS, static("/api/incidents/caller-history/?phone=13800000000")
+    ),
+    ("GET", "api/incidents/recommendations/"): Row(
+        OPERATIONS, static("/api/incidents/recommendations/?lat=22.775&lon=100.951")
+    ),
+    ("POST", "api/incidents/<int:pk>/calls/"): Row(
+        OPERATIONS, incident_at("dispatched", "calls/", {"caller_phone": "13900000000"})
+    ),
+    # A note: the command centre, or the crew of the unit handling the incident.
+    ("POST", "api/incidents/<int:pk>/notes/"): Row(
+        OPERATIONS | CREW, incident_at("dispatched", "notes/", {"text": "现场有人受伤"})
     ),
     # The crew's own records (other accounts are not persons: 404).
     ("GET", "api/me/assessments/"): Row(CREW, static("/api/me/assessments/")),

@@ -97,6 +97,20 @@ def expect(locator: Any) -> Any:
     return pw_expect(locator)
 
 
+def open_command_map(context: Any, live: Live, user: Any) -> Any:
+    """The command map (/command/) in `context`, logged in as `user` with the admin's session."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url}]
+    )
+    page = context.new_page()
+    page.goto("/command/")
+    return page
+
+
 def log_in(page: Any, username: str = "crew", password: str = "pw") -> None:
     page.goto("/app/")
     page.fill("input[name=username]", username)

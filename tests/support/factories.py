@@ -201,6 +201,7 @@ class World:
     other_crew: User  # unit_auxiliary of unit 3
     station_user: User  # station role, duty at the west station (s0)
     east_station_user: User
+    telephony: User  # the telephony link's service account
 
     @property
     def unit(self) -> Unit:
@@ -224,6 +225,7 @@ def new_world() -> World:
         other_crew=crew_member(city.units[3], username="aux3"),
         station_user=west_user,
         east_station_user=east_user,
+        telephony=UserFactory(username="telephony", roles=[Role.TELEPHONY]),
     )
 
 

@@ -1,13 +1,16 @@
 // The live command map: units by status, open incidents against the 1-3-5 targets, layers,
-// live updates over /ws/command/ (session cookie), and dispatch from the map.
-import { apiClient, errorText } from "../common/api.js";
+// live updates over /ws/command/ (session cookie), the call-taker's console (console.js), the
+// incident panel with every action of the command centre, and the alarms (alarm.js).
+import { apiClient, errorText, newKey } from "../common/api.js";
 import { baseMap, ll } from "../common/basemap.js";
 import { CONFIG } from "../common/config.js";
 import { $, esc } from "../common/dom.js";
 import { formatDistance, formatDuration, haversineM } from "../common/geo.js";
-import { OPEN, actionUrl, allowed } from "../common/lifecycle.js";
+import { OPEN, actionUrl, actionsFrom, allowed } from "../common/lifecycle.js";
 import { Socket, wsUrl } from "../common/socket.js";
 import { TARGETS, arrivalTarget } from "../common/targets.js";
+import { alarm, alarms, initAlarm } from "./alarm.js";
+import { createConsole } from "./console.js";
 
 const T = JSON.parse(document.getElementById("cad-strings").textContent);
 const COLOURS = {
@@ -24,6 +27,8 @@ const state = {
   units: new Map(),
   incidents: new Map(),
   flags: new Map(),
+  transfers: new Map(), // handed over to a station, waiting for its receipt
+  stationNames: new Map(),
   health: new Map(),
   points: new Map(), // staging point id → [lat, lon]
   selected: null,
@@ -34,6 +39,7 @@ const incMarkers = new Map(); // incident id → circleMarker
 let map;
 let socket;
 let poller = null;
+let desk = null; // the call-taker's console
 
 // The admin's session cookie; writes carry its CSRF token (sent in the page config).
 const api = apiClient({
@@ -141,9 +147,12 @@ function unitCallsign(inc) {
 }
 
 function upsertIncident(data) {
-  const prev = state.incidents.get(data.id) || {};
+  const prev = state.incidents.get(data.id) || state.transfers.get(data.id) || {};
   const inc = merge(prev, data);
-  if (!OPEN.has(inc.status)) {
+  // Handed over, not yet receipted by the station: listed apart until the station confirms.
+  if (inc.status === "transfer_pending") state.transfers.set(inc.id, inc);
+  else state.transfers.delete(inc.id);
+  if (!OPEN.has(inc.status) || inc.status === "transfer_pending") {
     state.incidents.delete(inc.id);
     incMarkers.get(inc.id)?.remove();
     incMarkers.delete(inc.id);
@@ -210,6 +219,20 @@ function renderIncidents() {
     })
     .join("");
   $("counts").textContent = `${state.units.size} ${T.units} · ${state.incidents.size} ${T.incidents}`;
+  const waiting = [...state.transfers.values()].sort((a, b) =>
+    String(a.handed_over_at || a.received_at).localeCompare(String(b.handed_over_at || b.received_at)),
+  );
+  $("transfers").innerHTML = waiting.length
+    ? waiting
+        .map((inc) => {
+          const at = inc.handed_over_at || inc.closed_at;
+          const since = at ? formatDuration((Date.now() - Date.parse(at)) / 1000) : "";
+          const ts = inc.transfer_station;
+          const station = ts && typeof ts === "object" ? ts.name : state.stationNames.get(ts) || "";
+          return `<li data-incident="${inc.id}"><strong>${esc(inc.number)}</strong> → ${esc(station)} · ${esc(since)}<br>${esc(inc.address)}</li>`;
+        })
+        .join("")
+    : `<li class="muted">${esc(T.noTransfers)}</li>`;
 }
 
 async function refreshIncident(id) {
@@ -229,53 +252,81 @@ async function select(id) {
   const box = $("detail");
   let inc;
   try {
-    inc = await api(`/api/incidents/${id}/`);
+    // Masked: the full number is one deliberate click away (and that click is logged).
+    inc = await api(`/api/incidents/${id}/?caller=masked`);
   } catch {
     box.hidden = true;
     return;
   }
+  if (state.selected !== id) return;
+  const unit = inc.unit ? inc.unit.callsign : "";
   const head = `<strong>${esc(inc.number)}</strong> ${esc(T.category[inc.category] || inc.category)}
-    · ${esc(T.incidentStatus[inc.status] || inc.status)}<br>${esc(inc.address)}<br>${esc(inc.description)}`;
+    · P${esc(inc.priority)} · ${esc(T.incidentStatus[inc.status] || inc.status)} ${esc(unit)}<br>${esc(inc.address)}<br>${esc(inc.description)}
+    ${inc.caller_phone ? `<br>☎ <span id="detail-phone">${esc(inc.caller_phone)}</span> ${esc(inc.caller_name)}
+      <button type="button" data-reveal>${esc(T.showNumber)}</button>` : ""}`;
   let body = "";
-  if (allowed("dispatch", inc.status)) {
-    let options;
-    let title;
-    // The server's ranking (estimated travel time, as at intake); if it cannot be had, the
-    // free units by straight-line distance as a hint.
-    let ranked = null;
-    try {
-      ranked = await api(`/api/incidents/${id}/recommendations/`);
-    } catch {
-      ranked = null;
-    }
-    if (Array.isArray(ranked)) {
-      title = T.recommended;
-      options = ranked.map((r) => ({
-        id: r.unit,
-        text: `${r.callsign} · ${formatDistance(r.distance_m)} · ${formatDuration(r.eta_s)}`,
-      }));
-    } else {
-      title = T.freeUnits;
-      options = [...state.units.values()]
-        .filter((u) => (u.status === "available" || u.status === "patrolling") && !u.current_incident)
-        .map((u) => {
-          // Like the server: the unit's position, else its staging point.
-          const sp = u.staging_point && state.points.get(u.staging_point.id);
-          const from = u.position ? [u.position.lat, u.position.lon] : sp;
-          const d = from ? haversineM(from[0], from[1], inc.location.lat, inc.location.lon) : null;
-          return { id: u.id, d, text: `${u.callsign} · ${formatDistance(d)}` };
-        })
-        .sort((a, b) => (a.d ?? Infinity) - (b.d ?? Infinity));
-    }
-    body = `<p>${esc(title)}</p>` +
-      options
-        .map((o) => `<div><button type="button" data-dispatch="${o.id}">${esc(T.dispatch)}</button> ${esc(o.text)}</div>`)
-        .join("");
+  if (allowed("dispatch", inc.status)) body += await dispatchOptions(inc);
+  // The command centre's other actions from this status, as the transition table says.
+  const actions = actionsFrom(inc.status, "command").filter((tr) => tr.action !== "dispatch");
+  if (actions.length) {
+    body += `<div class="actions">${actions
+      .map((tr) => `<button type="button" data-act="${tr.action}">${esc(tr.action === "unassign" ? T.unassign : tr.action === "cancel" ? T.cancelIncident : tr.label)}</button>`)
+      .join(" ")}</div>`;
   }
+  body += `<form id="act-form" hidden><label><span id="act-label"></span><input id="act-text" maxlength="1000" required></label>
+    <button type="submit">${esc(T.send)}</button></form>`;
+  body += `<button type="button" data-note>${esc(T.addNote)}</button>`;
+  const events = (inc.events || []).slice(-8);
+  body += `<details open><summary>${esc(T.timeline)}</summary><ol class="timeline">${events
+    .map((e) => {
+      const when = new Date(e.at).toLocaleTimeString(CONFIG.language, { timeZone: CONFIG.timeZone });
+      const what = T.eventKind[e.kind] || T.incidentStatus[e.to_state] || e.kind;
+      const text = e.kind === "note" ? e.payload.text : e.reason;
+      return `<li data-kind="${esc(e.kind)}">${esc(when)} ${esc(what)}${e.actor ? ` · ${esc(e.actor)}` : ""}${text ? `<br><small>${esc(text)}</small>` : ""}</li>`;
+    })
+    .join("")}</ol></details>`;
   box.innerHTML = `${head}${body}<p id="detail-msg"></p><button type="button" data-close>${esc(T.close)}</button>`;
   box.hidden = false;
   box.dataset.incident = id;
   box.dataset.status = inc.status;
+}
+
+async function dispatchOptions(inc) {
+  let options;
+  let title;
+  // The server's ranking (estimated travel time); if it cannot be had, the free units by
+  // straight-line distance as a hint.
+  let ranked = null;
+  try {
+    ranked = await api(`/api/incidents/${inc.id}/recommendations/`);
+  } catch {
+    ranked = null;
+  }
+  if (Array.isArray(ranked)) {
+    title = inc.dispatched_at ? T.sendAnother : T.recommended;
+    options = ranked.map((r) => ({
+      id: r.unit,
+      text: `${r.callsign} · ${formatDistance(r.distance_m)} · ${formatDuration(r.eta_s)}`,
+    }));
+  } else {
+    title = T.freeUnits;
+    options = [...state.units.values()]
+      .filter((u) => (u.status === "available" || u.status === "patrolling") && !u.current_incident)
+      .map((u) => {
+        // Like the server: the unit's position, else its staging point.
+        const sp = u.staging_point && state.points.get(u.staging_point.id);
+        const from = u.position ? [u.position.lat, u.position.lon] : sp;
+        const d = from ? haversineM(from[0], from[1], inc.location.lat, inc.location.lon) : null;
+        return { id: u.id, d, text: `${u.callsign} · ${formatDistance(d)}` };
+      })
+      .sort((a, b) => (a.d ?? Infinity) - (b.d ?? Infinity));
+  }
+  return (
+    `<p>${esc(title)}</p>` +
+    options
+      .map((o) => `<div><button type="button" data-dispatch="${o.id}">${esc(T.dispatch)}</button> ${esc(o.text)}</div>`)
+      .join("")
+  );
 }
 
 async function dispatch(incidentId, unitId) {
@@ -293,6 +344,45 @@ async function dispatch(incidentId, unitId) {
   }
 }
 
+// Cancel, take the unit off (both with a reason) and notes share one small inline form.
+function askText(kind) {
+  const form = $("act-form");
+  form.hidden = false;
+  form.dataset.kind = kind;
+  $("act-label").textContent = kind === "note" ? T.notePrompt : T.reasonPrompt;
+  $("act-text").value = "";
+  $("act-text").focus();
+}
+
+async function sendText(incidentId, kind, text) {
+  const url = kind === "note" ? `/api/incidents/${incidentId}/notes/` : actionUrl(incidentId, kind);
+  const body = kind === "note" ? { text } : { reason: text };
+  try {
+    const inc = await api(url, { method: "POST", body, key: newKey() });
+    upsertIncident(inc);
+    renderIncidents();
+    select(incidentId);
+  } catch (error) {
+    $("detail-msg").textContent = `${T.refused}: ${errorText(error)}`;
+  }
+}
+
+async function revealNumber(incidentId) {
+  try {
+    const inc = await api(`/api/incidents/${incidentId}/`);
+    $("detail-phone").textContent = inc.caller_phone;
+  } catch (error) {
+    $("detail-msg").textContent = `${T.refused}: ${errorText(error)}`;
+  }
+}
+
+// A line under the ringing calls for what the console just did (and the incident selected).
+function consoleDone(incidentId, text) {
+  $("flash-msg").textContent = text;
+  refreshIncident(incidentId);
+  select(incidentId);
+}
+
 // --- live updates ------------------------------------------------------------------------------
 
 function onFrame(frame) {
@@ -304,10 +394,16 @@ function onFrame(frame) {
       state.seq = frame.seq;
       (frame.units || []).forEach(upsertUnit);
       (frame.incidents || []).forEach(upsertIncident);
+      desk.snapshot(frame.calls);
       break;
     case "snapshot.part": // a large snapshot's further units and incidents
       (frame.units || []).forEach(upsertUnit);
       (frame.incidents || []).forEach(upsertIncident);
+      (frame.calls || []).forEach((c) => desk.frame({ type: "call.ringing", call: c, quiet: true }));
+      break;
+    case "call.ringing":
+    case "call.updated":
+      desk.frame(frame);
       break;
     case "unit.position":
       upsertUnit({
@@ -335,7 +431,9 @@ function onFrame(frame) {
     case "incident.escalated":
     case "incident.breach": {
       const flags = state.flags.get(frame.incident_id) || {};
-      flags[frame.type === "incident.escalated" ? "escalated" : "breach"] = true;
+      const kind = frame.type === "incident.escalated" ? "escalated" : "breach";
+      if (!flags[kind]) alarm(kind);
+      flags[kind] = true;
       state.flags.set(frame.incident_id, flags);
       refreshIncident(frame.incident_id);
       break;
@@ -385,6 +483,7 @@ async function loadLayers() {
       })),
     };
   };
+  for (const f of layers.stations.features) state.stationNames.set(f.properties.id, f.properties.name);
   const stations = L.geoJSON(shift(layers.stations), {
     style: { color: "#0b3d91", weight: 2, fill: false, dashArray: "6 4" },
     onEachFeature: (f, l) => l.bindTooltip(f.properties.name),
@@ -476,12 +575,25 @@ function boot() {
     const t = event.target;
     const li = t.closest("[data-incident]");
     if (li && li.closest("#incidents")) select(Number(li.dataset.incident));
-    if (t.dataset.dispatch) dispatch(Number($("detail").dataset.incident), Number(t.dataset.dispatch));
+    if (li && li.closest("#transfers")) select(Number(li.dataset.incident));
+    const current = Number($("detail").dataset.incident);
+    if (t.dataset.dispatch) dispatch(current, Number(t.dataset.dispatch));
+    if (t.dataset.act) askText(t.dataset.act);
+    if ("note" in t.dataset) askText("note");
+    if ("reveal" in t.dataset) revealNumber(current);
     if ("close" in t.dataset) {
       $("detail").hidden = true;
       state.selected = null;
     }
   });
+  document.addEventListener("submit", (event) => {
+    if (event.target.id !== "act-form") return;
+    event.preventDefault();
+    const text = $("act-text").value.trim();
+    if (text) sendText(Number($("detail").dataset.incident), event.target.dataset.kind, text);
+  });
+  initAlarm(T);
+  desk = createConsole({ api, map, T, onDone: consoleDone });
   loadLayers().catch(() => {});
   loadHealth();
   setInterval(loadHealth, 30000);
@@ -504,7 +616,7 @@ function boot() {
     renderIncidents();
   }, 1000);
   // For the browser tests and for debugging in the console.
-  window.cadCommand = { state, markers, incMarkers };
+  window.cadCommand = { state, markers, incMarkers, desk, alarms };
 }
 
 boot();

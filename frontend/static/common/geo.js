@@ -28,3 +28,16 @@ export function formatDuration(s) {
 export function displayLatLng(crs, lat, lon) {
   return crs === "gcj02" ? wgs84ToGcj02(lat, lon) : [lat, lon];
 }
+
+// The inverse of displayLatLng: a point picked on the map (display coordinates) as WGS-84.
+// On GCJ-02 tiles a few fixed-point steps bring the error far below a metre.
+export function wgs84FromDisplay(crs, lat, lon) {
+  if (crs !== "gcj02") return [lat, lon];
+  let [wLat, wLon] = [lat, lon];
+  for (let i = 0; i < 4; i += 1) {
+    const [gLat, gLon] = wgs84ToGcj02(wLat, wLon);
+    wLat -= gLat - lat;
+    wLon -= gLon - lon;
+  }
+  return [wLat, wLon];
+}
