@@ -4,7 +4,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularSwaggerSplitView,
+)
 
 from apps.stats import views as stats_views
 
@@ -19,10 +22,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI from the sidecar's static files (no CDN); the split view serves its start-up
+    # script as a file, so the page needs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("frontend.api")),  # /api/me/, device health, map layers
     path("api/", include("cad_project.api_urls")),
     path("command/stats/", stats_views.dashboard_page, name="command-stats"),
+    path("", include("frontend.tiles")),  # /tiles/z/x/y from MAP_TILES_FILE
     path("", include("frontend.views")),  # /app/ (patrol PWA), /command/ (map)
 ]
 

@@ -24,14 +24,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.fields import StrictCharField, StrictFloatField, finite
-from apps.common.roles import is_command_centre, roles_of
+from apps.common.roles import UNIT_CREW_ROLES, Role, has_role, is_command_centre, roles_of
 from apps.personnel.models import Assignment
 from apps.personnel.selectors import person_of_user, shift_at
+from apps.places.models import Place, PlaceKind
 from apps.units.health import HEALTH_TTL_S, health_key
 from apps.units.models import GridCell, StagingPoint, Station, Unit
 from apps.units.selectors import is_crew, unit_for_user
 
 # --- /api/me/ ------------------------------------------------------------------------------------
+
+
+MAP_ROLES = (*UNIT_CREW_ROLES, Role.STATION)
 
 
 class MeView(APIView):
@@ -189,8 +193,42 @@ class MapLayersView(APIView):
         )
 
 
+# The vector base map's share of the gazetteer: every road with its line, and at most this many
+# named places (landmarks and points of interest first).
+BASE_PLACES_MAX = 3000
+BASE_PLACE_KINDS = (PlaceKind.LANDMARK, PlaceKind.POI, PlaceKind.COMMUNITY, PlaceKind.BUILDING)
+
+
+class MapBaseView(APIView):
+    """GET /api/map/base/: the roads and named places of the gazetteer as GeoJSON (WGS-84), for
+    the pages to draw as the base map when no tile source is configured (an intranet without a
+    tile server). Every account that uses a map: the command centre, the crews, the stations."""
+
+    @extend_schema(responses={200: dict[str, Any]}, summary="The base map drawn from the gazetteer")
+    def get(self, request: Request) -> Response:
+        if not (is_command_centre(request.user) or has_role(request.user, *MAP_ROLES)):
+            raise PermissionDenied(_("Your role does not use the map."))
+        roads = [
+            _feature(line, {"name": name})
+            for name, line in Place.objects.filter(kind=PlaceKind.ROAD, line__isnull=False)
+            .order_by("name")
+            .values_list("name", "line")
+            if isinstance(line, dict) and line.get("type") == "LineString"
+        ]
+        places = [
+            _feature({"type": "Point", "coordinates": [lon, lat]}, {"name": name, "kind": kind})
+            for name, kind, lat, lon in Place.objects.filter(kind__in=BASE_PLACE_KINDS)
+            .order_by("kind", "name")
+            .values_list("name", "kind", "lat", "lon")[:BASE_PLACES_MAX]
+        ]
+        response = Response({"roads": _collection(roads), "places": _collection(places)})
+        response["Cache-Control"] = "private, max-age=300"
+        return response
+
+
 urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    path("map/base/", MapBaseView.as_view(), name="map-base"),
     path("units/health/", UnitHealthListView.as_view(), name="unit-health-list"),
     path("units/<int:pk>/health/", UnitHealthView.as_view(), name="unit-health"),
     path("map/layers/", MapLayersView.as_view(), name="map-layers"),

@@ -17,7 +17,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponsePermanentRedirect,
+)
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -27,7 +32,7 @@ from django.views.decorators.cache import never_cache
 
 from apps.calls.models import CloseReason
 from apps.common.roles import is_command_centre
-from apps.incidents.models import Category, IncidentStatus
+from apps.incidents.models import EVENT_KIND_LABELS, Category, IncidentStatus
 from apps.incidents.transitions import transitions_config
 from apps.places.models import PlaceKind
 from apps.units.models import UnitStatus
@@ -268,28 +273,19 @@ def _command_strings() -> dict[str, Any]:
         "send": _("Send"),
         "timeline": _("Timeline"),
         "noTransfers": _("None."),
-        "eventKind": {
-            "received": _("call taken"),
-            "dispatched": _("dispatched"),
-            "acknowledged": _("acknowledged"),
-            "en_route": _("en route"),
-            "arrived": _("arrived"),
-            "resolved": _("resolved on scene"),
-            "transferred": _("handed over to a station"),
-            "transfer_received": _("station confirmed receipt"),
-            "cancelled": _("cancelled"),
-            "unassigned": _("unit taken off"),
-            "escalated": _("escalated"),
-            "arrival_target_missed": _("arrival target missed"),
-            "escalation_withdrawn": _("escalation withdrawn (late report)"),
-            "alert_delivered": _("alert shown on the phone"),
-            "call_linked": _("further call"),
-            "note": _("note"),
-        },
+        "eventKind": {k: str(v) for k, v in EVENT_KIND_LABELS.items()},
     }
 
 
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask every site for /favicon.ico: the app's icon (not a 404 in every log)."""
+    response = HttpResponsePermanentRedirect(static("app/icons/icon-192.png"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("app/", app_page, name="patrol-app"),
     path("app/manifest.webmanifest", app_manifest, name="patrol-app-manifest"),
     path("app/sw.js", app_service_worker, name="patrol-app-sw"),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 
@@ -30,3 +31,13 @@ def rejects_write(stream: Any, rejects: Sequence[Reject], rejected_rows: int) ->
         )
     if rejected_rows > len(rejects):
         stream.write(_("… and more; %(n)d rows rejected in all.") % {"n": rejected_rows})
+
+
+def rejected_exit(rejected_rows: int) -> None:
+    """An import command's end: a non-zero exit status when any row was rejected (a script or an
+    operator must not take a partial import for a whole one); the other rows stay imported."""
+    if rejected_rows:
+        raise CommandError(
+            _("%(n)d rows were rejected (listed above); the other rows were imported.")
+            % {"n": rejected_rows}
+        )

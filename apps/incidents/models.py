@@ -8,6 +8,7 @@ received → dispatched → acknowledged → en_route → on_scene → resolved_
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -149,9 +150,12 @@ class Incident(models.Model):
                 condition=Q(lat__gte=-90, lat__lte=90, lon__gte=-180, lon__lte=180),
                 name="incident_latlon_range",
             ),
+            # A live incident past intake has its unit; a historical one imported from a 110
+            # platform's export may not say which unit it was (stats/importer.py).
             models.CheckConstraint(
                 condition=Q(status__in=[IncidentStatus.RECEIVED, IncidentStatus.CANCELLED])
-                | Q(unit__isnull=False),
+                | Q(unit__isnull=False)
+                | Q(imported=True),
                 name="incident_dispatched_has_unit",
             ),
         ]
@@ -173,6 +177,32 @@ class Incident(models.Model):
 class StreamKind(models.TextChoices):
     INCIDENT = "incident", _("Incident")
     UNIT = "unit", _("Unit")
+
+
+# What each kind of timeline event is called on every screen (admin, command map).
+EVENT_KIND_LABELS: dict[str, Any] = {
+    "received": _("call taken (接警)"),
+    "dispatched": _("dispatched (派警)"),
+    "acknowledge": _("dispatch acknowledged by the crew"),
+    "en_route": _("en route (出警)"),
+    "arrive": _("arrived on scene"),
+    "resolved": _("resolved on scene"),
+    "transferred": _("handed over to a station"),
+    "transfer_received": _("station confirmed receipt"),
+    "cancelled": _("cancelled"),
+    "unassigned": _("unit taken off"),
+    "escalated": _("acknowledge target missed: escalated"),
+    "arrival_target_missed": _("arrival target missed"),
+    "escalation_withdrawn": _("escalation withdrawn (late report)"),
+    "breach_withdrawn": _("arrival breach withdrawn (late report)"),
+    "alert_delivered": _("alert shown on the phone"),
+    "call_linked": _("further call"),
+    "note": _("note"),
+}
+
+
+def event_kind_label(kind: str) -> str:
+    return str(EVENT_KIND_LABELS.get(kind, kind))
 
 
 class Event(models.Model):
@@ -239,7 +269,7 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.stream}:{self.stream_id}#{self.seq} {self.kind}"
+        return f"{self.stream}:{self.stream_id}#{self.seq} {event_kind_label(self.kind)}"
 
 
 # --- the dispatch outbox and the 1-3-5 minute timers, written by the dispatch transaction ---------

@@ -524,6 +524,11 @@ def dashboard(
                 **hours,
             }
         )
+    unknown = by_unit.get(None)
+    if unknown is not None and unknown.intake_to_dispatch.n:
+        # Calls that were answered by a unit nobody recorded: imported from a 110 platform's
+        # export, which has no unit column. (Calls cancelled before any dispatch had no unit.)
+        units_table.add({"callsign": str(_("No unit recorded")), **_response_values(by_unit[None])})
 
     return Dashboard(
         start=start,

@@ -18,7 +18,8 @@ dispatched_at, acknowledged_at, arrived_at, closed_at
 outcome             yes       resolved_on_scene | transferred | cancelled
 station             no        station code or name; blank = the station whose jurisdiction
                               contains the location
-unit                cond.     unit call sign; required unless the outcome is cancelled
+unit                no        unit call sign; a 110 platform's export has none: blank = unit
+                              unknown (the per-unit figures show it as "no unit recorded")
 ==================  ========  =================================================================
 
 The file is streamed (csv reader) and written in batches (bulk_create of BATCH_SIZE rows, each
@@ -223,8 +224,6 @@ def _row_to_incident(
         unit = look.units.get(get("unit"))
         if unit is None:
             errors.append(("unit", _("Unknown unit: %(value)s") % {"value": get("unit")}))
-    elif status is not None and status != IncidentStatus.CANCELLED:
-        errors.append(("unit", _("Required unless the outcome is cancelled.")))
 
     station = None
     if get("station"):

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "leaflet",
     "djgeojson",
@@ -275,6 +276,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "110 接处警: intake, dispatch, unit status and statistics.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the project's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The error answers (400/401/403/404/409/429) of every endpoint, documented once.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -326,9 +330,14 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
 # --- Map ------------------------------------------------------------------------------------
-# Tile layer. OpenStreetMap tiles are WGS-84. Set MAP_TILE_CRS=gcj02 for Gaode/AMap or Tencent.
-MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+# The base map comes from the local network only (a police intranet has no internet):
+# - MAP_TILES_FILE: an MBTiles file of raster tiles that daphne serves itself at /tiles/z/x/y;
+# - MAP_TILE_URL: any intranet XYZ/WMTS service (PGIS), e.g. http://pgis.local/tiles/{z}/{x}/{y}.png;
+# - neither: the pages draw the gazetteer's roads and places, the stations and the grid as the base.
+# MAP_TILE_CRS=gcj02 for tiles in GCJ-02 (Gaode/AMap, Tencent and many PGIS); wgs84 otherwise.
+MAP_TILES_FILE = env_str("MAP_TILES_FILE", "")
+MAP_TILE_URL = env_str("MAP_TILE_URL", "/tiles/{z}/{x}/{y}" if MAP_TILES_FILE else "")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
 MAP_TILE_CRS = env_str("MAP_TILE_CRS", "wgs84")
 if MAP_TILE_CRS not in ("wgs84", "gcj02"):
     raise ImproperlyConfigured("MAP_TILE_CRS must be 'wgs84' or 'gcj02'.")
@@ -337,14 +346,20 @@ LEAFLET_CONFIG = {
     "DEFAULT_ZOOM": 13,
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
-    "TILES": [("map", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION, "maxZoom": 19})],
+    # No tile layer without a local source (the admin's map widgets then draw on a plain ground).
+    "TILES": [("map", MAP_TILE_URL, {"attribution": MAP_TILE_ATTRIBUTION, "maxZoom": 19})]
+    if MAP_TILE_URL
+    else [],
     "RESET_VIEW": False,
 }
 
 
 def _tile_source(url: str) -> str:
-    """The CSP source of the tile server: scheme://host, a `{s}` subdomain label as `*`."""
+    """The CSP source of the tile server: scheme://host, a `{s}` subdomain label as `*`; the
+    project itself for its own tiles (a path) or none."""
     parts = urlsplit(url)
+    if not parts.netloc:
+        return "'self'"
     labels = parts.netloc.split(".")
     if any("{" in label for label in labels):
         # CSP wildcards replace whole leftmost labels only.
@@ -373,13 +388,13 @@ CONTENT_SECURITY_POLICY = {
 # Path prefixes whose pages carry inline scripts without a nonce, with the directives replaced
 # there (see the README's Security section): the admin's read-only maps and the incident
 # location map, and the API docs' Swagger UI (from a CDN).
-_SWAGGER_CDN = "https://cdn.jsdelivr.net"
 CSP_RELAXED_PREFIXES: dict[str, dict[str, list[str]]] = {
     "/admin/": {"script-src": ["'self'", "'unsafe-inline'"]},
     "/api/docs/": {
-        "script-src": ["'self'", "'unsafe-inline'", _SWAGGER_CDN],
-        "style-src": ["'self'", "'unsafe-inline'", _SWAGGER_CDN],
-        "img-src": ["'self'", "data:", _SWAGGER_CDN],
+        # Swagger UI from the sidecar's static files; its start-up script is a page of its own.
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
     },
 }
 

@@ -12,6 +12,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.common.roles import Role
+from apps.places.models import PlaceKind
+from apps.places.services import PlaceData, places_upsert
 from frontend.api import health_key
 from frontend.views import STATIC_DIR
 from tests.support.factories import UserFactory, crew_member, small_city
@@ -166,6 +168,32 @@ def test_map_layers_are_geojson_for_operations_only(city: Any) -> None:
     assert cells[0]["geometry"]["type"] == "Polygon"
     assert sum(c["properties"]["priority_zone"] for c in cells) == 1
     assert _api(crew_member(city.units[0])).get("/api/map/layers/").status_code == 403
+
+
+def test_the_base_map_is_the_gazetteer_s_roads_and_named_places(city: Any) -> None:
+    line = {"type": "LineString", "coordinates": [[100.94, 22.78], [100.98, 22.78]]}
+    places_upsert(
+        places=[
+            PlaceData(name="振兴大道", kind=PlaceKind.ROAD, lat=22.78, lon=100.96, line=line),
+            PlaceData(name="无线路", kind=PlaceKind.ROAD, lat=22.77, lon=100.96),
+            PlaceData(name="人民医院", kind=PlaceKind.POI, lat=22.781, lon=100.955),
+            PlaceData(name="路口", kind=PlaceKind.INTERSECTION, lat=22.782, lon=100.956),
+        ]
+    )
+    body = _api(crew_member(city.units[0])).get("/api/map/base/").json()
+    assert [(f["properties"]["name"], f["geometry"]) for f in body["roads"]["features"]] == [
+        ("振兴大道", line)
+    ]
+    assert [f["properties"] for f in body["places"]["features"]] == [
+        {"name": "人民医院", "kind": "poi"}
+    ]
+    assert _api(UserFactory(roles=[Role.HR])).get("/api/map/base/").status_code == 403
+
+
+def test_favicon_is_the_app_icon_not_a_404() -> None:
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("app/icons/icon-192.png")
 
 
 def test_frontend_has_no_build_step_leaflet_comes_from_django_leaflet() -> None:

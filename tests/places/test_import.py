@@ -27,12 +27,19 @@ GOOD = (
 )
 
 
-def run(tmp_path: Path, text: str, *args: str, name: str = "places.csv") -> tuple[str, str]:
+def run(
+    tmp_path: Path, text: str, *args: str, name: str = "places.csv", rejected: int = 0
+) -> tuple[str, str]:
+    """The command's output and errors; with rejected rows it must exit non-zero."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
     with translation.override("en"):
-        call_command("import_places", str(path), *args, stdout=out, stderr=err)
+        if rejected:
+            with pytest.raises(CommandError, match=f"^{rejected} rows were rejected"):
+                call_command("import_places", str(path), *args, stdout=out, stderr=err)
+        else:
+            call_command("import_places", str(path), *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
@@ -72,7 +79,7 @@ def test_bad_rows_are_reported_by_line_and_column_and_skipped(tmp_path: Path) ->
         (7, ""),
     ]
     assert set(Place.objects.values_list("name", flat=True)) == {"珠市街", "洗马湖公园"}
-    _, err = run(tmp_path, text, name="again.csv")
+    _, err = run(tmp_path, text, name="again.csv", rejected=5)
     assert "line 3, kind: " in err and "line 7, -: " in err
 
 
@@ -134,7 +141,7 @@ def test_geojson_points_and_lines_are_imported_and_bad_features_reported(
             ),
         ],
     }
-    out, err = run(tmp_path, json.dumps(doc, ensure_ascii=False), name="p.geojson")
+    out, err = run(tmp_path, json.dumps(doc, ensure_ascii=False), name="p.geojson", rejected=3)
     assert "5 rows read: 2 places created" in out and "3 rejected" in out
     assert "line 3, geometry:" in err and "line 4, kind:" in err and "line 5, geometry:" in err
     road = Place.objects.get(name="振兴大道")

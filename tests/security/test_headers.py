@@ -82,7 +82,8 @@ def test_the_patrol_app_has_a_strict_policy_and_its_scripts_run_under_it(client:
     assert csp["default-src"] == ["'self'"]
     assert "'unsafe-inline'" not in csp["script-src"]
     assert "'unsafe-eval'" not in csp["script-src"]
-    assert {"'self'", "data:", "blob:", "https://tile.openstreetmap.org"} <= set(csp["img-src"])
+    # No tile source outside the site (the intranet default): images from the site only.
+    assert set(csp["img-src"]) == {"'self'", "data:", "blob:"}
     assert {"'self'", "ws://testserver", "wss://testserver"} <= set(csp["connect-src"])
     assert csp["object-src"] == ["'none'"]
     assert csp["frame-ancestors"] == ["'none'"]
@@ -141,6 +142,9 @@ def test_a_leaflet_widget_page_in_the_admin_renders() -> None:
             "https://*.is.autonavi.com",
         ),
         ("http://10.0.0.5:8080/tiles/{z}/{x}/{y}.png", "http://10.0.0.5:8080"),
+        # the project's own tiles (MAP_TILES_FILE), or none
+        ("/tiles/{z}/{x}/{y}", "'self'"),
+        ("", "'self'"),
     ],
 )
 def test_the_tile_server_source_is_derived_from_the_tile_url(url: str, source: str) -> None:

@@ -102,6 +102,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "api/units/health/"): Row(OPERATIONS, static("/api/units/health/")),
     ("POST", "api/units/<int:pk>/health/"): Row(CREW, unit0("health/", HEALTH)),
     ("GET", "api/map/layers/"): Row(OPERATIONS, static("/api/map/layers/")),
+    # The base map drawn from the gazetteer: every account that has a map.
+    ("GET", "api/map/base/"): Row(OPERATIONS | CREW | {STATION}, static("/api/map/base/")),
     ("GET", "api/stats/summary/"): Row(
         OPERATIONS, static("/api/stats/summary/?start=2026-01-01&end=2026-01-31")
     ),

@@ -10,12 +10,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
 
 from apps.common.imports import ImportFileError, Reject
 from apps.incidents.models import Incident, IncidentStatus
+from apps.stats.dashboard import dashboard
 from apps.stats.importer import import_incidents
 from apps.stats.models import DailyStats
+from apps.stats.selectors import StatsFilter
 from tests.support.factories import SH, small_city
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +78,6 @@ def test_valid_rows_are_imported_with_grid_station_and_times() -> None:
         ("B1,2026-03-02 10:00,刑事,22.78,100.97,,2026-03-02 09:59,,,,cancelled,,", "dispatched_at"),
         ("B1,2026-03-02 10:00,刑事,22.78,100.97,,,,2026-03-02 10:05,,cancelled,,", "dispatched_at"),
         ("B1,2026-03-02 10:00,刑事,22.78,100.97,,,,,,solved,,U0", "outcome"),
-        ("B1,2026-03-02 10:00,刑事,22.78,100.97,,,,,,resolved_on_scene,,", "unit"),
         ("B1,2026-03-02 10:00,刑事,22.78,100.97,,,,,,resolved_on_scene,,U9", "unit"),
         ("B1,2026-03-02 10:00,刑事,22.78,100.97,,,,,,cancelled,nowhere,", "station"),
         ("B1,2026-03-02 10:00,刑事,22.78,100.97,,,,,,cancelled,,,extra", ""),
@@ -119,6 +120,35 @@ def test_the_number_of_queries_does_not_grow_with_the_rows() -> None:
     assert queries(5) == queries(50)
 
 
+def test_a_110_platform_export_without_units_imports_as_unit_unknown(tmp_path: Path) -> None:
+    """The model's own report has no unit column: every row imports, the per-unit figures show
+    the calls as "no unit recorded", and a clean file exits 0."""
+    city = small_city()
+    path = tmp_path / "platform.csv"
+    path.write_text(
+        "number,received_at,category,lat,lon,dispatched_at,acknowledged_at,arrived_at,"
+        "closed_at,outcome\n"
+        "P1,2026-03-02 10:00,纠纷,22.78,100.97,2026-03-02 10:00:30,2026-03-02 10:00:50,"
+        "2026-03-02 10:04,2026-03-02 10:30,resolved_on_scene\n"
+        "P2,2026-03-02 11:00,救助,22.78,100.97,2026-03-02 11:01,,,2026-03-02 11:40,transferred\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command("import_incidents", str(path), stdout=out, stderr=io.StringIO())
+    assert "2 rows read: 2 imported" in out.getvalue()
+    assert set(Incident.objects.values_list("unit", flat=True)) == {None}
+    with translation.override("en"):
+        board = dashboard(
+            start=date(2026, 3, 2), end=date(2026, 3, 2), filters=StatsFilter(), now=timezone.now()
+        )
+    table = board.tables["units"]
+    keys = [c.key for c in table.columns]
+    rows = {row[0]: dict(zip(keys, row, strict=True)) for row in table.rows}
+    assert rows["No unit recorded"]["total"] == 2
+    assert {u.callsign for u in city.units} <= set(rows)
+
+
 def test_a_file_without_the_required_columns_is_refused() -> None:
     with pytest.raises(ImportFileError):
         import_incidents(io.StringIO("number,category\nA,刑事\n"))
@@ -133,7 +163,8 @@ def test_the_command_reports_rejects_and_rolls_up_the_days(tmp_path: Path) -> No
     path.write_text("\ufeff" + HEADER + "\n".join([*VALID, bad]) + "\n", encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
     out, err = io.StringIO(), io.StringIO()
-    with translation.override("en"):  # the report is asserted in the source language
+    with translation.override("en"), pytest.raises(CommandError, match="1 rows were rejected"):
+        # The report is asserted in the source language; a rejected row is a non-zero exit.
         call_command(
             "import_incidents", str(path), "--rejects", str(rejects), stdout=out, stderr=err
         )

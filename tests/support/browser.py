@@ -8,7 +8,7 @@ tests/frontend/conftest.py. Screenshots and daphne's log go to artifacts/ (gitig
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +56,20 @@ class Live:
 @dataclass
 class LiveServers(Servers):
     """daphne for the browser tests: the test settings with DEBUG on, the test database (written
-    by the tests with `transactional_db`, so committed), map tiles from a dead port."""
+    by the tests with `transactional_db`, so committed), map tiles from a dead port unless
+    `map_env` says otherwise (e.g. MAP_TILES_FILE, or no tile source at all)."""
+
+    map_env: dict[str, str] = field(default_factory=lambda: {"MAP_TILE_URL": DEAD_TILES})
 
     def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("MAP_TILE_URL", "MAP_TILES_FILE")}
         return {
-            **os.environ,
+            **env,
             "DJANGO_SETTINGS_MODULE": "cad_project.settings.test",
             "DEBUG": "1",
             "DATABASE_URL": database_url(),
-            "MAP_TILE_URL": DEAD_TILES,
             "PYTHONUNBUFFERED": "1",
+            **self.map_env,
         }
 
 

@@ -1,7 +1,8 @@
 // The app's map: the unit's own position (with its accuracy), the incident it works, and the
 // straight line between them with the distance.
 import { $ } from "../common/dom.js";
-import { baseMap, ll } from "../common/basemap.js";
+import { baseMap, drawVectorBase, hasTiles, ll } from "../common/basemap.js";
+import { api } from "./api.js";
 import { formatDistance } from "../common/geo.js";
 import { S, incidentDistance, openIncident } from "./state.js";
 
@@ -27,6 +28,30 @@ export function initMap() {
       },
     },
   );
+  if (!hasTiles()) loadVectorBase();
+}
+
+// No tile source on this network: the gazetteer's roads and places are the base map. The last
+// copy is kept on the phone, so the map is readable when the app starts in a dead zone.
+const BASE_KEY = "cad-map-base";
+
+async function loadVectorBase() {
+  let base = null;
+  try {
+    base = await api("/api/map/base/");
+    try {
+      localStorage.setItem(BASE_KEY, JSON.stringify(base));
+    } catch {
+      /* storage full: draw without keeping a copy */
+    }
+  } catch {
+    try {
+      base = JSON.parse(localStorage.getItem(BASE_KEY) || "null");
+    } catch {
+      base = null;
+    }
+  }
+  if (base) drawVectorBase(map, base);
 }
 
 // The map's container changes size when the app screen is shown.

@@ -2,7 +2,7 @@
 // live updates over /ws/command/ (session cookie), the call-taker's console (console.js), the
 // incident panel with every action of the command centre, and the alarms (alarm.js).
 import { apiClient, errorText, newKey } from "../common/api.js";
-import { baseMap, ll } from "../common/basemap.js";
+import { baseMap, drawVectorBase, hasTiles, ll } from "../common/basemap.js";
 import { CONFIG } from "../common/config.js";
 import { $, esc } from "../common/dom.js";
 import { formatDistance, formatDuration, haversineM } from "../common/geo.js";
@@ -595,6 +595,7 @@ function boot() {
   initAlarm(T);
   desk = createConsole({ api, map, T, onDone: consoleDone });
   loadLayers().catch(() => {});
+  if (!hasTiles()) api("/api/map/base/").then((base) => drawVectorBase(map, base), () => {});
   loadHealth();
   setInterval(loadHealth, 30000);
   loadCoverage();

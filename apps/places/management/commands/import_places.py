@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from apps.common.imports import ImportFileError, rejects_write
+from apps.common.imports import ImportFileError, rejected_exit, rejects_write
 from apps.places.importer import CRS, import_places
 
 
@@ -52,3 +52,4 @@ class Command(BaseCommand):
                 "rejected": report.rejected_rows,
             }
         )
+        rejected_exit(report.rejected_rows)

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from apps.common.imports import ImportFileError, Reject, rejects_write
+from apps.common.imports import ImportFileError, Reject, rejected_exit, rejects_write
 from apps.stats.importer import import_incidents
 from apps.stats.services import stats_rollup_day
 
@@ -72,3 +72,4 @@ class Command(BaseCommand):
                 self.stdout.write(
                     _("Statistics recomputed for %(n)d days.") % {"n": len(report.days)}
                 )
+        rejected_exit(report.rejected_rows)

@@ -188,7 +188,13 @@
   function heatMap() {
     if (typeof L === "undefined") return;
     const map = L.map("map").setView(mapConfig.center, mapConfig.zoom);
-    L.tileLayer(mapConfig.tileUrl, { attribution: mapConfig.tileAttribution, maxZoom: 19 }).addTo(map);
+    // Tiles only from a local source (MAP_TILES_FILE or an intranet service); without one the
+    // cells and staging points stand on a plain ground.
+    if (mapConfig.tileUrl) {
+      L.tileLayer(mapConfig.tileUrl, { attribution: mapConfig.tileAttribution, maxZoom: 19 }).addTo(map);
+    } else {
+      map.getContainer().style.background = "#f1eee8";
+    }
     const half = mapConfig.cellDeg / 2;
     const max = Math.max(1, ...mapConfig.heat.map((c) => c[2]));
     const bounds = [];
