@@ -231,3 +231,30 @@ def test_sound_is_off_until_a_click_and_a_ringing_call_flashes_the_map(
     assert page.evaluate("window.cadCommand.alarms.ringing") == 1
     sound.click()
     expect(sound).to_have_attribute("data-state", "on")
+
+
+def test_the_address_field_waits_for_the_input_method_to_commit(
+    desk: Any, scene: Scene, live_daphne: Live
+) -> None:
+    """While a Chinese input method composes (pinyin letters, not yet characters), the console
+    neither searches nor takes keys as shortcuts; the committed characters are searched."""
+    require_websockets()
+    gazetteer()
+    page = desk_page(desk, live_daphne, scene.dispatcher)
+    page.keyboard.press("F2")
+    expect(page.locator("#console")).to_be_visible()
+    page.focus("#f-address")
+    searches: list[str] = []
+    page.on("request", lambda r: "/api/places/?" in r.url and searches.append(r.url))
+    ime = page.context.new_cdp_session(page)
+    ime.send(
+        "Input.imeSetComposition", {"text": "zhenxing", "selectionStart": 8, "selectionEnd": 8}
+    )
+    expect(page.locator("#f-address")).to_have_value("zhenxing")
+    # Composing: the input events of the pinyin letters set off no search.
+    assert page.evaluate("window.cadCommand.desk.searchesScheduled") == 0
+    assert searches == []
+    ime.send("Input.insertText", {"text": "振兴"})
+    expect(page.locator("#f-address")).to_have_value("振兴")
+    expect(page.locator("#f-suggest li").first).to_contain_text("振兴")
+    assert searches and all("zhenxing" not in s for s in searches)

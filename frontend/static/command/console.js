@@ -26,6 +26,7 @@ export function createConsole({ api, map, T, onDone }) {
   let searchTimer = null;
   let searchSeq = 0;
   let composing = false;
+  let searchesScheduled = 0; // for the tests: what the input method's keys set off
 
   const el = {
     section: $("console"),
@@ -160,6 +161,7 @@ export function createConsole({ api, map, T, onDone }) {
   }
 
   function searchSoon() {
+    searchesScheduled += 1;
     clearTimeout(searchTimer);
     searchTimer = setTimeout(search, SEARCH_DELAY_MS);
   }
@@ -558,6 +560,9 @@ export function createConsole({ api, map, T, onDone }) {
     calls,
     get form() {
       return form;
+    },
+    get searchesScheduled() {
+      return searchesScheduled;
     },
   };
 }
