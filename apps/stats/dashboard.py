@@ -39,7 +39,6 @@ from .selectors import (
     _EpochSeconds,
     _figures_from,
     _interval_expr,
-    _intervals_from_histograms,
     _PercentileCont,
     _raw_ranges,
     _rolled_up_days,
@@ -52,6 +51,7 @@ from .selectors import (
     percentile,
     period_bounds,
     rate,
+    sort_memory,
     street_presence,
     summary,
 )
@@ -95,7 +95,9 @@ def _grouped_intervals(
             aggs[f"{name}__n"] = Count("id", filter=both)
             aggs[f"{name}__median"] = _PercentileCont(seconds, 0.5)
             aggs[f"{name}__p90"] = _PercentileCont(seconds, 0.9)
-        for row in incidents.values(key).annotate(**aggs):
+        with sort_memory():
+            rows = list(incidents.values(key).annotate(**aggs))
+        for row in rows:
             for name in INTERVALS:
                 result[row[key]][name] = IntervalFigures(
                     n=row[f"{name}__n"],
@@ -267,25 +269,27 @@ def period_sums(
     return sums
 
 
-def figures_from_sums(sums: dict[str, int]) -> ResponseFigures:
-    """ResponseFigures of summed aggregates (percentiles interpolated in the histograms)."""
-    return _figures_from(
-        {col: sums.get(col, 0) for col in COUNT_COLUMNS},
-        _intervals_from_histograms(sums),
-        exact=False,
-    )
-
-
 def period_grouped_figures(
     *, start: date, end: date, filters: StatsFilter, key: str, now: datetime
 ) -> dict[Hashable, ResponseFigures]:
-    """``grouped_figures`` of a period: exact from the incidents for short periods, from the
-    daily aggregates for long ones (``key``: ``staging_point`` or ``unit``)."""
+    """``grouped_figures`` of a period (``key``: ``staging_point`` or ``unit``): the counts from
+    the incidents for short periods and from the daily aggregates for long ones; the percentiles
+    exact from the incidents either way (as ``stats.summary``)."""
+    lo, hi = period_bounds(start, end)
+    incidents = incidents_in(lo, hi, filters)
     if not uses_aggregates(start, end, filters):
-        lo, hi = period_bounds(start, end)
-        return grouped_figures(incidents_in(lo, hi, filters), GROUP_KEYS[key][1], now=now)
+        return grouped_figures(incidents, GROUP_KEYS[key][1], now=now)
     sums = period_sums(start=start, end=end, filters=filters, now=now, keys=(key,))
-    return {group[0]: figures_from_sums(s) for group, s in sums.items()}
+    intervals = _grouped_intervals(incidents.order_by(), GROUP_KEYS[key][1])
+    empty = IntervalFigures(n=0, median_s=None, p90_s=None)
+    return {
+        group[0]: _figures_from(
+            {col: s.get(col, 0) for col in COUNT_COLUMNS},
+            {name: intervals.get(group[0], {}).get(name, empty) for name in INTERVALS},
+            exact=True,
+        )
+        for group, s in sums.items()
+    }
 
 
 def period_daily_figures(

@@ -78,5 +78,6 @@ def test_a_long_period_is_answered_with_the_daily_aggregates(
     response = commander.get(URL, {"start": "2026-01-01", "end": "2026-03-09"})
     assert response.status_code == 200
     summary = response.context["data"].summary
-    assert (summary.total, summary.aggregated_days, summary.response.exact) == (6, 1, False)
-    assert b'<p class="note">' in response.content
+    assert (summary.total, summary.aggregated_days, summary.response.exact) == (6, 1, True)
+    # Percentiles are exact for every period now: no note saying they are interpolated.
+    assert b'<p class="note">' not in response.content

@@ -161,7 +161,8 @@ def test_the_number_of_queries_does_not_grow_with_units_points_or_calls(
     _grow(extra_units=6, extra_calls=4)
     assert Unit.objects.count() == 10
     assert _queries(commander) == small
-    assert small <= 25, small
+    # On PostgreSQL each percentile query also sets its sort memory (savepoint, SET LOCAL, release).
+    assert small <= 30, small
 
 
 def test_a_long_period_needs_a_bounded_number_of_queries_too(
@@ -175,19 +176,11 @@ def test_a_long_period_needs_a_bounded_number_of_queries_too(
     _grow(extra_units=5, extra_calls=3)
     stats_rollup_day(day=at(2, 0).date())
     assert _queries(commander, start="2025-12-01") == small
-    assert small <= 30, small
-
-
-def _bucket(seconds: float | None) -> int | None:
-    from apps.stats.models import HIST_EDGES_S
-
-    if seconds is None:
-        return None
-    return max(i for i, edge in enumerate(HIST_EDGES_S) if seconds >= edge)
+    assert small <= 40, small
 
 
 @pytest.mark.parametrize(("table", "key"), [("units", "callsign"), ("staging_points", "code")])
-def test_a_long_period_reads_the_daily_aggregates_with_the_same_counts(
+def test_a_long_period_reads_the_daily_aggregates_with_the_same_figures(
     commander: Client, frozen: None, table: str, key: str
 ) -> None:
     from apps.stats.services import stats_rollup_day
@@ -206,21 +199,13 @@ def test_a_long_period_reads_the_daily_aggregates_with_the_same_counts(
     )
     short = rows_by(figures(commander, start="2026-03-01", end="2026-03-09")["tables"][table], key)
     long_body = figures(commander, start="2026-01-01", end="2026-03-09")
-    assert long_body["summary"]["response"]["exact"] is False
+    assert long_body["summary"]["response"]["exact"] is True
     long = rows_by(long_body["tables"][table], key)
     assert list(long) == list(short)
-    percentiles = {"ack_median", "ack_p90", "arrival_median", "arrival_p90"}
+    # Counts from the aggregates, percentiles exact from the incidents: the same figures.
     for name, row in short.items():
         for column in RESPONSE_KEYS:
-            if column in percentiles:
-                # Interpolated in the histogram (tested in tests/stats): in the bucket of the
-                # exact value, or of a neighbour when the exact one falls between two ranks.
-                exact, approx = _bucket(row[column]), _bucket(long[name][column])
-                assert (exact is None) == (approx is None), (name, column)
-                if exact is not None and approx is not None:
-                    assert abs(exact - approx) <= 1, (name, column)
-            else:
-                assert long[name][column] == row[column], (name, column)
+            assert long[name][column] == row[column], (name, column)
     # The raw day's call: unit U3 in staging point p3's area.
     assert long[{"units": "U3", "staging_points": "p3"}[table]]["total"] == 1
     days = {d["day"]: sum(d["by_category"].values()) for d in long_body["days"]}
