@@ -6,7 +6,7 @@ the lifecycle services are being written in parallel.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -32,6 +32,14 @@ from tests.support.figures import (
 pytestmark = pytest.mark.django_db
 
 S = IncidentStatus
+
+
+def roll_up(start: date, end: date, *, now: datetime) -> None:
+    """Every day of [start, end] rolled up after it ended, as beat does."""
+    day = start
+    while day <= end:
+        stats_rollup_day(day=day, now=now)
+        day += timedelta(days=1)
 
 
 def assert_model_report(result: stats.Summary) -> None:
@@ -60,10 +68,7 @@ def test_the_models_two_months_give_its_published_shares_from_raw_rows(monkeypat
 def test_the_models_two_months_give_the_same_counts_from_daily_aggregates() -> None:
     build_model_two_months(small_city())
     later = at(10, 0)
-    day = MODEL_START
-    while day <= MODEL_END:
-        stats_rollup_day(day=day, now=later)
-        day += timedelta(days=1)
+    roll_up(MODEL_START, MODEL_END, now=later)
     result = summary(start=MODEL_START, end=MODEL_END, now=later)
     assert (result.aggregated_days, result.raw_days) == (61, 0)
     assert_model_report(result)
@@ -210,10 +215,7 @@ def test_percentiles_over_61_rolled_up_days_are_exact_not_bucket_interpolations(
     start = first.astimezone(SH).date()
     end = start + timedelta(days=60)
     later = at(10, 0)
-    day = start
-    while day <= end:
-        stats_rollup_day(day=day, now=later)
-        day += timedelta(days=1)
+    roll_up(start, end, now=later)
     result = summary(start=start, end=end, now=later)
     assert (result.aggregated_days, result.raw_days) == (61, 0)
     assert result.response.exact is True
