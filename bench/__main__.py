@@ -20,6 +20,7 @@ BENCHMARKS = (
     "connections",
     "alert_latency",
     "places",
+    "dashboard_sqlite",
 )
 
 
@@ -85,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
                     incidents=args.incidents or (50_000 if args.quick else 1_000_000),
                     import_rows=0 if args.quick else 1_000_000,
                 )
+            elif name == "dashboard_sqlite":
+                from bench import dashboard_sqlite
+
+                dashboard_sqlite.run(env)
             elif name == "places":
                 from bench import places
 

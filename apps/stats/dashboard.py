@@ -33,12 +33,11 @@ from .selectors import (
     SUMMED_COLUMNS,
     IntervalFigures,
     ResponseFigures,
+    Seconds,
     StatsFilter,
     Summary,
     _add,
-    _EpochSeconds,
     _figures_from,
-    _interval_expr,
     _PercentileCont,
     _raw_ranges,
     _rolled_up_days,
@@ -90,7 +89,7 @@ def _grouped_intervals(
     if connection.vendor == "postgresql":
         aggs: dict[str, Aggregate] = {}
         for name, (a, b) in INTERVALS.items():
-            seconds = _EpochSeconds(_interval_expr(a, b))
+            seconds = Seconds(a, b)
             both = Q(**{f"{a}__isnull": False, f"{b}__isnull": False})
             aggs[f"{name}__n"] = Count("id", filter=both)
             aggs[f"{name}__median"] = _PercentileCont(seconds, 0.5)
@@ -105,14 +104,15 @@ def _grouped_intervals(
                     p90_s=_round_s(row[f"{name}__p90"]),
                 )
         return result
-    fields = sorted({f for pair in INTERVALS.values() for f in pair})
     values: dict[Hashable, dict[str, list[float]]] = defaultdict(
         lambda: {name: [] for name in INTERVALS}
     )
-    for row in incidents.values(key, *fields).iterator(chunk_size=5000):
-        for name, (a, b) in INTERVALS.items():
-            if row[a] is not None and row[b] is not None:
-                values[row[key]][name].append((row[b] - row[a]).total_seconds())
+    in_seconds = {f"_s_{name}": Seconds(a, b) for name, (a, b) in INTERVALS.items()}
+    rows = incidents.annotate(**in_seconds).values(key, *in_seconds)
+    for row in rows.iterator(chunk_size=5000):
+        for name in INTERVALS:
+            if row[f"_s_{name}"] is not None:
+                values[row[key]][name].append(row[f"_s_{name}"])
     for group, per_interval in values.items():
         for name, durations in per_interval.items():
             durations.sort()

@@ -115,3 +115,39 @@ def test_without_redis_the_sweeper_runs_inside_the_server(world: World, settings
         assert incident.escalated_at is not None
 
     run(scenario)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_celery_the_server_rolls_up_the_statistics_too(world: World, settings: Any) -> None:
+    """The embedded demo has no beat: the loop that sweeps also rolls up the last week, so the
+    dashboard reads the daily aggregates there as in production."""
+    from asgiref.sync import sync_to_async
+
+    from apps.stats.models import StatsDay
+    from apps.stats.selectors import local_today
+    from cad_project.embedded import EmbeddedTimers
+
+    settings.DEADLINE_SWEEP_S = 0.05
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    async def scenario() -> None:
+        import asyncio
+
+        timers = EmbeddedTimers(inner)
+        await timers({"type": "http"}, None, None)
+        assert timers.task is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        rolled = False
+        while loop.time() < deadline and not rolled:
+            rolled = await sync_to_async(StatsDay.objects.filter(day=local_today()).exists)()
+            await asyncio.sleep(0.05)
+        timers.task.cancel()
+        assert rolled
+
+    run(scenario)
+    # Today and the seven days before it, as beat's nightly pass.
+    assert StatsDay.objects.count() == 8
