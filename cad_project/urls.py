@@ -14,6 +14,7 @@ from apps.stats import views as stats_views
 admin.site.site_header = _("Simao 110 dispatch")
 admin.site.site_title = _("Simao 110 dispatch")
 admin.site.index_title = _("Command and administration")
+admin.site.site_url = "/"  # "view site": each role to its own screen (frontend.views.home)
 
 # Unknown /api/ URLs are answered in JSON (apps/common/errors.py).
 handler404 = "apps.common.errors.not_found"

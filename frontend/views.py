@@ -24,14 +24,14 @@ from django.http import (
     HttpResponsePermanentRedirect,
 )
 from django.middleware.csrf import get_token
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from apps.calls.models import CloseReason
-from apps.common.roles import is_command_centre
+from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.incidents.models import EVENT_KIND_LABELS, Category, IncidentStatus
 from apps.incidents.transitions import transitions_config
 from apps.places.models import PlaceKind
@@ -277,6 +277,18 @@ def _command_strings() -> dict[str, Any]:
     }
 
 
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's root (and the admin's "view site"): each role to its own screen — the command
+    centre to the command map, crews to the patrol app, everyone else (and the logged-out) to
+    the admin's login and index."""
+    user = request.user
+    if is_command_centre(user):
+        return redirect("command-map")
+    if user.is_authenticated and has_role(user, *UNIT_CREW_ROLES):
+        return redirect("patrol-app")
+    return redirect("admin:index")
+
+
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask every site for /favicon.ico: the app's icon (not a 404 in every log)."""
     response = HttpResponsePermanentRedirect(static("app/icons/icon-192.png"))
@@ -285,6 +297,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
+    path("", home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("app/", app_page, name="patrol-app"),
     path("app/manifest.webmanifest", app_manifest, name="patrol-app-manifest"),

@@ -190,6 +190,26 @@ def test_the_base_map_is_the_gazetteer_s_roads_and_named_places(city: Any) -> No
     assert _api(UserFactory(roles=[Role.HR])).get("/api/map/base/").status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("role", "where"),
+    [
+        (Role.DISPATCHER, "/command/"),
+        (Role.COMMANDER, "/command/"),
+        (Role.UNIT_AUXILIARY, "/app/"),
+        (Role.HR, "/admin/"),
+        (None, "/admin/"),
+    ],
+)
+def test_the_root_sends_each_role_to_its_own_screen(city: Any, role: Any, where: str) -> None:
+    client = Client()
+    if role is not None:
+        client.force_login(
+            crew_member(city.units[0]) if role == Role.UNIT_AUXILIARY else UserFactory(roles=[role])
+        )
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == where
+
+
 def test_favicon_is_the_app_icon_not_a_404() -> None:
     response = Client().get("/favicon.ico")
     assert response.status_code == 301
