@@ -12,6 +12,7 @@ import statistics as st
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from typing import Any
 
 from bench.env import BenchEnv, machine, write_result
@@ -92,7 +93,7 @@ def child() -> None:
     day = MODEL_START
     while day <= MODEL_END:
         stats_rollup_day(day=day, now=now)
-        day = day.fromordinal(day.toordinal() + 1)
+        day += timedelta(days=1)
     board()
     rolled = _time(board)
     print(json.dumps({"calls": 5046, "days": 61, "raw_ms": raw, "rolled_up_ms": rolled}))

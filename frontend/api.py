@@ -24,7 +24,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.fields import StrictCharField, StrictFloatField, finite
-from apps.common.roles import UNIT_CREW_ROLES, Role, has_role, is_command_centre, roles_of
+from apps.common.roles import is_command_centre, roles_of
+from apps.incidents.selectors import can_read_incidents
 from apps.personnel.models import Assignment
 from apps.personnel.selectors import person_of_user, shift_at
 from apps.places.models import Place, PlaceKind
@@ -33,9 +34,6 @@ from apps.units.models import GridCell, StagingPoint, Station, Unit
 from apps.units.selectors import is_crew, unit_for_user
 
 # --- /api/me/ ------------------------------------------------------------------------------------
-
-
-MAP_ROLES = (*UNIT_CREW_ROLES, Role.STATION)
 
 
 class MeView(APIView):
@@ -206,7 +204,8 @@ class MapBaseView(APIView):
 
     @extend_schema(responses={200: dict[str, Any]}, summary="The base map drawn from the gazetteer")
     def get(self, request: Request) -> Response:
-        if not (is_command_centre(request.user) or has_role(request.user, *MAP_ROLES)):
+        # Whoever reads incidents has a map: the command centre, the crews, the stations.
+        if not can_read_incidents(request.user):
             raise PermissionDenied(_("Your role does not use the map."))
         roads = [
             _feature(line, {"name": name})

@@ -173,11 +173,7 @@ def command_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "frontend/command.html",
-        {
-            "config": config,
-            "strings": _command_strings(),
-            "close_reasons": CloseReason.choices,
-        },
+        {"config": config, "strings": _command_strings()},
     )
 
 
@@ -242,8 +238,10 @@ def _command_strings() -> dict[str, Any]:
         "station": _("Station"),
         "stagingPoint": _("Nearest staging point"),
         "nearPlace": _("Nearest place"),
-        "callerHistory": _("This number's earlier calls (%(n)s) and incidents, last 90 days"),
-        "noHistory": _("No earlier calls from this number in 90 days."),
+        # The page fills in %(n)s and %(days)s (historyDays: the server's CALL_HISTORY_DAYS).
+        "callerHistory": _("This number's earlier calls (%(n)s) and incidents, last %(days)s days"),
+        "noHistory": _("No earlier calls from this number in %(days)s days."),
+        "historyDays": settings.CALL_HISTORY_DAYS,
         "callClosed": _("call closed"),
         "nearbyIncidents": _("Incidents near the pin: the same event? Link the call instead"),
         "noNearby": _("No open or recent incident near the pin."),
@@ -263,8 +261,6 @@ def _command_strings() -> dict[str, Any]:
             "The browser plays sound only after a click on the page: click here, or alarms are "
             "silent."
         ),
-        "cancelIncident": _("Cancel the incident"),
-        "unassign": _("Take the unit off"),
         "sendAnother": _("Send another unit"),
         "addNote": _("Add a note"),
         "showNumber": _("Show the full number (logged)"),

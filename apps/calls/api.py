@@ -16,7 +16,6 @@ from typing import Any, cast
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -24,7 +23,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import StrictCharField, StrictFloatField, StrictRegexField, finite
+from apps.common.fields import (
+    LocationIn,
+    StrictCharField,
+    StrictFloatField,
+    finite,
+    phone_field,
+)
 from apps.common.idempotency import idempotent
 from apps.common.roles import is_command_centre
 
@@ -33,27 +38,15 @@ from .models import Call, CloseReason
 from .notify import call_brief
 from .selectors import calls_ringing
 
-PHONE_FIELD: dict[str, Any] = {
-    "max_length": 20,
-    "required": False,
-    "allow_blank": True,
-    # Lazy: a module-level message translated at import would answer every request in the
-    # language active at start-up.
-    "error_messages": {"invalid": gettext_lazy("Digits, spaces and + - ( ) only.")},
-}
-PHONE_RE = r"^[0-9+\-() ]*$"
 
-
-class CallerLocationIn(serializers.Serializer[None]):
-    lat = StrictFloatField(min_value=-90, max_value=90, validators=[finite])
-    lon = StrictFloatField(min_value=-180, max_value=180, validators=[finite])
+class CallerLocationIn(LocationIn):
     accuracy_m = StrictFloatField(
         min_value=0, max_value=100_000, validators=[finite], required=False, allow_null=True
     )
 
 
 class CallReportIn(serializers.Serializer[None]):
-    caller_phone = StrictRegexField(PHONE_RE, **PHONE_FIELD)
+    caller_phone = phone_field()
     received_at = serializers.DateTimeField()
     line = StrictCharField(max_length=20, required=False, allow_blank=True)
     location = CallerLocationIn(required=False, allow_null=True)

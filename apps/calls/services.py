@@ -73,6 +73,16 @@ def call_report(
     return call
 
 
+def _settle(locked: Call, actor: Any, **changes: Any) -> Call:
+    """A locked ringing call leaves the ringing list: its outcome, who took it, when."""
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    locked.taken_by = actor if actor.is_authenticated else None
+    locked.taken_at = timezone.now()
+    locked.save(update_fields=[*changes, "taken_by", "taken_at"])
+    return locked
+
+
 def _lock_ringing(call: Call) -> Call:
     locked = Call.objects.select_for_update().get(pk=call.pk)
     if locked.status != CallStatus.RINGING:
@@ -90,24 +100,17 @@ def call_take(*, call: Call, incident: Any, status: str, actor: Any) -> Call:
     `notify_call_updated` after its own notices (unit audiences before the command audience, the
     lock order of every service)."""
     assert status in (CallStatus.INCIDENT, CallStatus.LINKED)
-    locked = _lock_ringing(call)
-    locked.status = status
-    locked.incident = incident
-    locked.taken_by = actor if actor.is_authenticated else None
-    locked.taken_at = timezone.now()
-    locked.save(update_fields=["status", "incident", "taken_by", "taken_at"])
-    return locked
+    return _settle(_lock_ringing(call), actor, status=status, incident=incident)
 
 
-def call_record_linked(
-    *, incident: Any, actor: Any, caller_phone: str, received_at: datetime | None = None
-) -> Call:
+def call_record_linked(*, incident: Any, actor: Any, caller_phone: str) -> Call:
     """A further call typed in by the call-taker (no telephony report): recorded as a call linked
-    to `incident`, so that the statistics count it as a call and not as an incident."""
+    to `incident`, received now, so that the statistics count it as a call and not as an
+    incident."""
     now = timezone.now()
     return Call.objects.create(
         caller_phone=caller_phone,
-        received_at=received_at or now,
+        received_at=now,
         reported_at=now,
         status=CallStatus.LINKED,
         incident=incident,
@@ -123,12 +126,12 @@ def call_close(*, call: Call, actor: Any, reason: str, note: str = "") -> Call:
     if reason not in CloseReason.values:
         raise ValidationError({"reason": [_("Unknown reason.")]})
     with transaction.atomic():
-        locked = _lock_ringing(call)
-        locked.status = CallStatus.CLOSED
-        locked.close_reason = reason
-        locked.close_note = note
-        locked.taken_by = actor
-        locked.taken_at = timezone.now()
-        locked.save(update_fields=["status", "close_reason", "close_note", "taken_by", "taken_at"])
+        locked = _settle(
+            _lock_ringing(call),
+            actor,
+            status=CallStatus.CLOSED,
+            close_reason=reason,
+            close_note=note,
+        )
         notify_call_updated(locked)
     return locked

@@ -49,3 +49,33 @@ class StrictCharField(_TextOnly, serializers.CharField):
 
 class StrictRegexField(_TextOnly, serializers.RegexField):
     """A RegexField that takes a JSON string only."""
+
+
+# The characters of a caller's phone number, as typed or as the telephony link sends it.
+_PHONE_CHARS = r"[0-9+\-() ]"
+
+
+def phone_field(*, required: bool = False) -> StrictRegexField:
+    """Digits, spaces and + - ( ), at most 20 characters; blank allowed unless `required`."""
+    return StrictRegexField(
+        rf"^{_PHONE_CHARS}{'+' if required else '*'}$",
+        max_length=20,
+        required=required,
+        allow_blank=not required,
+        # Lazy: translated for each request's language, not once at import.
+        error_messages={"invalid": gettext_lazy("Digits, spaces and + - ( ) only.")},
+    )
+
+
+class LocationIn(serializers.Serializer[None]):
+    """A WGS-84 point in a JSON body: numbers only, in range, finite."""
+
+    lat = StrictFloatField(min_value=-90, max_value=90, validators=[finite])
+    lon = StrictFloatField(min_value=-180, max_value=180, validators=[finite])
+
+
+class PointQuery(serializers.Serializer[None]):
+    """A WGS-84 point in a query string (`?lat=…&lon=…`): in range, finite."""
+
+    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
+    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.fields import PointQuery
 from apps.common.idempotency import idempotent
 from apps.common.models import AccessLog
 from apps.common.roles import is_command_centre
@@ -52,7 +53,6 @@ from .serializers import (
     NearbyOut,
     NoteIn,
     OccurredIn,
-    PointIn,
     ReasonIn,
     RecommendationOut,
     ResolveIn,
@@ -176,11 +176,19 @@ class IncidentRecommendationsView(APIView):
         summary="Free units ranked by estimated travel time to the incident",
     )
     def get(self, request: Request, pk: int) -> Response:
-        if not is_command_centre(request.user):
-            raise PermissionDenied(_("Only the command centre dispatches."))
+        _require_dispatcher(request)
         incident = get_object_or_404(Incident.objects.only("pk", "lat", "lon"), pk=pk)
-        ranked = unit_recommendations(lat=incident.lat, lon=incident.lon)
-        return Response(RecommendationOut(cast(Any, ranked), many=True).data)
+        return _ranked(incident.lat, incident.lon)
+
+
+def _require_dispatcher(request: Request) -> None:
+    if not is_command_centre(request.user):
+        raise PermissionDenied(_("Only the command centre dispatches."))
+
+
+def _ranked(lat: float, lon: float) -> Response:
+    ranked = unit_recommendations(lat=lat, lon=lon)
+    return Response(RecommendationOut(cast(Any, ranked), many=True).data)
 
 
 def _require_command_centre(request: Request) -> None:
@@ -189,6 +197,9 @@ def _require_command_centre(request: Request) -> None:
 
 
 def _visible_or_404(request: Request, pk: int) -> Incident:
+    """The incident if the user may see it: an incident outside the user's scope does not exist
+    for them (404, as on GET; a 409 with its status would tell a station about another station's
+    incident). Who may change it is the service's to decide."""
     if not can_read_incidents(request.user):
         raise PermissionDenied(_("Your role cannot act on incidents."))
     visible = incidents_visible_to(request.user).select_related(None).only("pk")
@@ -196,6 +207,7 @@ def _visible_or_404(request: Request, pk: int) -> Incident:
 
 
 def _fresh(request: Request, incident: Incident) -> Response:
+    """The incident as it is now, as the user sees it (the caller's number masked)."""
     fresh = incidents_visible_to(request.user).filter(pk=incident.pk).first() or incident
     return Response(_masked(IncidentOut(fresh).data))
 
@@ -277,20 +289,16 @@ class PointRecommendationsView(APIView):
     """The free units ranked for a point (the console, as soon as the pin is placed)."""
 
     @extend_schema(
-        parameters=[PointIn],
+        parameters=[PointQuery],
         responses={200: RecommendationOut(many=True)},
         summary="Free units ranked by estimated travel time to a point",
         operation_id="point_recommendations",
     )
     def get(self, request: Request) -> Response:
-        if not is_command_centre(request.user):
-            raise PermissionDenied(_("Only the command centre dispatches."))
-        data = PointIn(data=request.query_params)
+        _require_dispatcher(request)
+        data = PointQuery(data=request.query_params)
         data.is_valid(raise_exception=True)
-        ranked = unit_recommendations(
-            lat=data.validated_data["lat"], lon=data.validated_data["lon"]
-        )
-        return Response(RecommendationOut(cast(Any, ranked), many=True).data)
+        return _ranked(data.validated_data["lat"], data.validated_data["lon"])
 
 
 class _TransitionView(APIView):
@@ -300,13 +308,7 @@ class _TransitionView(APIView):
     input: ClassVar[type[serializers.Serializer[Any]] | None] = None
 
     def post(self, request: Request, pk: int) -> Response:
-        # Who may see the incident at all; the service decides who may change it. An incident
-        # outside the user's scope does not exist for them (404, as on GET): a 409 with its
-        # current status would tell a station about another station's incident.
-        if not can_read_incidents(request.user):
-            raise PermissionDenied(_("Your role cannot act on incidents."))
-        visible = incidents_visible_to(request.user).select_related(None).only("pk")
-        incident = get_object_or_404(visible, pk=pk)
+        incident = _visible_or_404(request, pk)
         data: dict[str, Any] = {}
         if self.input is not None:
             parsed = self.input(data=request.data)
@@ -315,8 +317,7 @@ class _TransitionView(APIView):
         incident = services.incident_transition(
             action=self.action, incident=incident, actor=request.user, data=data
         )
-        fresh = incidents_visible_to(request.user).filter(pk=incident.pk).first() or incident
-        return Response(_masked(IncidentOut(fresh).data))
+        return _fresh(request, incident)
 
 
 # The request body of each transition that takes one (the table's `fields`).

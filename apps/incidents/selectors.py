@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from apps.calls.models import Call
+from apps.calls.models import Call, CallStatus
 from apps.calls.selectors import calls_of_caller
 from apps.common.geo import haversine_m
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role, is_command_centre
@@ -77,7 +77,7 @@ def incident_detail(*, user: Any, pk: int) -> Incident | None:
         .first()
     )
     if incident is not None:
-        opening = [c for c in getattr(incident, "call_list", []) if c.status == "incident"]
+        opening = [c for c in incident.call_list if c.status == CallStatus.INCIDENT]
         incident.opening_call = opening[0] if opening else None  # type: ignore[attr-defined]
     return incident
 

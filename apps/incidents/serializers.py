@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.calls.models import Call
-from apps.common.fields import StrictCharField, StrictFloatField, StrictRegexField, finite
+from apps.common.fields import LocationIn, PointQuery, StrictCharField, phone_field
 from apps.units.models import Station, Unit
 from apps.units.selectors import Recommendation
 
 from .models import Category, Event, Incident, IncidentStatus
 
 # --- input -------------------------------------------------------------------------------------
-
-
-class LocationIn(serializers.Serializer[None]):
-    lat = StrictFloatField(min_value=-90, max_value=90, validators=[finite])
-    lon = StrictFloatField(min_value=-180, max_value=180, validators=[finite])
 
 
 class IncidentCreateIn(serializers.Serializer[None]):
@@ -29,13 +23,7 @@ class IncidentCreateIn(serializers.Serializer[None]):
     address = StrictCharField(max_length=200)
     description = StrictCharField(max_length=2000, required=False, allow_blank=True)
     caller_name = StrictCharField(max_length=50, required=False, allow_blank=True)
-    caller_phone = StrictRegexField(
-        r"^[0-9+\-() ]*$",
-        max_length=20,
-        required=False,
-        allow_blank=True,
-        error_messages={"invalid": _("Digits, spaces and + - ( ) only.")},
-    )
+    caller_phone = phone_field()
 
 
 class IntakeIn(IncidentCreateIn):
@@ -52,13 +40,7 @@ class LinkCallIn(serializers.Serializer[None]):
     call = serializers.PrimaryKeyRelatedField(
         queryset=Call.objects.all(), required=False, allow_null=True
     )
-    caller_phone = StrictRegexField(
-        r"^[0-9+\-() ]*$",
-        max_length=20,
-        required=False,
-        allow_blank=True,
-        error_messages={"invalid": _("Digits, spaces and + - ( ) only.")},
-    )
+    caller_phone = phone_field()
     caller_name = StrictCharField(max_length=50, required=False, allow_blank=True)
     description = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
@@ -67,22 +49,13 @@ class NoteIn(serializers.Serializer[None]):
     text = StrictCharField(max_length=2000)
 
 
-class PointIn(serializers.Serializer[None]):
-    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
-    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])
-
-
-class NearbyIn(PointIn):
+class NearbyIn(PointQuery):
     radius_m = serializers.IntegerField(min_value=10, max_value=5000, required=False)
     minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
 
 
 class CallerHistoryIn(serializers.Serializer[None]):
-    phone = StrictRegexField(
-        r"^[0-9+\-() ]+$",
-        max_length=20,
-        error_messages={"invalid": _("Digits, spaces and + - ( ) only.")},
-    )
+    phone = phone_field(required=True)
     days = serializers.IntegerField(min_value=1, max_value=366, required=False)
 
 

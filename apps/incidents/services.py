@@ -53,6 +53,7 @@ from apps.units.selectors import (
 from .deadlines import deadlines_schedule
 from .models import (
     OPEN_STATUSES,
+    OWNED_STATUSES,
     Alert,
     Category,
     Deadline,
@@ -882,8 +883,9 @@ def incident_note(*, incident: Incident, actor: Actor, text: str) -> Incident:
     text = _required_text(text, "text", 2000)
     with transaction.atomic():
         incident = _lock_incident(incident)
-        _require_crew_or_operations(actor, incident.unit if _owner(incident) else None)
-        if not is_command_centre(actor) and not _owner(incident):
+        owner = _owner(incident)
+        _require_crew_or_operations(actor, incident.unit if owner else None)
+        if not owner and not is_command_centre(actor):
             raise IllegalTransition(
                 _("Only the command centre can add a note now: it is %(status)s.")
                 % {"status": incident.get_status_display()},
@@ -897,15 +899,13 @@ def incident_note(*, incident: Incident, actor: Actor, text: str) -> Incident:
             from_state=incident.status,
             payload={"text": text},
         )
-        notify_incident(
-            incident, from_status=incident.status, kind="note", unit_ids=_owner(incident)
-        )
+        notify_incident(incident, from_status=incident.status, kind="note", unit_ids=owner)
     return incident
 
 
 def _owner(incident: Incident) -> tuple[int, ...]:
     """The unit that owns the incident now (its crew follows it), if any."""
-    if incident.unit_id and incident.status in OPEN_STATUSES and incident.status != S.RECEIVED:
+    if incident.unit_id and incident.status in OWNED_STATUSES:
         return (incident.unit_id,)
     return ()
 

@@ -9,14 +9,14 @@ import math
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import finite
+from apps.common.fields import PointQuery
 from apps.common.geo import LatLon
 from apps.common.roles import is_command_centre
 
@@ -54,11 +54,6 @@ class PlaceOut(serializers.Serializer[Any]):
 
 class PlaceNearOut(PlaceOut):
     distance_m = serializers.IntegerField()
-
-
-class PlaceReverseIn(serializers.Serializer[None]):
-    lat = serializers.FloatField(min_value=-90, max_value=90, validators=[finite])
-    lon = serializers.FloatField(min_value=-180, max_value=180, validators=[finite])
 
 
 class PlaceRefOut(serializers.Serializer[Any]):
@@ -109,16 +104,13 @@ class PlaceSearchView(APIView):
 
 class PlaceReverseView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("lat", float, required=True),
-            OpenApiParameter("lon", float, required=True),
-        ],
+        parameters=[PointQuery],
         responses={200: PlaceReverseOut},
         summary="What is at a point: nearest places, grid cell, station, staging point",
     )
     def get(self, request: Request) -> Response:
         _require_command_centre(request)
-        data = PlaceReverseIn(data=request.query_params)
+        data = PointQuery(data=request.query_params)
         data.is_valid(raise_exception=True)
         found = place_reverse(lat=data.validated_data["lat"], lon=data.validated_data["lon"])
         cell = found.grid_cell

@@ -9,13 +9,12 @@ group-by being one SQL aggregate query, never a query per row.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
+from django.db.models import Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Round, TruncDate
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -28,29 +27,25 @@ from .exports import Column, Kind, Table
 from .models import COUNT_COLUMNS, HIST_EDGES_S, INTERVAL_COLUMNS, DailyStats, hist_columns
 from .selectors import (
     EXACT_MAX_DAYS,
-    INTERVALS,
     SHANGHAI,
     SUMMED_COLUMNS,
     IntervalFigures,
     ResponseFigures,
-    Seconds,
     StatsFilter,
     Summary,
     _add,
     _figures_from,
-    _PercentileCont,
     _raw_ranges,
     _rolled_up_days,
-    _round_s,
     alias_intervals,
     count_aggregates,
     histogram_aggregates,
     incidents_in,
+    interval_percentiles,
+    intervals_of,
     local_today,
-    percentile,
     period_bounds,
     rate,
-    sort_memory,
     street_presence,
     summary,
 )
@@ -64,64 +59,20 @@ HEAT_MAX_CELLS = 4000
 def grouped_figures(
     incidents: QuerySet[Incident], key: str, *, now: datetime
 ) -> dict[Hashable, ResponseFigures]:
-    """``ResponseFigures`` per value of ``key`` (a field path such as ``unit_id``).
-
-    Two queries: the counts grouped in SQL, then the interval percentiles grouped in SQL on
-    PostgreSQL (``percentile_cont`` is an ordered-set aggregate, so it groups like any other);
-    SQLite has none, so its intervals are read in one query and sorted in Python, as stats does.
-    """
+    """``ResponseFigures`` per value of ``key`` (a field path such as ``unit_id``): the counts
+    grouped in SQL, the exact interval percentiles (``interval_percentiles``). Two queries."""
     base = incidents.order_by()
     counts = {row[key]: row for row in base.values(key).annotate(**count_aggregates(now))}
-    intervals = _grouped_intervals(base, key)
-    empty = IntervalFigures(n=0, median_s=None, p90_s=None)
+    return _per_group(counts, interval_percentiles(base, key))
+
+
+def _per_group(
+    counts: Mapping[Hashable, Mapping[str, int]],
+    intervals: Mapping[Hashable, Mapping[str, IntervalFigures]],
+) -> dict[Hashable, ResponseFigures]:
     return {
-        group: _figures_from(
-            row, {name: intervals.get(group, {}).get(name, empty) for name in INTERVALS}, exact=True
-        )
-        for group, row in counts.items()
+        group: _figures_from(row, intervals_of(intervals, group)) for group, row in counts.items()
     }
-
-
-def _grouped_intervals(
-    incidents: QuerySet[Incident], key: str
-) -> dict[Hashable, dict[str, IntervalFigures]]:
-    result: dict[Hashable, dict[str, IntervalFigures]] = defaultdict(dict)
-    if connection.vendor == "postgresql":
-        aggs: dict[str, Aggregate] = {}
-        for name, (a, b) in INTERVALS.items():
-            seconds = Seconds(a, b)
-            both = Q(**{f"{a}__isnull": False, f"{b}__isnull": False})
-            aggs[f"{name}__n"] = Count("id", filter=both)
-            aggs[f"{name}__median"] = _PercentileCont(seconds, 0.5)
-            aggs[f"{name}__p90"] = _PercentileCont(seconds, 0.9)
-        with sort_memory():
-            rows = list(incidents.values(key).annotate(**aggs))
-        for row in rows:
-            for name in INTERVALS:
-                result[row[key]][name] = IntervalFigures(
-                    n=row[f"{name}__n"],
-                    median_s=_round_s(row[f"{name}__median"]),
-                    p90_s=_round_s(row[f"{name}__p90"]),
-                )
-        return result
-    values: dict[Hashable, dict[str, list[float]]] = defaultdict(
-        lambda: {name: [] for name in INTERVALS}
-    )
-    in_seconds = {f"_s_{name}": Seconds(a, b) for name, (a, b) in INTERVALS.items()}
-    rows = incidents.annotate(**in_seconds).values(key, *in_seconds)
-    for row in rows.iterator(chunk_size=5000):
-        for name in INTERVALS:
-            if row[f"_s_{name}"] is not None:
-                values[row[key]][name].append(row[f"_s_{name}"])
-    for group, per_interval in values.items():
-        for name, durations in per_interval.items():
-            durations.sort()
-            result[group][name] = IntervalFigures(
-                n=len(durations),
-                median_s=_round_s(percentile(durations, 0.5)),
-                p90_s=_round_s(percentile(durations, 0.9)),
-            )
-    return result
 
 
 @dataclass(frozen=True)
@@ -280,16 +231,8 @@ def period_grouped_figures(
     if not uses_aggregates(start, end, filters):
         return grouped_figures(incidents, GROUP_KEYS[key][1], now=now)
     sums = period_sums(start=start, end=end, filters=filters, now=now, keys=(key,))
-    intervals = _grouped_intervals(incidents.order_by(), GROUP_KEYS[key][1])
-    empty = IntervalFigures(n=0, median_s=None, p90_s=None)
-    return {
-        group[0]: _figures_from(
-            {col: s.get(col, 0) for col in COUNT_COLUMNS},
-            {name: intervals.get(group[0], {}).get(name, empty) for name in INTERVALS},
-            exact=True,
-        )
-        for group, s in sums.items()
-    }
+    counts = {group[0]: {col: s.get(col, 0) for col in COUNT_COLUMNS} for group, s in sums.items()}
+    return _per_group(counts, interval_percentiles(incidents, GROUP_KEYS[key][1]))
 
 
 def period_daily_figures(
@@ -532,7 +475,7 @@ def dashboard(
     if unknown is not None and unknown.intake_to_dispatch.n:
         # Calls that were answered by a unit nobody recorded: imported from a 110 platform's
         # export, which has no unit column. (Calls cancelled before any dispatch had no unit.)
-        units_table.add({"callsign": str(_("No unit recorded")), **_response_values(by_unit[None])})
+        units_table.add({"callsign": str(_("No unit recorded")), **_response_values(unknown)})
 
     return Dashboard(
         start=start,

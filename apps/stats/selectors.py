@@ -42,7 +42,8 @@ today and yesterday every few minutes and the last week nightly (apps/stats/task
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
@@ -283,7 +284,7 @@ def count_aggregates(now: datetime) -> dict[str, Aggregate]:
 
 
 def _figures_from(
-    counts: Mapping[str, int], intervals: Mapping[str, IntervalFigures], *, exact: bool
+    counts: Mapping[str, int], intervals: Mapping[str, IntervalFigures]
 ) -> ResponseFigures:
     closed = counts["resolved_on_scene"] + counts["transferred"]
     return ResponseFigures(
@@ -304,51 +305,78 @@ def _figures_from(
         on_scene_rate=rate(counts["resolved_on_scene"], closed),
         escalations=counts["escalations"],
         breaches=counts["breaches"],
-        exact=exact,
     )
 
 
-def _exact_intervals(incidents: QuerySet[Incident]) -> dict[str, IntervalFigures]:
-    """Median and p90 of each interval. One code path, two engines: SQL on PostgreSQL."""
+EMPTY_INTERVAL = IntervalFigures(n=0, median_s=None, p90_s=None)
+
+
+def interval_percentiles(
+    incidents: QuerySet[Incident], key: str | None = None
+) -> dict[Hashable, dict[str, IntervalFigures]]:
+    """Median and p90 of each response interval, exact, per value of ``key`` (a field path such
+    as ``unit_id``; without one, a single group ``None``). One code path, two engines:
+    PostgreSQL's ``percentile_cont`` in SQL (an ordered-set aggregate groups like any other),
+    with sort memory for long periods; on SQLite the database computes the seconds and Python
+    sorts them."""
     base = incidents.order_by()
+    keys = [key] if key else []
+
+    def group(row: Mapping[str, Any]) -> Hashable:
+        return row[key] if key else None
+
     if connection.vendor == "postgresql":
         aggs: dict[str, Aggregate] = {}
         for name, (a, b) in INTERVALS.items():
-            seconds = Seconds(a, b)
             both = Q(**{f"{a}__isnull": False, f"{b}__isnull": False})
             aggs[f"{name}__n"] = Count("id", filter=both)
-            aggs[f"{name}__median"] = _PercentileCont(seconds, 0.5)
-            aggs[f"{name}__p90"] = _PercentileCont(seconds, 0.9)
+            aggs[f"{name}__median"] = _PercentileCont(Seconds(a, b), 0.5)
+            aggs[f"{name}__p90"] = _PercentileCont(Seconds(a, b), 0.9)
         with sort_memory():
-            row = base.aggregate(**aggs)
+            rows = list(base.values(*keys).annotate(**aggs)) if key else [base.aggregate(**aggs)]
         return {
-            name: IntervalFigures(
-                n=row[f"{name}__n"],
-                median_s=_round_s(row[f"{name}__median"]),
-                p90_s=_round_s(row[f"{name}__p90"]),
-            )
-            for name in INTERVALS
+            group(row): {
+                name: IntervalFigures(
+                    n=row[f"{name}__n"],
+                    median_s=_round_s(row[f"{name}__median"]),
+                    p90_s=_round_s(row[f"{name}__p90"]),
+                )
+                for name in INTERVALS
+            }
+            for row in rows
         }
-    # SQLite (the embedded demo): no percentile aggregate; the database computes the seconds
-    # (no timestamp parsed in Python), Python sorts them.
-    values: dict[str, list[float]] = {name: [] for name in INTERVALS}
-    names = list(INTERVALS)
-    seconds_rows = base.annotate(
-        **{f"_s_{name}": Seconds(a, b) for name, (a, b) in INTERVALS.items()}
-    ).values_list(*[f"_s_{name}" for name in names])
-    for row_values in seconds_rows.iterator(chunk_size=5000):
-        for name, value in zip(names, row_values, strict=True):
-            if value is not None:
-                values[name].append(value)
-    result = {}
-    for name, seconds_list in values.items():
-        seconds_list.sort()
-        result[name] = IntervalFigures(
-            n=len(seconds_list),
-            median_s=_round_s(percentile(seconds_list, 0.5)),
-            p90_s=_round_s(percentile(seconds_list, 0.9)),
-        )
+    values: dict[Hashable, dict[str, list[float]]] = defaultdict(
+        lambda: {name: [] for name in INTERVALS}
+    )
+    in_seconds = {f"_s_{name}": Seconds(a, b) for name, (a, b) in INTERVALS.items()}
+    for row in base.annotate(**in_seconds).values(*keys, *in_seconds).iterator(chunk_size=5000):
+        per_interval = values[group(row)]
+        for name in INTERVALS:
+            if row[f"_s_{name}"] is not None:
+                per_interval[name].append(row[f"_s_{name}"])
+    result: dict[Hashable, dict[str, IntervalFigures]] = {}
+    for g, per_interval in values.items():
+        result[g] = {}
+        for name, seconds_list in per_interval.items():
+            seconds_list.sort()
+            result[g][name] = IntervalFigures(
+                n=len(seconds_list),
+                median_s=_round_s(percentile(seconds_list, 0.5)),
+                p90_s=_round_s(percentile(seconds_list, 0.9)),
+            )
     return result
+
+
+def intervals_of(
+    found: Mapping[Hashable, Mapping[str, IntervalFigures]], group: Hashable = None
+) -> dict[str, IntervalFigures]:
+    """One group's interval figures, each interval present (none: n = 0)."""
+    mine = found.get(group, {})
+    return {name: mine.get(name, EMPTY_INTERVAL) for name in INTERVALS}
+
+
+def _exact_intervals(incidents: QuerySet[Incident]) -> dict[str, IntervalFigures]:
+    return intervals_of(interval_percentiles(incidents))
 
 
 def response_figures(
@@ -361,7 +389,7 @@ def response_figures(
     """
     now = now or timezone.now()
     counts = incidents.order_by().aggregate(**count_aggregates(now))
-    return _figures_from(counts, _exact_intervals(incidents), exact=True)
+    return _figures_from(counts, _exact_intervals(incidents))
 
 
 # --- Shifts -------------------------------------------------------------------------------
@@ -596,6 +624,8 @@ def summary(
     filters = filters or StatsFilter()
     now = now or timezone.now()
     days = (end - start).days + 1
+    lo, hi = period_bounds(start, end)
+    period = incidents_in(lo, hi, filters)
     per_cat: dict[str, dict[str, int]] = {c.value: {} for c in Category}
     use_aggregates = days > EXACT_MAX_DAYS and filters.grid_cell_id is None
     aggregated: list[date] = []
@@ -612,8 +642,7 @@ def summary(
             _add(per_cat[row["category"]], row, SUMMED_COLUMNS)
     ranges = _raw_ranges(start, end, set(aggregated))
     if ranges:
-        lo, hi = period_bounds(start, end)
-        raw = incidents_in(lo, hi, filters)
+        raw = period
         if aggregated:
             span = Q()
             for r_lo, r_hi in ranges:
@@ -623,14 +652,11 @@ def summary(
         for row in raw.values("category").annotate(**aggs):
             _add(per_cat[row["category"]], row, list(aggs))
     # The percentiles: exact, from the rows of the whole period (see the module docstring).
-    lo, hi = period_bounds(start, end)
-    intervals = _exact_intervals(incidents_in(lo, hi, filters))
+    intervals = _exact_intervals(period)
     totals: dict[str, int] = {}
     for counts in per_cat.values():
         _add(totals, counts, SUMMED_COLUMNS)
-    response = _figures_from(
-        {col: totals.get(col, 0) for col in COUNT_COLUMNS}, intervals, exact=True
-    )
+    response = _figures_from({col: totals.get(col, 0) for col in COUNT_COLUMNS}, intervals)
     by_category = {}
     for cat, counts in per_cat.items():
         closed = counts.get("resolved_on_scene", 0) + counts.get("transferred", 0)
@@ -655,7 +681,7 @@ def summary(
         breaches=response.breaches,
         by_category=by_category,
         response=response,
-        calls=call_figures(*period_bounds(start, end)),
+        calls=call_figures(lo, hi),
         aggregated_days=len(aggregated),
         raw_days=days - len(aggregated),
     )

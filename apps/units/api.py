@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import StrictFloatField, finite
+from apps.common.fields import LocationIn, StrictFloatField, finite
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role
 
 from .models import Unit
@@ -24,9 +24,7 @@ from .services import unit_position_record
 BOARD_ROLES = (*OPERATIONS_ROLES, *UNIT_CREW_ROLES, Role.STATION)
 
 
-class PositionIn(serializers.Serializer[None]):
-    lat = StrictFloatField(min_value=-90, max_value=90, validators=[finite])
-    lon = StrictFloatField(min_value=-180, max_value=180, validators=[finite])
+class PositionIn(LocationIn):
     accuracy_m = StrictFloatField(
         min_value=0, max_value=100_000, required=False, allow_null=True, validators=[finite]
     )

@@ -10,19 +10,16 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from apps.common.roles import Role
 from tests.support.api import api
-from tests.support.factories import UserFactory, World
+from tests.support.factories import World
 
 Ring = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
 def telephony(world: World) -> User:
-    """The telephony link's service account (role `telephony` only). UserFactory gets or creates
-    by username, so this is the world's own telephony account where the World has one."""
-    user: User = UserFactory(username="telephony", roles=[Role.TELEPHONY])
-    return user
+    """The telephony link's service account (role `telephony` only)."""
+    return world.telephony
 
 
 @pytest.fixture

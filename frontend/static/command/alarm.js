@@ -70,7 +70,7 @@ const PATTERNS = {
   breach: { tones: [523, 523, 523], length: 0.3, cls: "flash-alarm" },
 };
 
-// kind: "ringing" | "escalated" | "breach". Counts are kept for the tests and the status bar.
+// kind: "ringing" | "escalated" | "breach". The counts are for the browser tests.
 export const alarms = { ringing: 0, escalated: 0, breach: 0 };
 
 export function alarm(kind) {

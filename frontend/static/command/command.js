@@ -2,7 +2,7 @@
 // live updates over /ws/command/ (session cookie), the call-taker's console (console.js), the
 // incident panel with every action of the command centre, and the alarms (alarm.js).
 import { apiClient, errorText, newKey } from "../common/api.js";
-import { baseMap, drawVectorBase, hasTiles, ll } from "../common/basemap.js";
+import { baseMap, displayGeoJSON, drawVectorBase, hasTiles, ll } from "../common/basemap.js";
 import { CONFIG } from "../common/config.js";
 import { $, esc } from "../common/dom.js";
 import { formatDistance, formatDuration, haversineM } from "../common/geo.js";
@@ -149,10 +149,11 @@ function unitCallsign(inc) {
 function upsertIncident(data) {
   const prev = state.incidents.get(data.id) || state.transfers.get(data.id) || {};
   const inc = merge(prev, data);
-  // Handed over, not yet receipted by the station: listed apart until the station confirms.
-  if (inc.status === "transfer_pending") state.transfers.set(inc.id, inc);
+  // Handed over, waiting for the station's receipt (the table's receive_transfer): listed apart
+  // until the station confirms.
+  if (allowed("receive_transfer", inc.status)) state.transfers.set(inc.id, inc);
   else state.transfers.delete(inc.id);
-  if (!OPEN.has(inc.status) || inc.status === "transfer_pending") {
+  if (!OPEN.has(inc.status)) {
     state.incidents.delete(inc.id);
     incMarkers.get(inc.id)?.remove();
     incMarkers.delete(inc.id);
@@ -270,7 +271,7 @@ async function select(id) {
   const actions = actionsFrom(inc.status, "command").filter((tr) => tr.action !== "dispatch");
   if (actions.length) {
     body += `<div class="actions">${actions
-      .map((tr) => `<button type="button" data-act="${tr.action}">${esc(tr.action === "unassign" ? T.unassign : tr.action === "cancel" ? T.cancelIncident : tr.label)}</button>`)
+      .map((tr) => `<button type="button" data-act="${tr.action}">${esc(tr.label)}</button>`)
       .join(" ")}</div>`;
   }
   body += `<form id="act-form" hidden><label><span id="act-label"></span><input id="act-text" maxlength="1000" required></label>
@@ -399,7 +400,7 @@ function onFrame(frame) {
     case "snapshot.part": // a large snapshot's further units and incidents
       (frame.units || []).forEach(upsertUnit);
       (frame.incidents || []).forEach(upsertIncident);
-      (frame.calls || []).forEach((c) => desk.frame({ type: "call.ringing", call: c, quiet: true }));
+      desk.snapshot(frame.calls, { more: true });
       break;
     case "call.ringing":
     case "call.updated":
@@ -471,24 +472,12 @@ async function loadLayers() {
   for (const f of layers.staging_points.features) {
     state.points.set(f.properties.id, [f.geometry.coordinates[1], f.geometry.coordinates[0]]);
   }
-  const shift = (geojson) => {
-    if (CONFIG.tileCrs !== "gcj02") return geojson;
-    const conv = (c) =>
-      typeof c[0] === "number" ? ((p) => [p[1], p[0]])(ll(c[1], c[0])) : c.map(conv);
-    return {
-      ...geojson,
-      features: geojson.features.map((f) => ({
-        ...f,
-        geometry: { ...f.geometry, coordinates: conv(f.geometry.coordinates) },
-      })),
-    };
-  };
   for (const f of layers.stations.features) state.stationNames.set(f.properties.id, f.properties.name);
-  const stations = L.geoJSON(shift(layers.stations), {
+  const stations = L.geoJSON(displayGeoJSON(layers.stations), {
     style: { color: "#0b3d91", weight: 2, fill: false, dashArray: "6 4" },
     onEachFeature: (f, l) => l.bindTooltip(f.properties.name),
   });
-  const cells = L.geoJSON(shift(layers.grid_cells), {
+  const cells = L.geoJSON(displayGeoJSON(layers.grid_cells), {
     style: (f) => ({
       color: f.properties.priority_zone ? "#c40018" : "#555",
       weight: 1,
@@ -496,7 +485,7 @@ async function loadLayers() {
     }),
     onEachFeature: (f, l) => l.bindTooltip(f.properties.code),
   });
-  const points = L.geoJSON(shift(layers.staging_points), {
+  const points = L.geoJSON(displayGeoJSON(layers.staging_points), {
     pointToLayer: (f, latlng) =>
       L.circleMarker(latlng, { radius: 6, color: "#0b3d91", fillColor: "#fff", fillOpacity: 1 }),
     onEachFeature: (f, l) => {

@@ -16,9 +16,16 @@ import { actionUrl } from "../common/lifecycle.js";
 import { alarm } from "./alarm.js";
 
 const SEARCH_DELAY_MS = 120;
-const CATEGORY_KEYS = ["criminal", "public_order", "dispute", "assistance", "other"];
+
+// What to write in the address field for a place of the gazetteer.
+function placeAddress(place) {
+  if (place.address && !place.address.includes(place.name)) return `${place.address}${place.name}`;
+  return place.address || place.name;
+}
 
 export function createConsole({ api, map, T, onDone }) {
+  // The categories in the server's order (Category.choices): key 1 is the first.
+  const categories = Object.keys(T.category);
   const calls = new Map(); // ringing calls by id
   let form = null; // the open form's state
   let pinMarker = null;
@@ -47,11 +54,19 @@ export function createConsole({ api, map, T, onDone }) {
     closeCall: $("f-close-call"),
     ringing: $("ringing"),
   };
+  el.closeReason.innerHTML = Object.entries(T.closeReason)
+    .map(([value, label]) => `<option value="${esc(value)}">${esc(label)}</option>`)
+    .join("");
 
   // --- ringing calls ------------------------------------------------------------------------
 
+  // The ringing calls, the longest waiting first.
+  function ringingCalls() {
+    return [...calls.values()].sort((a, b) => a.received_at.localeCompare(b.received_at));
+  }
+
   function renderCalls() {
-    const rows = [...calls.values()].sort((a, b) => a.received_at.localeCompare(b.received_at));
+    const rows = ringingCalls();
     el.ringing.innerHTML = rows
       .map((c) => {
         const since = formatDuration((Date.now() - Date.parse(c.received_at)) / 1000);
@@ -87,11 +102,9 @@ export function createConsole({ api, map, T, onDone }) {
       pin: null,
       category: null,
       priorityTouched: false,
-      ranked: [],
-      best: 0,
+      ranked: [], // the free units for the pin, best first: Ctrl+Enter sends the first
       suggestions: [],
       active: -1,
-      openedAt: Date.now(),
     };
     el.form.reset();
     el.priority.value = "2";
@@ -108,7 +121,6 @@ export function createConsole({ api, map, T, onDone }) {
       ? `${T.takingCall} ${call.caller_phone || ""} ${call.line || ""}`
       : T.newCall;
     el.section.hidden = false;
-    document.body.classList.add("console-open");
     map.invalidateSize();
     if (call && call.location) {
       setPin(call.location.lat, call.location.lon, { accuracy: call.location.accuracy_m });
@@ -120,14 +132,12 @@ export function createConsole({ api, map, T, onDone }) {
   function close() {
     form = null;
     el.section.hidden = true;
-    document.body.classList.remove("console-open");
     clearPin();
     map.invalidateSize();
   }
 
   function takeOldest() {
-    const oldest = [...calls.values()].sort((a, b) => a.received_at.localeCompare(b.received_at))[0];
-    open(oldest || null);
+    open(ringingCalls()[0] || null);
   }
 
   function say(text, bad = false) {
@@ -138,7 +148,7 @@ export function createConsole({ api, map, T, onDone }) {
   // --- category and priority ----------------------------------------------------------------
 
   function renderCategory() {
-    el.category.innerHTML = CATEGORY_KEYS.map(
+    el.category.innerHTML = categories.map(
       (c, i) =>
         `<button type="button" tabindex="-1" data-category="${c}" aria-pressed="${form && form.category === c}"><kbd>${i + 1}</kbd>${esc(T.category[c] || c)}</button>`,
     ).join("");
@@ -199,16 +209,18 @@ export function createConsole({ api, map, T, onDone }) {
   function pickSuggestion(i) {
     const place = form.suggestions[i];
     if (!place) return;
-    el.address.value =
-      place.address && !place.address.includes(place.name)
-        ? `${place.address}${place.name}`
-        : place.address || place.name;
+    el.address.value = placeAddress(place);
     el.suggest.hidden = true;
     setPin(place.lat, place.lon, { place });
     el.category.focus();
   }
 
   // --- the pin ------------------------------------------------------------------------------
+
+  // An answer about a pin that has moved since (or a closed form) is dropped.
+  function pinIs(lat, lon) {
+    return Boolean(form && form.pin && form.pin[0] === lat && form.pin[1] === lon);
+  }
 
   function clearPin() {
     pinMarker?.remove();
@@ -247,7 +259,7 @@ export function createConsole({ api, map, T, onDone }) {
     } catch {
       return;
     }
-    if (!form || form.pin[0] !== lat || form.pin[1] !== lon) return;
+    if (!pinIs(lat, lon)) return;
     const parts = [
       `${T.gridCell}: ${found.grid_cell ? found.grid_cell.code : T.outsideGrid}`,
       `${T.station}: ${found.station ? found.station.name : "–"}`,
@@ -260,13 +272,12 @@ export function createConsole({ api, map, T, onDone }) {
         ? `<br><button type="button" data-use-place>${esc(T.nearPlace)}: ${esc(nearest.name)} (${esc(formatDistance(nearest.distance_m))})</button>`
         : "");
     form.nearestPlace = nearest || null;
-    el.pin.dataset.cell = found.grid_cell ? found.grid_cell.code : "";
   }
 
   // --- before dispatch: the caller's history, the incidents nearby -----------------------------
 
   async function loadHistory(phone) {
-    if (!/^[0-9+\-() ]+$/.test(phone)) return;
+    if (!phone) return; // the server refuses what is not a phone number
     let h;
     try {
       h = await api(`/api/incidents/caller-history/?phone=${encodeURIComponent(phone)}`);
@@ -276,12 +287,12 @@ export function createConsole({ api, map, T, onDone }) {
     if (!form) return;
     const earlier = h.calls.filter((c) => !form.call || c.id !== form.call.id);
     if (!earlier.length && !h.incidents.length) {
-      el.history.innerHTML = `<p class="muted">${esc(T.noHistory)}</p>`;
+      el.history.innerHTML = `<p class="muted">${esc(T.noHistory.replace("%(days)s", T.historyDays))}</p>`;
       return;
     }
     const when = (iso) => new Date(iso).toLocaleString(CONFIG.language, { timeZone: CONFIG.timeZone });
     el.history.innerHTML =
-      `<h3>${esc(T.callerHistory.replace("%(n)s", earlier.length))}</h3><ul>` +
+      `<h3>${esc(T.callerHistory.replace("%(n)s", earlier.length).replace("%(days)s", T.historyDays))}</h3><ul>` +
       h.incidents
         .map(
           (i) =>
@@ -302,7 +313,7 @@ export function createConsole({ api, map, T, onDone }) {
     } catch {
       return;
     }
-    if (!form) return;
+    if (!pinIs(lat, lon)) return;
     if (!rows.length) {
       el.nearby.innerHTML = `<p class="muted">${esc(T.noNearby)}</p>`;
       return;
@@ -326,9 +337,8 @@ export function createConsole({ api, map, T, onDone }) {
     } catch {
       return;
     }
-    if (!form || form.pin[0] !== lat || form.pin[1] !== lon) return;
+    if (!pinIs(lat, lon)) return;
     form.ranked = rows;
-    form.best = 0;
     renderRanked();
   }
 
@@ -342,8 +352,8 @@ export function createConsole({ api, map, T, onDone }) {
       form.ranked
         .map(
           (r, i) =>
-            `<li class="${i === form.best ? "best" : ""}" data-rank="${i}"><button type="button" data-send="${i}">${esc(T.dispatch)}</button>
-            <strong>${esc(r.callsign)}</strong> · ${esc(formatDuration(r.eta_s))} · ${esc(formatDistance(r.distance_m))}${i === form.best ? ` <kbd>Ctrl+Enter</kbd>` : ""}</li>`,
+            `<li class="${i === 0 ? "best" : ""}"><button type="button" data-send="${i}">${esc(T.dispatch)}</button>
+            <strong>${esc(r.callsign)}</strong> · ${esc(formatDuration(r.eta_s))} · ${esc(formatDistance(r.distance_m))}${i === 0 ? ` <kbd>Ctrl+Enter</kbd>` : ""}</li>`,
         )
         .join("") +
       "</ol>";
@@ -413,6 +423,11 @@ export function createConsole({ api, map, T, onDone }) {
     onDone(incident.id, unit ? `${incident.number}: ${T.dispatched} ${unit.callsign}` : `${incident.number}: ${T.saved}`);
   }
 
+  // Ctrl+Enter and the form's button: the best unit, or record only when none is free.
+  function submitBest() {
+    if (form) submit(form.ranked.length ? 0 : null);
+  }
+
   async function link(incidentId) {
     if (!form || form.busy) return;
     form.busy = true;
@@ -472,13 +487,14 @@ export function createConsole({ api, map, T, onDone }) {
     }
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
-      submit(form.ranked.length ? form.best : null);
+      submitBest();
       return;
     }
-    const digit = /^Digit([1-5])$/.exec(e.code);
-    if (digit && (e.altKey || e.target === el.category || el.category.contains(e.target))) {
+    const digit = /^Digit([1-9])$/.exec(e.code);
+    const category = digit && categories[Number(digit[1]) - 1];
+    if (category && (e.altKey || el.category.contains(e.target))) {
       e.preventDefault();
-      pickCategory(CATEGORY_KEYS[Number(digit[1]) - 1]);
+      pickCategory(category);
       return;
     }
     if (e.target === el.address && !el.suggest.hidden && form.suggestions.length) {
@@ -510,7 +526,7 @@ export function createConsole({ api, map, T, onDone }) {
   el.priority.addEventListener("change", () => form && (form.priorityTouched = true));
   el.form.addEventListener("submit", (e) => {
     e.preventDefault();
-    submit(form && form.ranked.length ? form.best : null);
+    submitBest();
   });
 
   document.addEventListener("click", (e) => {
@@ -522,9 +538,7 @@ export function createConsole({ api, map, T, onDone }) {
     if (t.dataset.category) pickCategory(t.dataset.category);
     if (t.dataset.send) submit(Number(t.dataset.send));
     if (t.dataset.link) link(Number(t.dataset.link));
-    if ("useplace" in t.dataset || "usePlace" in t.dataset) {
-      if (form.nearestPlace) el.address.value = form.nearestPlace.address || form.nearestPlace.name;
-    }
+    if ("usePlace" in t.dataset && form.nearestPlace) el.address.value = placeAddress(form.nearestPlace);
     if (t.id === "f-save") submit(null);
     if (t.id === "f-close-call") closeCall();
     if (t.id === "f-cancel") close();
@@ -540,15 +554,16 @@ export function createConsole({ api, map, T, onDone }) {
   setInterval(renderCalls, 1000);
 
   return {
-    snapshot(list) {
-      calls.clear();
+    // The calls ringing when the live link (re)started: listed, no alarm.
+    snapshot(list, { more = false } = {}) {
+      if (!more) calls.clear();
       (list || []).forEach((c) => callRinging(c, { fresh: false }));
     },
     frame(frame) {
       if (frame.type === "call.ringing") {
         // A catch-up replay of a call that rang long ago is listed without the alarm.
         const age = (Date.now() - Date.parse(frame.call.received_at)) / 1000;
-        callRinging(frame.call, { fresh: !frame.quiet && age < 120 });
+        callRinging(frame.call, { fresh: age < 120 });
       }
       if (frame.type === "call.updated") {
         callGone(frame.call_id);

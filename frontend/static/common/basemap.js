@@ -33,8 +33,18 @@ export function hasTiles() {
 const LABEL_ZOOM = { road: 15, place: 16 };
 const PLACE_COLOURS = { landmark: "#6d4c41", poi: "#5e35b1", community: "#2e7d32", building: "#455a64" };
 
-function shifted(coords) {
-  return coords.map(([lon, lat]) => ll(lat, lon));
+// A GeoJSON FeatureCollection (WGS-84) in the tiles' display coordinates, for L.geoJSON.
+export function displayGeoJSON(geojson) {
+  if (CONFIG.tileCrs !== "gcj02") return geojson;
+  const conv = (c) =>
+    typeof c[0] === "number" ? ((p) => [p[1], p[0]])(ll(c[1], c[0])) : c.map(conv);
+  return {
+    ...geojson,
+    features: geojson.features.map((f) => ({
+      ...f,
+      geometry: { ...f.geometry, coordinates: conv(f.geometry.coordinates) },
+    })),
+  };
 }
 
 function label(at, text, cls) {
@@ -53,29 +63,26 @@ export function drawVectorBase(map, base) {
   if (!map.getPane("base")) {
     map.createPane("base").style.zIndex = 250; // above the ground, below Leaflet's overlays
   }
-  const roads = (base.roads && base.roads.features) || [];
-  const places = (base.places && base.places.features) || [];
+  const roads = base.roads ? displayGeoJSON(base.roads).features : [];
+  const places = base.places ? displayGeoJSON(base.places).features : [];
   const casing = L.layerGroup();
   const fill = L.layerGroup();
   const roadLabels = L.layerGroup();
   for (const f of roads) {
     if (!f.geometry || f.geometry.type !== "LineString") continue;
-    const line = shifted(f.geometry.coordinates);
+    const line = L.GeoJSON.coordsToLatLngs(f.geometry.coordinates);
     L.polyline(line, { pane: "base", className: "base-casing", color: "#b9b2a6", weight: 9, interactive: false }).addTo(casing);
     L.polyline(line, { pane: "base", className: "base-road", color: "#ffffff", weight: 6 })
       .bindTooltip(f.properties.name, { sticky: true })
       .addTo(fill);
-    const mid = line[Math.floor(line.length / 2)];
-    const a = line[0];
-    const b = line[line.length - 1];
-    const at = line.length === 2 ? [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2] : mid;
+    // The label at the middle of the line (a two-point road: between its ends).
+    const at = line.length === 2 ? L.latLngBounds(line).getCenter() : line[Math.floor(line.length / 2)];
     label(at, f.properties.name, "road").addTo(roadLabels);
   }
   const dots = L.layerGroup();
   const placeLabels = L.layerGroup();
   for (const f of places) {
-    const [lon, lat] = f.geometry.coordinates;
-    const at = ll(lat, lon);
+    const at = L.GeoJSON.coordsToLatLng(f.geometry.coordinates);
     L.circleMarker(at, {
       pane: "base",
       className: "base-place",
