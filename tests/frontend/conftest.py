@@ -21,6 +21,7 @@ from tests.support.browser import (
     Live,
     LiveServers,
     Scene,
+    close_settled,
     new_phone,
     new_scene,
 )
@@ -66,10 +67,12 @@ def browser(live_daphne: Live) -> Iterator[Any]:
 
 
 @pytest.fixture
-def phone(browser: Any, live_daphne: Live) -> Iterator[Any]:
+def phone(browser: Any, live_daphne: Live, transactional_db: Any) -> Iterator[Any]:
+    """A phone-sized context; closed, and the live server's work for it settled, before the
+    database is flushed (see close_settled)."""
     context = new_phone(browser, live_daphne)
     yield context
-    context.close()
+    close_settled(context)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from apps.places.services import PlaceData, places_upsert
 from tests.support.browser import (
     Live,
     Scene,
+    close_settled,
     expect,
     log_in,
     open_command_map,
@@ -86,8 +87,9 @@ def gazetteer() -> None:
 
 
 @pytest.fixture
-def desk(browser: Any, live_daphne: Live) -> Iterator[Any]:
-    """A desktop-sized browser context for the command map (closed after the test)."""
+def desk(browser: Any, live_daphne: Live, transactional_db: Any) -> Iterator[Any]:
+    """A desktop-sized browser context for the command map (closed, and the live server's work
+    for it settled, before the database is flushed)."""
     context = browser.new_context(
         base_url=live_daphne.url,
         viewport={"width": 1400, "height": 900},
@@ -96,7 +98,7 @@ def desk(browser: Any, live_daphne: Live) -> Iterator[Any]:
     )
     context.set_default_timeout(20_000)
     yield context
-    context.close()
+    close_settled(context)
 
 
 def desk_page(desk: Any, live: Live, user: Any) -> Any:

@@ -90,6 +90,34 @@ def new_phone(browser: Any, live: Live, **options: Any) -> Any:
     return context
 
 
+def close_settled(context: Any) -> None:
+    """Close a browser context, then wait until no other session on the test database is inside a
+    query or a transaction. A page left open keeps daphne working for it (the alert resender
+    writes while an alert stands); the flush that ends a `transactional_db` test truncates every
+    table and deadlocks with such a write. So a fixture that opens a context requests
+    `transactional_db` too (its teardown then runs before the flush) and closes it with this."""
+    from django.db import connection
+
+    from tests.support.procs import wait_for
+
+    context.close()
+    if connection.vendor != "postgresql":
+        return
+    busy_sql = (
+        "SELECT pid, state, left(query, 120) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        " AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')"
+    )
+
+    def quiet() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(busy_sql)
+            return not cursor.fetchall()
+
+    # Quiet twice in a row: a websocket's disconnect may reach daphne just after the close.
+    wait_for(lambda: quiet() and quiet(), timeout=30, what="the live server's database work")
+
+
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
