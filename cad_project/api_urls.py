@@ -6,6 +6,7 @@ from django.urls import path
 
 from apps.calls import api as calls_api
 from apps.common.api import ObtainTokenView
+from apps.field import api as field_api
 from apps.incidents import api as incidents_api
 from apps.personnel import api as personnel_api
 from apps.places import api as places_api
@@ -53,6 +54,22 @@ urlpatterns = [
         incidents_api.IncidentRecommendationsView.as_view(),
         name="incident-recommendations",
     ),
+    # several units on one incident (issue 13)
+    path(
+        "incidents/<int:pk>/units/<int:unit_id>/clear/",
+        incidents_api.IncidentUnitReleaseView.as_view(),
+        name="incident-unit-clear",
+    ),
+    path(
+        "incidents/<int:pk>/units/<int:unit_id>/<slug:step>/",
+        incidents_api.IncidentUnitStepView.as_view(),
+        name="incident-unit-step",
+    ),
+    path(
+        "incidents/<int:pk>/request-backup/",
+        field_api.IncidentBackupRequestView.as_view(),
+        name="incident-request-backup",
+    ),
     # one route per row of the transition table (apps/incidents/transitions.py)
     *[
         path(f"incidents/<int:pk>/{slug}/", view.as_view(), name=f"incident-{slug}")
@@ -64,6 +81,14 @@ urlpatterns = [
     # units (issue 3)
     path("units/", units_api.UnitListView.as_view(), name="unit-list"),
     path("units/<int:pk>/position/", units_api.UnitPositionView.as_view(), name="unit-position"),
+    # the crews' reports (issue 13)
+    path("units/<int:pk>/status/", field_api.UnitDutyStatusView.as_view(), name="unit-status"),
+    path("units/<int:pk>/emergency/", field_api.UnitEmergencyView.as_view(), name="unit-emergency"),
+    path(
+        "emergencies/<int:pk>/acknowledge/",
+        field_api.EmergencyAcknowledgeView.as_view(),
+        name="emergency-acknowledge",
+    ),
     # the gazetteer (issue 12)
     path("places/", places_api.PlaceSearchView.as_view(), name="place-search"),
     path("places/reverse/", places_api.PlaceReverseView.as_view(), name="place-reverse"),

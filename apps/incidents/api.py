@@ -20,16 +20,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import PointQuery
+from apps.common.fields import PointQuery, StrictCharField
 from apps.common.idempotency import idempotent
 from apps.common.models import AccessLog
-from apps.common.roles import is_command_centre
+from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.common.security import mask_phone
 from apps.common.services import access_log_record
+from apps.units.models import Unit
 from apps.units.selectors import unit_recommendations
 
 from . import services
-from .models import Incident
+from .models import Incident, Origin
 from .selectors import (
     caller_history,
     caller_phone_visible,
@@ -112,13 +113,28 @@ class IncidentListCreateView(APIView):
         """Open an incident (with `call`: the ringing call it answers). A double click or a
         retried request with the same `Idempotency-Key` opens one incident."""
         # Refuse a wrong role before looking at the body (403, not a 400 about fields).
-        if not is_command_centre(request.user):
+        crew = has_role(request.user, *UNIT_CREW_ROLES)
+        if not crew and not is_command_centre(request.user):
+            raise PermissionDenied(_("Only the command centre takes calls."))
+        patrol = isinstance(request.data, dict) and request.data.get("origin") == Origin.PATROL
+        if patrol and not crew:
+            raise PermissionDenied(_("Only a unit's crew raises an incident on patrol."))
+        if not patrol and not is_command_centre(request.user):
             raise PermissionDenied(_("Only the command centre takes calls."))
         data = IntakeIn(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         location = fields.pop("location")
         actor: Any = request.user
+        if fields.pop("origin") == Origin.PATROL:
+            fields.pop("call", None)
+            incident = services.incident_raise_on_patrol(
+                actor=actor, lat=location["lat"], lon=location["lon"], **fields
+            )
+            body = _masked(IncidentOut(incident).data)
+            body["recommendations"] = []
+            return Response(body, status=status.HTTP_201_CREATED)
+        fields.pop("unit", None)
         result = services.incident_intake(
             actor=actor, lat=location["lat"], lon=location["lon"], **fields
         )
@@ -359,3 +375,62 @@ def _transition_view(transition: Transition) -> type[APIView]:
 
 # path segment → view, one per row of the transition table (cad_project/api_urls.py routes them).
 TRANSITION_VIEWS: dict[str, type[APIView]] = {t.path: _transition_view(t) for t in TRANSITIONS}
+
+
+class ReleaseIn(serializers.Serializer[None]):
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+# A unit's own steps on an incident it works (a backup's, or any unit named by the command
+# centre acting for its crew on the radio): /api/incidents/{id}/units/{unit_id}/<step>/.
+UNIT_STEPS: dict[str, str] = {
+    "acknowledge": "acknowledge",
+    "en-route": "en_route",
+    "arrive": "arrive",
+}
+
+
+@idempotent
+class IncidentUnitStepView(APIView):
+    @extend_schema(
+        request=OccurredIn,
+        responses={200: IncidentOut},
+        summary="One unit's step on the incident (acknowledge, en-route, arrive)",
+        operation_id="incident_unit_step",
+    )
+    def post(self, request: Request, pk: int, unit_id: int, step: str) -> Response:
+        action = UNIT_STEPS.get(step)
+        if action is None:
+            return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
+        incident = _visible_or_404(request, pk)
+        unit = get_object_or_404(Unit.objects.only("pk"), pk=unit_id)
+        parsed = OccurredIn(data=request.data)
+        parsed.is_valid(raise_exception=True)
+        incident = services.incident_transition(
+            action=action,
+            incident=incident,
+            actor=request.user,
+            data={**parsed.validated_data, "unit_id": unit.pk},
+        )
+        return _fresh(request, incident)
+
+
+@idempotent
+class IncidentUnitReleaseView(APIView):
+    @extend_schema(
+        request=ReleaseIn,
+        responses={200: IncidentOut},
+        summary="Release a backup unit from the incident (收队)",
+    )
+    def post(self, request: Request, pk: int, unit_id: int) -> Response:
+        incident = _visible_or_404(request, pk)
+        unit = get_object_or_404(Unit, pk=unit_id)
+        parsed = ReleaseIn(data=request.data)
+        parsed.is_valid(raise_exception=True)
+        incident = services.incident_release_unit(
+            incident=incident,
+            unit=unit,
+            actor=request.user,
+            reason=parsed.validated_data.get("reason", ""),
+        )
+        return _fresh(request, incident)

@@ -29,7 +29,16 @@ from django.utils.translation import gettext as _
 
 from apps.common.push import after_commit
 
-from .models import Deadline, DeadlineKind, DeadlineOutcome, Incident, IncidentStatus, StreamKind
+from .models import (
+    AssignmentRole,
+    Deadline,
+    DeadlineKind,
+    DeadlineOutcome,
+    Incident,
+    IncidentAssignment,
+    IncidentStatus,
+    StreamKind,
+)
 from .notify import notify_target_missed
 from .timeline import event_append
 
@@ -46,27 +55,34 @@ _AWAITING_ARRIVAL = (
 
 
 def arrival_target_s(incident: Incident) -> int:
+    """The arrival target: the shorter (3-minute) one in a priority-zone cell and for every
+    priority-1 (紧急) incident, the 5-minute one otherwise."""
     cell = incident.grid_cell
-    if cell is not None and cell.priority_zone:
+    if incident.priority == 1 or (cell is not None and cell.priority_zone):
         return int(settings.TARGET_ARRIVAL_PRIORITY_ZONE_S)
     return int(settings.TARGET_ARRIVAL_S)
 
 
-def deadlines_schedule(*, incident: Incident, unit: Any, dispatched_at: datetime) -> list[Deadline]:
-    """Write the acknowledge and arrival deadlines of a dispatch (inside its transaction)."""
+def deadlines_schedule(*, incident: Incident, assignment: IncidentAssignment) -> list[Deadline]:
+    """Write the acknowledge and arrival deadlines of one unit's dispatch, the primary's or a
+    backup's (inside its transaction)."""
+    dispatched_at = assignment.dispatched_at
+    common: dict[str, Any] = {
+        "incident": incident,
+        "unit_id": assignment.unit_id,
+        "assignment": assignment,
+    }
     rows = Deadline.objects.bulk_create(
         [
             Deadline(
-                incident=incident,
-                unit=unit,
                 kind=DeadlineKind.ACKNOWLEDGE,
                 due_at=dispatched_at + timedelta(seconds=settings.TARGET_ACKNOWLEDGE_S),
+                **common,
             ),
             Deadline(
-                incident=incident,
-                unit=unit,
                 kind=DeadlineKind.ARRIVAL,
                 due_at=dispatched_at + timedelta(seconds=arrival_target_s(incident)),
+                **common,
             ),
         ]
     )
@@ -102,19 +118,37 @@ def deadline_fire(*, deadline_id: int, now: datetime | None = None) -> DeadlineO
             .select_related("grid_cell")
             .get(pk=deadline.incident_id)
         )
-        outcome = _judge(deadline, incident)
+        assignment = deadline.assignment
+        outcome = _judge(deadline, incident, assignment)
         deadline.fired_at = now
         deadline.outcome = outcome
         deadline.save(update_fields=["fired_at", "outcome"])
         if outcome == DeadlineOutcome.MISSED:
+            # A backup's missed target is the command centre's to see; the incident's marks (its
+            # escalation, its breach, the 1-3-5 figures) are the primary's.
+            primary = assignment is None or assignment.role == AssignmentRole.PRIMARY
             if deadline.kind == DeadlineKind.ACKNOWLEDGE:
-                _escalate_unacknowledged(incident, deadline, now)
+                _escalate_unacknowledged(incident, deadline, now, mark=primary)
             else:
-                _record_arrival_breach(incident, deadline, now)
+                _record_arrival_breach(incident, deadline, now, mark=primary)
         return outcome
 
 
-def _judge(deadline: Deadline, incident: Incident) -> DeadlineOutcome:
+def _judge(
+    deadline: Deadline, incident: Incident, assignment: IncidentAssignment | None
+) -> DeadlineOutcome:
+    if assignment is not None:
+        done = (
+            assignment.acknowledged_at
+            if deadline.kind == DeadlineKind.ACKNOWLEDGE
+            else assignment.arrived_at
+        )
+        if done is not None:
+            return DeadlineOutcome.MET
+        if assignment.cleared_at is not None:
+            return DeadlineOutcome.SUPERSEDED
+        return DeadlineOutcome.MISSED
+    # A deadline from before several units per incident: judged by the incident's own state.
     if incident.unit_id != deadline.unit_id:
         return DeadlineOutcome.SUPERSEDED
     if deadline.kind == DeadlineKind.ACKNOWLEDGE:
@@ -128,9 +162,10 @@ def _judge(deadline: Deadline, incident: Incident) -> DeadlineOutcome:
     return DeadlineOutcome.MET
 
 
-def _escalate_unacknowledged(incident: Incident, deadline: Deadline, now: datetime) -> None:
-    first = incident.escalated_at is None
-    if first:
+def _escalate_unacknowledged(
+    incident: Incident, deadline: Deadline, now: datetime, *, mark: bool
+) -> None:
+    if mark and incident.escalated_at is None:
         incident.escalated_at = now
         incident.save(update_fields=["escalated_at"])
     event_append(
@@ -140,7 +175,7 @@ def _escalate_unacknowledged(incident: Incident, deadline: Deadline, now: dateti
         kind="escalated",
         at=now,
         reason=_("No acknowledge within %(s)d s") % {"s": settings.TARGET_ACKNOWLEDGE_S},
-        payload={"deadline": deadline.pk, "unit": deadline.unit_id},
+        payload={"deadline": deadline.pk, "unit": deadline.unit_id, "primary": mark},
     )
     notify_target_missed(
         incident,
@@ -151,8 +186,10 @@ def _escalate_unacknowledged(incident: Incident, deadline: Deadline, now: dateti
     )
 
 
-def _record_arrival_breach(incident: Incident, deadline: Deadline, now: datetime) -> None:
-    if incident.arrival_breached_at is None:
+def _record_arrival_breach(
+    incident: Incident, deadline: Deadline, now: datetime, *, mark: bool
+) -> None:
+    if mark and incident.arrival_breached_at is None:
         incident.arrival_breached_at = now
         incident.save(update_fields=["arrival_breached_at"])
     target = arrival_target_s(incident)
@@ -163,7 +200,12 @@ def _record_arrival_breach(incident: Incident, deadline: Deadline, now: datetime
         kind="arrival_target_missed",
         at=now,
         reason=_("Not on scene within %(s)d s") % {"s": target},
-        payload={"deadline": deadline.pk, "unit": deadline.unit_id, "target_s": target},
+        payload={
+            "deadline": deadline.pk,
+            "unit": deadline.unit_id,
+            "target_s": target,
+            "primary": mark,
+        },
     )
     notify_target_missed(
         incident, unit_id=deadline.unit_id, target="arrival", target_s=target, at=now

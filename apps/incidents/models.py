@@ -25,6 +25,11 @@ class Category(models.TextChoices):
     OTHER = "other", _("Other (其它)")
 
 
+class Origin(models.TextChoices):
+    CALL = "call", _("110 call (接警)")
+    PATROL = "patrol", _("Raised on patrol (以巡待接)")
+
+
 class IncidentStatus(models.TextChoices):
     RECEIVED = "received", _("Received (接警)")
     DISPATCHED = "dispatched", _("Dispatched (派警)")
@@ -137,6 +142,10 @@ class Incident(models.Model):
     arrival_breached_at = models.DateTimeField(_("arrival target missed at"), null=True, blank=True)
     # Imported from history rather than taken live.
     imported = models.BooleanField(_("imported"), default=False)
+    # How it came in: a 110 call, or a crew that came upon it on patrol (counted apart).
+    origin = models.CharField(
+        _("origin"), max_length=8, choices=Origin.choices, default=Origin.CALL
+    )
 
     class Meta:
         verbose_name = _("incident")
@@ -168,10 +177,99 @@ class Incident(models.Model):
             models.Index(fields=["lat", "lon"], name="incident_latlon"),
             # caller search
             models.Index(fields=["caller_phone"], name="incident_caller_phone"),
+            # the statistics' count by origin: the few raised on patrol, by time
+            models.Index(
+                fields=["received_at"],
+                name="incident_patrol_time",
+                condition=Q(origin="patrol"),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
+
+
+class AssignmentRole(models.TextChoices):
+    PRIMARY = "primary", _("Primary (responsible)")
+    BACKUP = "backup", _("Backup (增援)")
+
+
+class AssignmentStatus(models.TextChoices):
+    DISPATCHED = "dispatched", _("Dispatched")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    EN_ROUTE = "en_route", _("En route")
+    ON_SCENE = "on_scene", _("On scene")
+    CLEARED = "cleared", _("Released")
+
+
+class IncidentAssignment(models.Model):
+    """One unit sent to one incident: the primary ("who handles is responsible") or a backup.
+
+    The primary's steps are also the incident's own (its status and stamps, the 1-3-5 figures);
+    a backup has its own dispatch alert, deadlines and stamps, and is released on its own or when
+    the incident closes. `cleared_at` ends an assignment (released, taken off, incident closed).
+    """
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("incident")
+    )
+    unit = models.ForeignKey(
+        "units.Unit",
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("unit"),
+    )
+    role = models.CharField(_("role"), max_length=8, choices=AssignmentRole.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=AssignmentStatus.choices,
+        default=AssignmentStatus.DISPATCHED,
+    )
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    en_route_at = models.DateTimeField(_("en route at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    cleared_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    clear_reason = models.CharField(_("release reason"), max_length=200, blank=True)
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dispatched by"),
+    )
+
+    class Meta:
+        verbose_name = _("unit on the incident")
+        verbose_name_plural = _("units on the incident")
+        ordering = ["incident", "dispatched_at", "pk"]
+        constraints = [
+            # A unit works one incident at a time.
+            models.UniqueConstraint(
+                fields=["unit"],
+                condition=Q(cleared_at__isnull=True),
+                name="assignment_one_active_per_unit",
+            ),
+            # One responsible unit per incident.
+            models.UniqueConstraint(
+                fields=["incident"],
+                condition=Q(cleared_at__isnull=True, role="primary"),
+                name="assignment_one_active_primary",
+            ),
+            models.CheckConstraint(
+                condition=Q(cleared_at__isnull=True) | Q(status="cleared"),
+                name="assignment_cleared_has_time",
+            ),
+        ]
+        indexes = [
+            # per-unit figures: a unit's assignments over a period
+            models.Index(fields=["unit", "dispatched_at"], name="assignment_unit_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}→{self.unit_id} ({self.role})"
 
 
 class StreamKind(models.TextChoices):
@@ -198,6 +296,13 @@ EVENT_KIND_LABELS: dict[str, Any] = {
     "alert_delivered": _("alert shown on the phone"),
     "call_linked": _("further call"),
     "note": _("note"),
+    "backup_dispatched": _("backup dispatched (增援)"),
+    "backup_acknowledge": _("backup acknowledged"),
+    "backup_en_route": _("backup en route"),
+    "backup_arrive": _("backup arrived on scene"),
+    "backup_cleared": _("backup released"),
+    "backup_requested": _("backup requested by the crew"),
+    "raised_on_patrol": _("raised by the crew on patrol (以巡待接)"),
 }
 
 
@@ -333,6 +438,14 @@ class Deadline(models.Model):
         "incidents.Incident", on_delete=models.PROTECT, related_name="deadlines"
     )
     unit = models.ForeignKey("units.Unit", on_delete=models.PROTECT, related_name="deadlines")
+    # The dispatch it times (empty on deadlines from before several units per incident).
+    assignment = models.ForeignKey(
+        IncidentAssignment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deadlines",
+    )
     kind = models.CharField(_("kind"), max_length=12, choices=DeadlineKind.choices)
     due_at = models.DateTimeField(_("due at"))
     fired_at = models.DateTimeField(_("resolved at"), null=True, blank=True)

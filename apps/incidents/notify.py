@@ -16,14 +16,16 @@ cursor is taken last, so no two transactions wait on each other in opposite orde
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
+
+from django.db.models import Prefetch
 
 from apps.common.models import Notice
 from apps.common.notices import COMMAND, Payload, publish, unit_audience
 
-from .models import Incident
+from .models import AssignmentRole, Incident, IncidentAssignment
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -54,6 +56,10 @@ class IncidentBrief:
     closed_at: str | None
     escalated_at: str | None
     arrival_breached_at: str | None
+    origin: str = "call"
+    # The units working it now, primary first: {unit, callsign, role, status, dispatched_at,
+    # acknowledged_at, arrived_at}.
+    assignments: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, incident: Incident) -> IncidentBrief:
@@ -78,7 +84,43 @@ class IncidentBrief:
             closed_at=_iso(incident.closed_at),
             escalated_at=_iso(incident.escalated_at),
             arrival_breached_at=_iso(incident.arrival_breached_at),
+            origin=incident.origin,
+            assignments=assignments_brief(incident),
         )
+
+
+def assignments_brief(incident: Incident) -> list[dict[str, Any]]:
+    """The units working an incident now, primary first. Uses `active_assignments` when the
+    caller prefetched it (lists of incidents), else one query."""
+    rows = getattr(incident, "active_assignments", None)
+    if rows is None:
+        rows = list(
+            IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
+            .select_related("unit")
+            .order_by("dispatched_at", "pk")
+        )
+    rows = sorted(rows, key=lambda a: (a.role != AssignmentRole.PRIMARY, a.dispatched_at, a.pk))
+    return [
+        {
+            "unit": a.unit_id,
+            "callsign": a.unit.callsign,
+            "role": a.role,
+            "status": a.status,
+            "dispatched_at": _iso(a.dispatched_at),
+            "acknowledged_at": _iso(a.acknowledged_at),
+            "arrived_at": _iso(a.arrived_at),
+        }
+        for a in rows
+    ]
+
+
+def active_assignments_prefetch() -> Prefetch[Any]:
+    """For a list of incidents whose briefs are built (`IncidentBrief.of`)."""
+    return Prefetch(
+        "assignments",
+        queryset=IncidentAssignment.objects.filter(cleared_at__isnull=True).select_related("unit"),
+        to_attr="active_assignments",
+    )
 
 
 @dataclass(frozen=True)
@@ -192,11 +234,11 @@ def notify_incident(
     publish(COMMAND, payload)
 
 
-def notify_dispatch_alert(incident: Incident, *, alert_id: uuid.UUID) -> Notice:
-    """The dispatch alert's numbered frame for the unit's crew; its seq goes on the Alert row."""
-    assert incident.unit_id is not None and incident.dispatched_at is not None
+def notify_dispatch_alert(incident: Incident, *, unit_id: int, alert_id: uuid.UUID) -> Notice:
+    """The dispatch alert's numbered frame for the unit's crew (the primary's or a backup's); its
+    seq goes on the Alert row."""
     return publish(
-        unit_audience(incident.unit_id),
+        unit_audience(unit_id),
         DispatchAlert(alert_id=str(alert_id), incident=IncidentBrief.of(incident)),
     )
 

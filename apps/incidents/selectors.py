@@ -16,7 +16,8 @@ from apps.common.geo import haversine_m
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role, is_command_centre
 from apps.units.selectors import is_crew_on_shift, station_ids_for_user, unit_for_user
 
-from .models import OPEN_STATUSES, Event, Incident
+from .models import OPEN_STATUSES, Event, Incident, IncidentAssignment
+from .notify import active_assignments_prefetch
 
 # Roles that read incidents at all (others, e.g. hr, are refused with 403).
 INCIDENT_READER_ROLES = (*OPERATIONS_ROLES, *UNIT_CREW_ROLES, Role.STATION)
@@ -30,10 +31,10 @@ def can_read_incidents(user: Any) -> bool:
 
 def incidents_visible_to(user: Any) -> QuerySet[Incident]:
     """The command centre sees every incident; a station user those in or transferred to its
-    stations; a crew member those their unit handles or handled."""
+    stations; a crew member those their unit works or worked (as the primary or a backup)."""
     qs = Incident.objects.select_related(
         "grid_cell", "station", "unit", "transfer_station", "transfer_received_by"
-    )
+    ).prefetch_related(active_assignments_prefetch())
     if is_command_centre(user):
         return qs
     scope = Q(pk__in=[])
@@ -42,7 +43,9 @@ def incidents_visible_to(user: Any) -> QuerySet[Incident]:
         scope |= Q(station_id__in=stations) | Q(transfer_station_id__in=stations)
     unit = unit_for_user(user)
     if unit is not None:
-        scope |= Q(unit=unit)
+        scope |= Q(unit=unit) | Q(
+            pk__in=IncidentAssignment.objects.filter(unit=unit).values("incident_id")
+        )
     return qs.filter(scope)
 
 
@@ -67,11 +70,13 @@ def incident_detail(*, user: Any, pk: int) -> Incident | None:
     """One incident with its timeline (incident stream, in order), or None if not visible."""
     events = Event.objects.filter(stream="incident").select_related("actor").order_by("seq")
     calls = Call.objects.order_by("received_at", "pk")
+    assignments = IncidentAssignment.objects.select_related("unit").order_by("dispatched_at", "pk")
     incident = (
         incidents_visible_to(user)
         .prefetch_related(
             Prefetch("events", queryset=events, to_attr="timeline"),
             Prefetch("calls", queryset=calls, to_attr="call_list"),
+            Prefetch("assignments", queryset=assignments, to_attr="assignment_list"),
         )
         .filter(pk=pk)
         .first()
@@ -85,17 +90,15 @@ def incident_detail(*, user: Any, pk: int) -> Incident | None:
 def caller_phone_visible(user: Any, incident: Incident) -> bool:
     """Who may see a caller's phone number in full (in the incident detail; lists mask it).
 
-    The command centre; the crew on shift of the unit whose current incident it is (they call
-    back); the station the incident was transferred to.
+    The command centre; the crew on shift of a unit working it now (they call back); the
+    station the incident was transferred to.
     """
     if is_command_centre(user):
         return True
-    unit = incident.unit
-    if (
-        unit is not None
-        and unit.current_incident_id == incident.pk
-        and is_crew_on_shift(user, unit)
-    ):
+    working = IncidentAssignment.objects.filter(
+        incident=incident, cleared_at__isnull=True
+    ).select_related("unit")
+    if any(is_crew_on_shift(user, a.unit) for a in working):
         return True
     return incident.transfer_station_id is not None and (
         incident.transfer_station_id in station_ids_for_user(user)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.calls.models import Call
@@ -11,7 +13,8 @@ from apps.common.fields import LocationIn, PointQuery, StrictCharField, phone_fi
 from apps.units.models import Station, Unit
 from apps.units.selectors import Recommendation
 
-from .models import Category, Event, Incident, IncidentStatus
+from .models import Category, Event, Incident, IncidentAssignment, IncidentStatus, Origin
+from .notify import assignments_brief
 
 # --- input -------------------------------------------------------------------------------------
 
@@ -27,11 +30,28 @@ class IncidentCreateIn(serializers.Serializer[None]):
 
 
 class IntakeIn(IncidentCreateIn):
-    """Taking a call: the incident, and the ringing call it answers (from the telephony link)."""
+    """Taking a call: the incident, and the ringing call it answers (from the telephony link).
+    `origin: patrol`: a crew raises it from the phone (以巡待接), `unit` its own (by default the
+    unit it crews), the location the phone's."""
 
     call = serializers.PrimaryKeyRelatedField(
         queryset=Call.objects.all(), required=False, allow_null=True
     )
+    origin = serializers.ChoiceField(choices=Origin.choices, required=False, default=Origin.CALL)
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), required=False, allow_null=True
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("origin") == Origin.PATROL and attrs.get("call") is not None:
+            raise serializers.ValidationError(
+                {"call": [_("An incident raised on patrol answers no 110 call.")]}
+            )
+        if attrs.get("origin", Origin.CALL) == Origin.CALL and attrs.get("unit") is not None:
+            raise serializers.ValidationError(
+                {"unit": [_("A unit is sent by dispatching it, not when the call is taken.")]}
+            )
+        return attrs
 
 
 class LinkCallIn(serializers.Serializer[None]):
@@ -116,6 +136,16 @@ class LocationOut(serializers.Serializer[Any]):
     lon = serializers.FloatField()
 
 
+class ActiveAssignmentOut(serializers.Serializer[Any]):
+    unit = serializers.IntegerField()
+    callsign = serializers.CharField()
+    role = serializers.CharField()
+    status = serializers.CharField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True)
+
+
 class IncidentOut(serializers.Serializer[Incident]):
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -145,6 +175,13 @@ class IncidentOut(serializers.Serializer[Incident]):
         source="transfer_received_by.username", allow_null=True, default=None
     )
     cancel_reason = serializers.CharField()
+    origin = serializers.CharField()
+    # The units working it now, primary first (the detail lists every unit ever sent instead).
+    assignments = serializers.SerializerMethodField()
+
+    @extend_schema_field(ActiveAssignmentOut(many=True))
+    def get_assignments(self, obj: Incident) -> list[dict[str, Any]]:
+        return assignments_brief(obj)
 
 
 class EventOut(serializers.Serializer[Event]):
@@ -169,8 +206,25 @@ class CallRefOut(serializers.Serializer[Call]):
     taken_at = serializers.DateTimeField(allow_null=True)
 
 
+class AssignmentOut(serializers.Serializer[IncidentAssignment]):
+    """A unit sent to the incident, with its own times (the primary's are also the incident's)."""
+
+    unit = serializers.IntegerField(source="unit_id")
+    callsign = serializers.CharField(source="unit.callsign")
+    role = serializers.CharField()
+    status = serializers.CharField()
+    dispatched_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    en_route_at = serializers.DateTimeField(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    cleared_at = serializers.DateTimeField(allow_null=True)
+    clear_reason = serializers.CharField()
+
+
 class IncidentDetailOut(IncidentOut):
     events = EventOut(many=True, source="timeline")
+    # Every unit sent, in dispatch order: the primary and the backups, released ones included.
+    assignments = AssignmentOut(many=True, source="assignment_list")  # type: ignore[assignment]
     # The call that opened the incident (null when it was typed in without the telephony link)
     # and every call about it, the further ones linked to it included.
     call = CallRefOut(source="opening_call", allow_null=True)

@@ -47,6 +47,7 @@ from apps.units.selectors import (
     is_crew,
     station_at,
     station_ids_for_user,
+    unit_for_user,
     unit_recommendations,
 )
 
@@ -55,12 +56,16 @@ from .models import (
     OPEN_STATUSES,
     OWNED_STATUSES,
     Alert,
+    AssignmentRole,
+    AssignmentStatus,
     Category,
     Deadline,
     DeadlineKind,
     DeadlineOutcome,
     Incident,
+    IncidentAssignment,
     IncidentStatus,
+    Origin,
     StreamKind,
 )
 from .notify import notify_dispatch_alert, notify_dispatch_withdrawn, notify_incident
@@ -177,10 +182,10 @@ def _unit_set_status(
 
 def _alert_create(incident: Incident, unit: Unit, at: datetime) -> Alert:
     """The dispatch alert (the outbox row) and its numbered frame for the unit's crew. (No
-    earlier alert of the incident is pending: dispatch starts from received, and taking a unit
-    off withdraws its alert.)"""
+    earlier alert of the unit for the incident is pending: a unit is sent only while free, and
+    taking it off or releasing it withdraws its alert.)"""
     alert_id = uuid.uuid4()
-    notice = notify_dispatch_alert(incident, alert_id=alert_id)
+    notice = notify_dispatch_alert(incident, unit_id=unit.pk, alert_id=alert_id)
     return Alert.objects.create(
         id=alert_id, incident=incident, unit=unit, seq=notice.seq, created_at=at
     )
@@ -196,12 +201,76 @@ def _alerts_receipt(incident: Incident, unit: Unit, at: datetime) -> int:
     ).update(delivered_at=at)
 
 
-def _alerts_withdraw(incident: Incident, at: datetime) -> int:
-    """The incident left the dispatched state without an acknowledge (cancelled, taken off): its
-    pending alerts end, so no phone is alerted again for it."""
-    return Alert.objects.filter(
+def _alerts_withdraw(incident: Incident, at: datetime, *, unit_id: int | None = None) -> int:
+    """The incident (or one unit's part in it) ended without an acknowledge (cancelled, taken
+    off, released): the pending alerts end, so no phone is alerted again for it."""
+    pending = Alert.objects.filter(
         incident=incident, delivered_at__isnull=True, withdrawn_at__isnull=True
-    ).update(withdrawn_at=at)
+    )
+    if unit_id is not None:
+        pending = pending.filter(unit_id=unit_id)
+    return pending.update(withdrawn_at=at)
+
+
+# --- the units on an incident (the primary and its backups) --------------------------------------
+
+
+def _active_assignments(incident: Incident) -> list[IncidentAssignment]:
+    """The units working the incident now, primary first (the incident row is locked by the
+    caller: every change of an assignment happens under it)."""
+    rows = IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
+    return sorted(rows, key=lambda a: (a.role != AssignmentRole.PRIMARY, a.dispatched_at, a.pk))
+
+
+def _assigned_unit_ids(incident: Incident) -> tuple[int, ...]:
+    """The units whose crews follow the incident now (the primary and the backups)."""
+    return tuple(
+        IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
+        .order_by("unit_id")
+        .values_list("unit_id", flat=True)
+    )
+
+
+def _assignment_open(
+    incident: Incident, unit: Unit, *, role: AssignmentRole, at: datetime, actor: Actor
+) -> IncidentAssignment:
+    return IncidentAssignment.objects.create(
+        incident=incident, unit=unit, role=role, dispatched_at=at, dispatched_by=_user(actor)
+    )
+
+
+def _assignment_close(assignment: IncidentAssignment, *, at: datetime, reason: str) -> None:
+    assignment.status = AssignmentStatus.CLEARED
+    assignment.cleared_at = at
+    assignment.clear_reason = reason[:200]
+    assignment.save(update_fields=["status", "cleared_at", "clear_reason"])
+
+
+def _release_backups(
+    incident: Incident, *, at: datetime, actor: Actor, kind: str, reason: str = ""
+) -> tuple[int, ...]:
+    """The incident closed (resolved, transferred, cancelled): every backup still on it is
+    released and free again, its phone told. Returns the released units. (Locks each unit, after
+    the incident, in id order.)"""
+    released = []
+    for assignment in sorted(
+        (a for a in _active_assignments(incident) if a.role == AssignmentRole.BACKUP),
+        key=lambda a: a.unit_id,
+    ):
+        unit = _lock_unit(assignment.unit_id)
+        _assignment_close(assignment, at=at, reason=reason or kind)
+        _alerts_withdraw(incident, at, unit_id=unit.pk)
+        if unit.current_incident_id == incident.pk:
+            _release_unit(unit, incident=incident, at=at, actor=actor, kind=kind, reason=reason)
+        notify_dispatch_withdrawn(incident, unit_id=unit.pk, kind=kind, reason=reason)
+        released.append(unit.pk)
+    return tuple(released)
+
+
+def _primary_assignment(incident: Incident) -> IncidentAssignment | None:
+    return IncidentAssignment.objects.filter(
+        incident=incident, role=AssignmentRole.PRIMARY, cleared_at__isnull=True
+    ).first()
 
 
 def _required_text(value: str, field: str, limit: int) -> str:
@@ -248,6 +317,35 @@ def incident_create(
     if another call-taker took it first: nothing is written).
     """
     _require_operations(actor)
+    _check_intake(category=category, priority=priority, lat=lat, lon=lon)
+    address = _required_text(address, "address", 200)
+    if call is not None:
+        received_at = received_at or call.received_at
+        caller_phone = caller_phone or call.caller_phone
+    received_at = received_at or timezone.now()
+    with transaction.atomic():
+        incident = _incident_insert(
+            category=category,
+            priority=priority,
+            lat=lat,
+            lon=lon,
+            address=address,
+            description=description,
+            caller_name=caller_name,
+            caller_phone=caller_phone,
+            received_at=received_at,
+            actor=actor,
+            call=call,
+        )
+        if call is not None:
+            call = call_take(call=call, incident=incident, status=CallStatus.INCIDENT, actor=actor)
+        notify_incident(incident, from_status="", kind="received")
+        if call is not None:
+            notify_call_updated(call)
+    return incident
+
+
+def _check_intake(*, category: str, priority: int, lat: float, lon: float) -> None:
     errors: dict[str, list[str]] = {}
     if category not in Category.values:
         errors["category"] = [_("Unknown category.")]
@@ -257,18 +355,89 @@ def incident_create(
         errors["location"] = [_("Latitude must be within −90..90 and longitude −180..180.")]
     if errors:
         raise ValidationError(errors)
-    address = _required_text(address, "address", 200)
-    if call is not None:
-        received_at = received_at or call.received_at
-        caller_phone = caller_phone or call.caller_phone
-    received_at = received_at or timezone.now()
+
+
+def _incident_insert(
+    *,
+    category: str,
+    priority: int,
+    lat: float,
+    lon: float,
+    address: str,
+    description: str,
+    caller_name: str,
+    caller_phone: str,
+    received_at: datetime,
+    actor: Actor,
+    call: Call | None = None,
+    origin: Origin = Origin.CALL,
+) -> Incident:
+    """The new incident row, numbered and located, and its `received` event (inside the
+    caller's transaction)."""
     cell = grid_cell_at(lat=lat, lon=lon)
     station = station_at(lat=lat, lon=lon)
     if station is None and cell is not None:
         station = cell.staging_point.station
+    incident = Incident.objects.create(
+        number=incident_number(received_at=received_at),
+        category=category,
+        priority=priority,
+        lat=lat,
+        lon=lon,
+        address=address,
+        description=description,
+        caller_name=caller_name,
+        caller_phone=caller_phone,
+        grid_cell=cell,
+        station=station,
+        received_by=_user(actor),
+        received_at=received_at,
+        origin=origin,
+    )
+    _incident_event(
+        incident,
+        kind="received",
+        at=received_at,
+        actor=actor,
+        from_state="",
+        payload={
+            "grid_cell": cell.code if cell else None,
+            "station": station.pk if station else None,
+            **({"call": call.pk} if call is not None else {}),
+            **({"origin": str(origin)} if origin != Origin.CALL else {}),
+        },
+    )
+    return incident
+
+
+def incident_raise_on_patrol(
+    *,
+    actor: Actor,
+    category: str,
+    priority: int,
+    lat: float,
+    lon: float,
+    address: str,
+    description: str = "",
+    caller_name: str = "",
+    caller_phone: str = "",
+    unit: Unit | None = None,
+) -> Incident:
+    """A crew came upon an incident on patrol, or was stopped in the street (以巡待接): it is
+    raised from the phone with the crew's unit as its primary, already on scene (no dispatch, no
+    targets: the figures count it apart, by origin). Its grid cell and station are those of the
+    phone's position. Locks the day's counter, then the unit; UnitBusy (409) when the unit
+    already works an incident."""
+    if unit is None:
+        unit = unit_for_user(actor)
+    if unit is None or not is_crew(actor, unit):
+        raise PermissionDenied(_("Only a unit's crew raises an incident on patrol."))
+    _check_intake(category=category, priority=priority, lat=lat, lon=lon)
+    address = _required_text(address, "address", 200)
+    now = timezone.now()
     with transaction.atomic():
-        incident = Incident.objects.create(
-            number=incident_number(received_at=received_at),
+        locked = _lock_free_unit(unit.pk)
+        incident = _incident_insert(
             category=category,
             priority=priority,
             lat=lat,
@@ -277,28 +446,46 @@ def incident_create(
             description=description,
             caller_name=caller_name,
             caller_phone=caller_phone,
-            grid_cell=cell,
-            station=station,
-            received_by=_user(actor),
-            received_at=received_at,
+            received_at=now,
+            actor=actor,
+            origin=Origin.PATROL,
+        )
+        # No dispatch, acknowledge or drive happened: those stamps stay empty, so the response
+        # intervals and the 1-3-5 targets never count it; its handling time (arrival to close)
+        # does count.
+        incident.status = S.ON_SCENE
+        incident.unit = locked
+        incident.arrived_at = now
+        incident.save(update_fields=["status", "unit", "arrived_at"])
+        IncidentAssignment.objects.create(
+            incident=incident,
+            unit=locked,
+            role=AssignmentRole.PRIMARY,
+            status=AssignmentStatus.ON_SCENE,
+            dispatched_at=now,
+            acknowledged_at=now,
+            en_route_at=now,
+            arrived_at=now,
+            dispatched_by=_user(actor),
         )
         _incident_event(
             incident,
-            kind="received",
-            at=received_at,
+            kind="raised_on_patrol",
+            at=now,
             actor=actor,
-            from_state="",
-            payload={
-                "grid_cell": cell.code if cell else None,
-                "station": station.pk if station else None,
-                **({"call": call.pk} if call is not None else {}),
-            },
+            from_state=S.RECEIVED,
+            payload={"unit": locked.pk, "callsign": locked.callsign},
         )
-        if call is not None:
-            call = call_take(call=call, incident=incident, status=CallStatus.INCIDENT, actor=actor)
-        notify_incident(incident, from_status="", kind="received")
-        if call is not None:
-            notify_call_updated(call)
+        _unit_set_status(
+            locked,
+            status=UnitStatus.ON_SCENE,
+            incident=incident,
+            owns=True,
+            at=now,
+            actor=actor,
+            kind="raised_on_patrol",
+        )
+        notify_incident(incident, from_status="", kind="raised_on_patrol", unit_ids=(locked.pk,))
     return incident
 
 
@@ -332,24 +519,32 @@ def incident_intake(
 # --- dispatch and the crew's steps -------------------------------------------------------------
 
 
+def _lock_free_unit(unit_id: int) -> Unit:
+    unit = _lock_unit(unit_id)
+    if unit.status not in UNIT_FREE_STATUSES or unit.current_incident_id:
+        raise UnitBusy(
+            _("Unit %(unit)s cannot be sent: it is %(status)s.")
+            % {"unit": unit.callsign, "status": unit.get_status_display()},
+            unit_status=unit.status,
+        )
+    return unit
+
+
 def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incident:
     """Send a unit (派警). Locks the incident, then the unit.
 
-    The unit must be free (available or patrolling, owning no incident); otherwise UnitBusy.
-    Two dispatchers sending the same unit: the second waits on the unit's lock, then finds it
-    busy.
+    On a received incident the unit becomes its primary (responsible) unit; on one a unit already
+    works (dispatched to on scene) it is sent as a backup (增援, `_backup_dispatch`). The unit must
+    be free (available or patrolling, on no incident); otherwise UnitBusy. Two dispatchers
+    sending the same unit: the second waits on the unit's lock, then finds it busy.
     """
     _require_operations(actor)
     with transaction.atomic():
         incident = _lock_incident(incident)
+        if incident.status in OWNED_STATUSES:
+            return _backup_dispatch(incident, unit_id=unit.pk, actor=actor)
         _require_from(incident, "dispatch")
-        locked_unit = _lock_unit(unit.pk)
-        if locked_unit.status not in UNIT_FREE_STATUSES or locked_unit.current_incident_id:
-            raise UnitBusy(
-                _("Unit %(unit)s cannot be sent: it is %(status)s.")
-                % {"unit": locked_unit.callsign, "status": locked_unit.get_status_display()},
-                unit_status=locked_unit.status,
-            )
+        locked_unit = _lock_free_unit(unit.pk)
         now = timezone.now()
         from_status = incident.status
         incident.status = S.DISPATCHED
@@ -368,6 +563,9 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
         # command centre's and before the deadlines are queued (the unit's audience is also
         # locked before the command audience, as everywhere).
         _alert_create(incident, locked_unit, now)
+        assignment = _assignment_open(
+            incident, locked_unit, role=AssignmentRole.PRIMARY, at=now, actor=actor
+        )
         _unit_set_status(
             locked_unit,
             status=UnitStatus.DISPATCHED,
@@ -377,8 +575,52 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
             actor=actor,
             kind="dispatched",
         )
-        deadlines_schedule(incident=incident, unit=locked_unit, dispatched_at=now)
-        notify_incident(incident, from_status=from_status, kind="dispatched")
+        deadlines_schedule(incident=incident, assignment=assignment)
+        notify_incident(
+            incident,
+            from_status=from_status,
+            kind="dispatched",
+            unit_ids=tuple(u for u in _assigned_unit_ids(incident) if u != locked_unit.pk),
+        )
+    return incident
+
+
+def _backup_dispatch(incident: Incident, *, unit_id: int, actor: Actor) -> Incident:
+    """A further unit for an incident a unit already works (增援): its own alert, deadlines and
+    stamps; the incident's status and its primary stay as they are. (The incident is locked by
+    the caller; locks the unit.)"""
+    locked_unit = _lock_free_unit(unit_id)
+    now = timezone.now()
+    _alert_create(incident, locked_unit, now)
+    assignment = _assignment_open(
+        incident, locked_unit, role=AssignmentRole.BACKUP, at=now, actor=actor
+    )
+    event_append(
+        stream=StreamKind.INCIDENT,
+        stream_id=incident.pk,
+        kind="backup_dispatched",
+        at=now,
+        actor=_user(actor),
+        incident=incident,
+        unit=locked_unit,
+        from_state=incident.status,
+        to_state=incident.status,
+        payload={"unit": locked_unit.pk, "callsign": locked_unit.callsign},
+    )
+    _unit_set_status(
+        locked_unit,
+        status=UnitStatus.DISPATCHED,
+        incident=incident,
+        owns=True,
+        at=now,
+        actor=actor,
+        kind="backup_dispatched",
+    )
+    deadlines_schedule(incident=incident, assignment=assignment)
+    others = tuple(u for u in _assigned_unit_ids(incident) if u != locked_unit.pk)
+    notify_incident(
+        incident, from_status=incident.status, kind="backup_dispatched", unit_ids=others
+    )
     return incident
 
 
@@ -423,31 +665,71 @@ _MEETS = {"acknowledge": DeadlineKind.ACKNOWLEDGE, "arrive": DeadlineKind.ARRIVA
 
 
 def _withdraw_breach(
-    incident: Incident, unit: Unit, action: str, at: datetime, now: datetime
+    incident: Incident, assignment: IncidentAssignment, action: str, at: datetime, now: datetime
 ) -> None:
     """A step reported late proves its target was met after all: the missed deadline becomes met,
-    the escalation or breach mark is withdrawn, and the timeline says so."""
+    the escalation or breach mark is withdrawn (the primary's: the incident's figures), and the
+    timeline says so."""
     kind = _MEETS.get(action)
     if kind is None:
         return
-    withdrawn = Deadline.objects.filter(
-        incident=incident, unit=unit, kind=kind, outcome=DeadlineOutcome.MISSED, due_at__gte=at
-    ).update(outcome=DeadlineOutcome.MET)
+    withdrawn = (
+        Deadline.objects.filter(kind=kind, outcome=DeadlineOutcome.MISSED, due_at__gte=at)
+        .filter(assignment=assignment)
+        .update(outcome=DeadlineOutcome.MET)
+    )
     if not withdrawn:
         return
-    mark = "escalated_at" if kind == DeadlineKind.ACKNOWLEDGE else "arrival_breached_at"
-    setattr(incident, mark, None)
-    incident.save(update_fields=[mark])
+    if assignment.role == AssignmentRole.PRIMARY:
+        mark = "escalated_at" if kind == DeadlineKind.ACKNOWLEDGE else "arrival_breached_at"
+        setattr(incident, mark, None)
+        incident.save(update_fields=[mark])
     event_append(
         stream=StreamKind.INCIDENT,
         stream_id=incident.pk,
         incident=incident,
-        unit=unit,
+        unit=assignment.unit,
         kind="escalation_withdrawn" if kind == DeadlineKind.ACKNOWLEDGE else "breach_withdrawn",
         at=now,
         reason=_("The crew's report, received late, shows the target was met."),
-        payload={"target": str(kind), "occurred_at": at.isoformat()},
+        payload={"target": str(kind), "occurred_at": at.isoformat(), "unit": assignment.unit_id},
     )
+
+
+# A backup's own steps: from which state of its assignment, to which, the stamp it sets.
+_BACKUP_STEPS: dict[str, tuple[str, AssignmentStatus, str]] = {
+    "acknowledge": (AssignmentStatus.DISPATCHED, AssignmentStatus.ACKNOWLEDGED, "acknowledged_at"),
+    "en_route": (AssignmentStatus.ACKNOWLEDGED, AssignmentStatus.EN_ROUTE, "en_route_at"),
+    "arrive": (AssignmentStatus.EN_ROUTE, AssignmentStatus.ON_SCENE, "arrived_at"),
+}
+_ASSIGNMENT_PREVIOUS = {
+    "acknowledge": "dispatched_at",
+    "en_route": "acknowledged_at",
+    "arrive": "en_route_at",
+}
+
+
+def _acting_assignment(
+    incident: Incident, actor: Actor, unit_id: int | None
+) -> IncidentAssignment | None:
+    """Whose step a crew action is: the unit named (the command centre acting for a backup), or
+    the actor's own backup assignment, or else the primary's (None when no unit works it)."""
+    active = _active_assignments(incident)
+    if unit_id is not None:
+        named = next((a for a in active if a.unit_id == unit_id), None)
+        if named is None:
+            raise IllegalTransition(
+                _("That unit is not working this incident."), current_status=incident.status
+            )
+        return named
+    primary = next((a for a in active if a.role == AssignmentRole.PRIMARY), None)
+    if not is_command_centre(actor) and (primary is None or not is_crew(actor, primary.unit)):
+        own = next(
+            (a for a in active if a.role == AssignmentRole.BACKUP and is_crew(actor, a.unit)), None
+        )
+        if own is not None:
+            return own
+    return primary
 
 
 def _crew_step(
@@ -459,19 +741,29 @@ def _crew_step(
     stamp: str,
     unit_status: UnitStatus | None,
     occurred_at: datetime | None = None,
+    unit_id: int | None = None,
 ) -> Incident:
     with transaction.atomic():
         incident = _lock_incident(incident)
+        assignment = _acting_assignment(incident, actor, unit_id)
+        if assignment is not None and assignment.role == AssignmentRole.BACKUP:
+            return _backup_step(
+                incident, assignment, actor=actor, action=action, occurred_at=occurred_at
+            )
         unit = _lock_unit(incident.unit_id) if incident.unit_id else None
         _require_crew_or_operations(actor, unit)
         _require_from(incident, action)
         assert unit is not None and unit.current_incident_id == incident.pk
+        assert assignment is not None and assignment.unit_id == unit.pk
         now = timezone.now()
         at = field_time(occurred_at, previous=getattr(incident, _PREVIOUS_STAMP[action]), now=now)
         from_status = incident.status
         incident.status = to_status
         setattr(incident, stamp, at)
         incident.save(update_fields=["status", stamp])
+        assignment.status = _BACKUP_STEPS[action][1]
+        setattr(assignment, stamp, at)
+        assignment.save(update_fields=["status", stamp])
         _incident_event(
             incident,
             kind=action,
@@ -480,7 +772,7 @@ def _crew_step(
             from_state=from_status,
             payload=_received(at, now) or None,
         )
-        _withdraw_breach(incident, unit, action, at, now)
+        _withdraw_breach(incident, assignment, action, at, now)
         if action == "acknowledge":
             # Acknowledged by any path (the app, or the command centre for a crew on the radio):
             # the alert did its job; re-sending it would put a stale card on the phone. (The
@@ -496,14 +788,95 @@ def _crew_step(
                 actor=actor,
                 kind=action,
             )
-        notify_incident(incident, from_status=from_status, kind=action, unit_ids=(unit.pk,))
+        notify_incident(
+            incident, from_status=from_status, kind=action, unit_ids=_assigned_unit_ids(incident)
+        )
+    return incident
+
+
+def _backup_step(
+    incident: Incident,
+    assignment: IncidentAssignment,
+    *,
+    actor: Actor,
+    action: str,
+    occurred_at: datetime | None,
+) -> Incident:
+    """A backup's own acknowledge, en route or arrive: its assignment moves, the incident's
+    status and figures stay the primary's. (The incident is locked by the caller; locks the
+    backup's unit.)"""
+    unit = _lock_unit(assignment.unit_id)
+    if not is_command_centre(actor) and not is_crew(actor, unit):
+        raise PermissionDenied(_("Only this unit's crew, or the command centre, may do this."))
+    step = _BACKUP_STEPS.get(action)
+    if step is None:
+        raise IllegalTransition(
+            _(
+                "A backup unit does not close the incident: the primary unit resolves or "
+                "transfers it; a backup is released when it is no longer needed."
+            ),
+            current_status=incident.status,
+        )
+    from_state, to_state, stamp = step
+    if assignment.status != from_state:
+        raise IllegalTransition(
+            _("Cannot %(action)s: this unit is %(status)s.")
+            % {"action": BY_ACTION[action].label, "status": assignment.get_status_display()},
+            current_status=incident.status,
+        )
+    now = timezone.now()
+    previous = getattr(assignment, _ASSIGNMENT_PREVIOUS[action])
+    at = field_time(occurred_at, previous=previous, now=now)
+    assignment.status = to_state
+    setattr(assignment, stamp, at)
+    assignment.save(update_fields=["status", stamp])
+    event_append(
+        stream=StreamKind.INCIDENT,
+        stream_id=incident.pk,
+        kind=f"backup_{action}",
+        at=at,
+        actor=_user(actor),
+        incident=incident,
+        unit=unit,
+        from_state=from_state,
+        to_state=to_state,
+        payload={"unit": unit.pk, "callsign": unit.callsign, **_received(at, now)},
+    )
+    _withdraw_breach(incident, assignment, action, at, now)
+    if action == "acknowledge":
+        _alerts_receipt(incident, unit, now)
+    unit_status = BY_ACTION[action].unit_status
+    if unit_status is not None:
+        _unit_set_status(
+            unit,
+            status=UnitStatus(unit_status),
+            incident=incident,
+            owns=True,
+            at=at,
+            actor=actor,
+            kind=f"backup_{action}",
+        )
+    notify_incident(
+        incident,
+        from_status=incident.status,
+        kind=f"backup_{action}",
+        unit_ids=_assigned_unit_ids(incident),
+    )
     return incident
 
 
 def incident_acknowledge(
-    *, incident: Incident, actor: Actor, occurred_at: datetime | None = None
+    *,
+    incident: Incident,
+    actor: Actor,
+    occurred_at: datetime | None = None,
+    unit_id: int | None = None,
 ) -> Incident:
-    """The crew confirms the dispatch (接收指令). Locks the incident, then the unit."""
+    """The crew confirms the dispatch (接收指令). Locks the incident, then the unit.
+
+    The crew's steps (acknowledge, en route, arrive) are the primary's, or the actor's own when
+    their unit is a backup on the incident; `unit_id` names the unit (the command centre acting
+    for a backup's crew on the radio)."""
     return _crew_step(
         incident=incident,
         actor=actor,
@@ -512,11 +885,16 @@ def incident_acknowledge(
         stamp="acknowledged_at",
         unit_status=None,
         occurred_at=occurred_at,
+        unit_id=unit_id,
     )
 
 
 def incident_en_route(
-    *, incident: Incident, actor: Actor, occurred_at: datetime | None = None
+    *,
+    incident: Incident,
+    actor: Actor,
+    occurred_at: datetime | None = None,
+    unit_id: int | None = None,
 ) -> Incident:
     """The unit sets off (出警); the unit becomes en_route. Locks the incident, then the unit."""
     return _crew_step(
@@ -527,11 +905,16 @@ def incident_en_route(
         stamp="en_route_at",
         unit_status=UnitStatus.EN_ROUTE,
         occurred_at=occurred_at,
+        unit_id=unit_id,
     )
 
 
 def incident_arrive(
-    *, incident: Incident, actor: Actor, occurred_at: datetime | None = None
+    *,
+    incident: Incident,
+    actor: Actor,
+    occurred_at: datetime | None = None,
+    unit_id: int | None = None,
 ) -> Incident:
     """The unit is on scene (处警); the unit becomes on_scene. Locks the incident, then the unit."""
     return _crew_step(
@@ -542,6 +925,7 @@ def incident_arrive(
         stamp="arrived_at",
         unit_status=UnitStatus.ON_SCENE,
         occurred_at=occurred_at,
+        unit_id=unit_id,
     )
 
 
@@ -587,9 +971,22 @@ def incident_resolve(
             from_state=from_status,
             payload={"summary": summary, **_received(at, now)},
         )
-        _release_unit(unit, incident=incident, at=at, actor=actor, kind="resolved")
-        notify_incident(incident, from_status=from_status, kind="resolved", unit_ids=(unit.pk,))
+        released = _close_assignments(incident, unit, at=at, actor=actor, kind="resolved")
+        notify_incident(incident, from_status=from_status, kind="resolved", unit_ids=released)
     return incident
+
+
+def _close_assignments(
+    incident: Incident, primary: Unit, *, at: datetime, actor: Actor, kind: str, reason: str = ""
+) -> tuple[int, ...]:
+    """The primary unit closed the incident: its assignment ends, it and every backup are free
+    again. Returns the units released. (Locks the backups' units after the primary's.)"""
+    assignment = _primary_assignment(incident)
+    if assignment is not None:
+        _assignment_close(assignment, at=at, reason=kind)
+    _release_unit(primary, incident=incident, at=at, actor=actor, kind=kind, reason=reason)
+    backups = _release_backups(incident, at=at, actor=actor, kind=kind, reason=reason)
+    return (primary.pk, *backups)
 
 
 def incident_transfer(
@@ -650,8 +1047,8 @@ def incident_transfer(
             reason=reason,
             payload={"station": target.pk, "handed_over_at": handed.isoformat()},
         )
-        _release_unit(unit, incident=incident, at=now, actor=actor, kind="transferred")
-        notify_incident(incident, from_status=from_status, kind="transferred", unit_ids=(unit.pk,))
+        released = _close_assignments(incident, unit, at=now, actor=actor, kind="transferred")
+        notify_incident(incident, from_status=from_status, kind="transferred", unit_ids=released)
     return incident
 
 
@@ -715,11 +1112,15 @@ def incident_cancel(*, incident: Incident, reason: str, actor: Actor) -> Inciden
         _alerts_withdraw(incident, now)
         unit_ids: tuple[int, ...] = ()
         if owner is not None and owner.current_incident_id == incident.pk:
+            primary = _primary_assignment(incident)
+            if primary is not None:
+                _assignment_close(primary, at=now, reason="cancelled")
             _release_unit(
                 owner, incident=incident, at=now, actor=actor, kind="cancelled", reason=reason
             )
             notify_dispatch_withdrawn(incident, unit_id=owner.pk, kind="cancelled", reason=reason)
             unit_ids = (owner.pk,)
+        unit_ids += _release_backups(incident, at=now, actor=actor, kind="cancelled", reason=reason)
         notify_incident(incident, from_status=from_status, kind="cancelled", unit_ids=unit_ids)
     return incident
 
@@ -754,12 +1155,75 @@ def incident_unassign(*, incident: Incident, reason: str, actor: Actor) -> Incid
             reason=reason,
             payload=payload,
         )
-        _alerts_withdraw(incident, now)
+        _alerts_withdraw(incident, now, unit_id=unit.pk)
+        primary = _primary_assignment(incident)
+        if primary is not None:
+            _assignment_close(primary, at=now, reason=reason)
         _release_unit(
             unit, incident=incident, at=now, actor=actor, kind="unassigned", reason=reason
         )
         notify_dispatch_withdrawn(incident, unit_id=unit.pk, kind="unassigned", reason=reason)
-        notify_incident(incident, from_status=from_status, kind="unassigned", unit_ids=(unit.pk,))
+        # Backups stay on scene: the next unit sent becomes the primary.
+        notify_incident(
+            incident,
+            from_status=from_status,
+            kind="unassigned",
+            unit_ids=(unit.pk, *_assigned_unit_ids(incident)),
+        )
+    return incident
+
+
+def incident_release_unit(
+    *, incident: Incident, unit: Unit, actor: Actor, reason: str = ""
+) -> Incident:
+    """Release a backup (收队): it is free again, the incident goes on with its primary. By the
+    command centre or the backup's own crew. The primary is not released this way: it resolves,
+    transfers or is taken off. Locks the incident, then the unit."""
+    reason = reason.strip()[:200]
+    with transaction.atomic():
+        incident = _lock_incident(incident)
+        assignment = next((a for a in _active_assignments(incident) if a.unit_id == unit.pk), None)
+        if assignment is None:
+            raise IllegalTransition(
+                _("That unit is not working this incident."), current_status=incident.status
+            )
+        locked = _lock_unit(unit.pk)
+        if not is_command_centre(actor) and not is_crew(actor, locked):
+            raise PermissionDenied(_("Only this unit's crew, or the command centre, may do this."))
+        if assignment.role == AssignmentRole.PRIMARY:
+            raise IllegalTransition(
+                _(
+                    "The primary unit is not released: it resolves or transfers the incident, "
+                    "or the command centre takes it off."
+                ),
+                current_status=incident.status,
+            )
+        now = timezone.now()
+        _assignment_close(assignment, at=now, reason=reason or "released")
+        _alerts_withdraw(incident, now, unit_id=locked.pk)
+        event_append(
+            stream=StreamKind.INCIDENT,
+            stream_id=incident.pk,
+            kind="backup_cleared",
+            at=now,
+            actor=_user(actor),
+            incident=incident,
+            unit=locked,
+            from_state=incident.status,
+            to_state=incident.status,
+            reason=reason,
+            payload={"unit": locked.pk, "callsign": locked.callsign},
+        )
+        _release_unit(
+            locked, incident=incident, at=now, actor=actor, kind="backup_cleared", reason=reason
+        )
+        notify_dispatch_withdrawn(incident, unit_id=locked.pk, kind="released", reason=reason)
+        notify_incident(
+            incident,
+            from_status=incident.status,
+            kind="backup_cleared",
+            unit_ids=(locked.pk, *_assigned_unit_ids(incident)),
+        )
     return incident
 
 
@@ -799,13 +1263,13 @@ def alert_receipt(*, alert_id: uuid.UUID, unit_id: int) -> bool:
 _RUN: dict[str, Callable[[Incident, Actor, Mapping[str, Any]], Incident]] = {
     "dispatch": lambda i, a, d: incident_dispatch(incident=i, unit=d["unit"], actor=a),
     "acknowledge": lambda i, a, d: incident_acknowledge(
-        incident=i, actor=a, occurred_at=d.get("occurred_at")
+        incident=i, actor=a, occurred_at=d.get("occurred_at"), unit_id=d.get("unit_id")
     ),
     "en_route": lambda i, a, d: incident_en_route(
-        incident=i, actor=a, occurred_at=d.get("occurred_at")
+        incident=i, actor=a, occurred_at=d.get("occurred_at"), unit_id=d.get("unit_id")
     ),
     "arrive": lambda i, a, d: incident_arrive(
-        incident=i, actor=a, occurred_at=d.get("occurred_at")
+        incident=i, actor=a, occurred_at=d.get("occurred_at"), unit_id=d.get("unit_id")
     ),
     "resolve": lambda i, a, d: incident_resolve(
         incident=i, summary=d["summary"], actor=a, occurred_at=d.get("occurred_at")
@@ -871,21 +1335,32 @@ def incident_link_call(
             },
         )
         notify_incident(
-            incident, from_status=incident.status, kind="call_linked", unit_ids=_owner(incident)
+            incident,
+            from_status=incident.status,
+            kind="call_linked",
+            unit_ids=_assigned_unit_ids(incident),
         )
         notify_call_updated(linked)
     return incident
 
 
 def incident_note(*, incident: Incident, actor: Actor, text: str) -> Incident:
-    """A note on the incident's timeline (kind `note`), by the command centre or the crew of the
-    unit that owns it; pushed to the command centre and that crew."""
+    """A note on the incident's timeline (kind `note`), by the command centre or the crew of a
+    unit working it (primary or backup); pushed to the command centre and every assigned crew."""
     text = _required_text(text, "text", 2000)
     with transaction.atomic():
         incident = _lock_incident(incident)
-        owner = _owner(incident)
-        _require_crew_or_operations(actor, incident.unit if owner else None)
-        if not owner and not is_command_centre(actor):
+        owner = _assigned_unit_ids(incident)
+        if not is_command_centre(actor) and not any(
+            is_crew(actor, a.unit) for a in _active_assignments(incident)
+        ):
+            if owner or not has_role(actor, *UNIT_CREW_ROLES):
+                raise PermissionDenied(
+                    _(
+                        "Only the crew of a unit working this incident, or the command centre, "
+                        "may do this."
+                    )
+                )
             raise IllegalTransition(
                 _("Only the command centre can add a note now: it is %(status)s.")
                 % {"status": incident.get_status_display()},
@@ -901,13 +1376,6 @@ def incident_note(*, incident: Incident, actor: Actor, text: str) -> Incident:
         )
         notify_incident(incident, from_status=incident.status, kind="note", unit_ids=owner)
     return incident
-
-
-def _owner(incident: Incident) -> tuple[int, ...]:
-    """The unit that owns the incident now (its crew follows it), if any."""
-    if incident.unit_id and incident.status in OWNED_STATUSES:
-        return (incident.unit_id,)
-    return ()
 
 
 def incident_transition(

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.common.roles import Role
 from apps.common.shifts import ShiftWindow as ShiftWindow
 from apps.common.shifts import current_shift as current_shift
 from apps.common.shifts import shift_at as shift_at
@@ -153,4 +154,16 @@ def person_call_handling(*, person: Person, month: date) -> CallHandlingFigures:
     start, end = month_window(month)
     return call_handling_figures(
         incidents=incidents_handled_by(person=person, start=start, end=end)
+    )
+
+
+def commander_phones() -> list[str]:
+    """The mobile numbers of the active commanders (escalations, emergencies), sorted, once
+    each."""
+    return sorted(
+        set(
+            Person.objects.filter(user__groups__name=Role.COMMANDER, user__is_active=True)
+            .exclude(phone="")
+            .values_list("phone", flat=True)
+        )
     )

@@ -28,6 +28,7 @@ from apps.incidents.deadlines import deadline_fire
 from apps.incidents.models import Deadline, DeadlineKind, DeadlineOutcome, Incident, IncidentStatus
 from apps.incidents.services import incident_dispatch, incident_unassign
 from apps.personnel.models import Person
+from apps.personnel.selectors import commander_phones
 from apps.units.health import heartbeat_ages
 from apps.units.models import Unit
 from apps.units.selectors import unit_recommendations
@@ -83,12 +84,13 @@ def escalation_phones(*, unit_id: int, now: datetime | None = None) -> list[str]
         assignments__staging_point_id__in=staging_point_id,
         assignments__valid_from__lte=now,
     )
-    commanders = Person.objects.filter(user__groups__name="commander", user__is_active=True)
     phones: list[str] = []
-    for group in (crew, commanders):
-        for phone in sorted(set(group.exclude(phone="").values_list("phone", flat=True))):
-            if phone not in phones:
-                phones.append(phone)
+    for phone in [
+        *sorted(set(crew.exclude(phone="").values_list("phone", flat=True))),
+        *commander_phones(),
+    ]:
+        if phone not in phones:
+            phones.append(phone)
     return phones[: max(0, int(settings.ESCALATION_SMS_MAX))]
 
 

@@ -16,8 +16,10 @@ from apps.calls.notify import call_brief
 from apps.calls.selectors import calls_ringing
 from apps.common.models import Notice
 from apps.common.notices import unit_audience
+from apps.field.models import Emergency
+from apps.field.notify import UnitEmergency
 from apps.incidents.models import OPEN_STATUSES, Alert, Incident, IncidentStatus
-from apps.incidents.notify import IncidentBrief
+from apps.incidents.notify import IncidentBrief, active_assignments_prefetch
 from apps.units.models import Unit
 from apps.units.selectors import unit_for_user
 
@@ -122,10 +124,17 @@ def command_snapshot() -> dict[str, Any]:
     units = Unit.objects.select_related("staging_point").order_by("callsign")
     incidents = Incident.objects.filter(
         status__in=[*OPEN_STATUSES, IncidentStatus.TRANSFER_PENDING]
-    )
+    ).prefetch_related(active_assignments_prefetch())
     return {
         "units": [_unit_dict(u, now) for u in units],
         "incidents": [_incident_dict(i) for i in incidents.order_by("received_at")[:500]],
         # The calls ringing now (the call-taker's console offers to take them).
         "calls": [call_brief(c) for c in calls_ringing()[:50]],
+        # Emergencies no commander has acknowledged yet: they keep sounding after a reload.
+        "emergencies": [
+            UnitEmergency.of(e, []).to_dict()
+            for e in Emergency.objects.filter(acknowledged_at__isnull=True)
+            .select_related("unit", "incident")
+            .order_by("raised_at")
+        ],
     }

@@ -43,7 +43,14 @@ from django.utils.translation import gettext as _
 
 from apps.common.geo import polygon_contains
 from apps.common.imports import ImportFileError, Reject
-from apps.incidents.models import Category, Incident, IncidentStatus
+from apps.incidents.models import (
+    AssignmentRole,
+    AssignmentStatus,
+    Category,
+    Incident,
+    IncidentAssignment,
+    IncidentStatus,
+)
 from apps.units.models import GridCell, Station, Unit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -270,6 +277,24 @@ def _row_to_incident(
     return incident, []
 
 
+def _primary_of(incident: Incident) -> IncidentAssignment:
+    """The imported incident's unit as its primary assignment, ended when the incident closed
+    (every imported incident is closed)."""
+    ended = incident.closed_at or incident.arrived_at or incident.received_at
+    assert incident.unit_id is not None
+    return IncidentAssignment(
+        incident=incident,
+        unit_id=incident.unit_id,
+        role=AssignmentRole.PRIMARY,
+        status=AssignmentStatus.CLEARED,
+        dispatched_at=incident.dispatched_at or incident.received_at,
+        acknowledged_at=incident.acknowledged_at,
+        arrived_at=incident.arrived_at,
+        cleared_at=ended,
+        clear_reason=str(incident.status),
+    )
+
+
 def _batches(
     rows: Iterator[tuple[int, dict[str, str]]], size: int
 ) -> Iterator[list[tuple[int, dict[str, str]]]]:
@@ -343,6 +368,10 @@ def import_incidents(
             )
             new = [inc for number, inc in candidates.items() if number not in existing]
             Incident.objects.bulk_create(new, batch_size=batch_size)
+            IncidentAssignment.objects.bulk_create(
+                [_primary_of(inc) for inc in new if inc.unit_id is not None],
+                batch_size=batch_size,
+            )
         report.skipped_existing += len(existing)
         report.imported += len(new)
         for inc in new:

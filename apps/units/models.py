@@ -169,13 +169,14 @@ class Unit(models.Model):
         _("status"), max_length=16, choices=UnitStatus.choices, default=UnitStatus.AVAILABLE
     )
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
-    # The incident this unit owns ("who handles is responsible"); at most one at a time.
-    current_incident = models.OneToOneField(
+    # The incident this unit works, as its primary ("who handles is responsible") or as a backup;
+    # at most one at a time.
+    current_incident = models.ForeignKey(
         "incidents.Incident",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        related_name="owning_unit",
+        related_name="working_units",
         verbose_name=_("current incident"),
     )
     lat = models.FloatField(_("latitude"), null=True, blank=True)

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "apps.personnel",
     "apps.training",
     "apps.realtime",
+    "apps.field",
     "apps.stats",
     "apps.audit",
     "apps.planning",
@@ -467,6 +468,8 @@ ESCALATION_REDISPATCH = env_bool("ESCALATION_REDISPATCH", True)
 ESCALATION_HEARTBEAT_MAX_AGE_S = env_int("ESCALATION_HEARTBEAT_MAX_AGE_S", 90)
 # Texts per escalation at most: the silent unit's crew on the current shift first, then commanders.
 ESCALATION_SMS_MAX = env_int("ESCALATION_SMS_MAX", 6)
+# How many free units a backup request or an emergency offers, nearest first.
+BACKUP_RANKED = env_int("BACKUP_RANKED", 5)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16384)
 
 # --- Production hardening -------------------------------------------------------------------

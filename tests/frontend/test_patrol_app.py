@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
 from apps.incidents import services
@@ -22,6 +20,7 @@ from tests.support.browser import (
     Scene,
     expect,
     log_in,
+    off_loop,
     require_websockets,
     scene_incident,
     screenshot,
@@ -43,20 +42,6 @@ CONTROLLED = """() => new Promise((resolve) => {
 def wait_for_service_worker(page: Any) -> None:
     # A promise evaluated once, not a polled predicate: the page's CSP forbids eval.
     page.evaluate(CONTROLLED)
-
-
-def off_loop(fn: Any, /, **kwargs: Any) -> Any:
-    """Run a service in a worker thread: its after-commit pushes (async_to_sync) cannot run in
-    this thread, where Playwright's event loop is running."""
-
-    def call() -> Any:
-        try:
-            return fn(**kwargs)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result()
 
 
 # --- shell, budget, installability ---------------------------------------------------------
@@ -284,9 +269,12 @@ def test_transfer_preselects_the_jurisdiction_station_and_requires_a_reason(
     page = phone.new_page()
     log_in(page)
     expect(page.locator("#inc-status")).to_have_attribute("data-status", "on_scene")
+    # The steps from on scene, then the reports that are always there (续报, 请求增援).
     assert page.locator("#actions [data-do]").evaluate_all("(b) => b.map((x) => x.dataset.do)") == [
         "resolve",
         "transfer",
+        "note",
+        "backup",
     ]
     page.click("[data-do=transfer]")
     station = page.locator("#dialog-form select[name=station]")

@@ -181,7 +181,10 @@ def test_a_crew_member_whose_assignment_ended_is_no_longer_crew(world: World) ->
 def test_a_wrong_role_gets_403_even_with_a_bad_body(world: World) -> None:
     response = api(world.hr).post("/api/incidents/", {"category": "arson"}, format="json")
     assert response.status_code == 403
-    response = api(world.auxiliary).post(
+    response = api(world.station_user).post(
         "/api/incidents/", "{bad json", content_type="application/json"
     )
+    assert response.status_code == 403
+    # A crew member may raise an incident on patrol, not take a call.
+    response = api(world.auxiliary).post("/api/incidents/", {"category": "arson"}, format="json")
     assert response.status_code == 403

@@ -20,6 +20,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.calls.services import call_report
+from apps.field.services import unit_emergency_raise
+from apps.incidents import services
 from tests.support.factories import UserFactory, World, advance, new_incident
 from tests.support.ws import connect
 
@@ -78,6 +80,21 @@ def ringing_call(world: World) -> tuple[str, dict[str, Any]]:
         actor=world.telephony, received_at=timezone.now(), caller_phone="13800000000"
     )
     return f"/api/calls/{call.pk}/close/", {"reason": "prank"}
+
+
+def with_backup(world: World) -> tuple[str, dict[str, Any]]:
+    """An incident of unit U0 with unit U1 sent as its backup: release U1."""
+    incident = advance(world, new_incident(world), "dispatched")
+    backup = world.city.units[1]
+    services.incident_dispatch(incident=incident, unit=backup, actor=world.dispatcher)
+    return f"/api/incidents/{incident.pk}/units/{backup.pk}/clear/", {"reason": "已控制"}
+
+
+def open_emergency(world: World) -> tuple[str, dict[str, Any]]:
+    emergency = unit_emergency_raise(
+        unit=world.unit, actor=world.auxiliary, lat=22.775, lon=100.951
+    )
+    return f"/api/emergencies/{emergency.pk}/acknowledge/", {}
 
 
 def token_body(world: World) -> tuple[str, dict[str, Any]]:
@@ -187,6 +204,24 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "api/incidents/<int:pk>/notes/"): Row(
         OPERATIONS | CREW, incident_at("dispatched", "notes/", {"text": "现场有人受伤"})
     ),
+    # Several units on one incident and the crews' reports (issue 13).
+    ("POST", "api/incidents/<int:pk>/units/<int:unit_id>/<slug:step>/"): Row(
+        OPERATIONS | CREW,
+        lambda w: incident_at("dispatched", f"units/{w.unit.pk}/acknowledge/", {})(w),
+    ),
+    # A backup of unit U1: the command centre releases it (U0's crew is not U1's).
+    ("POST", "api/incidents/<int:pk>/units/<int:unit_id>/clear/"): Row(OPERATIONS, with_backup),
+    ("POST", "api/incidents/<int:pk>/request-backup/"): Row(
+        OPERATIONS | CREW,
+        incident_at("on_scene", "request-backup/", {"count": 1, "reason": "对方人多"}),
+    ),
+    ("POST", "api/units/<int:pk>/status/"): Row(
+        OPERATIONS | CREW, unit0("status/", {"status": "out_of_service", "reason": "加油"})
+    ),
+    ("POST", "api/units/<int:pk>/emergency/"): Row(
+        CREW, unit0("emergency/", {"lat": 22.775, "lon": 100.951})
+    ),
+    ("POST", "api/emergencies/<int:pk>/acknowledge/"): Row(frozenset({COMMANDER}), open_emergency),
     # The crew's own records (other accounts are not persons: 404).
     ("GET", "api/me/assessments/"): Row(CREW, static("/api/me/assessments/")),
     ("GET", "api/me/training/"): Row(CREW, static("/api/me/training/")),

@@ -8,6 +8,7 @@ tests/frontend/conftest.py. Screenshots and daphne's log go to artifacts/ (gitig
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,21 @@ def close_settled(context: Any) -> None:
 
     # Quiet twice in a row: a websocket's disconnect may reach daphne just after the close.
     wait_for(lambda: quiet() and quiet(), timeout=30, what="the live server's database work")
+
+
+def off_loop(fn: Any, /, **kwargs: Any) -> Any:
+    """Run a service in a worker thread: its after-commit pushes (async_to_sync) cannot run in
+    this thread, where Playwright's event loop is running."""
+    from django.db import connection
+
+    def call() -> Any:
+        try:
+            return fn(**kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def screenshot(page: Any, name: str) -> None:

@@ -3,17 +3,20 @@ import { CLOSED } from "../common/lifecycle.js";
 import { hideAlert } from "./alert.js";
 import { api } from "./api.js";
 import { renderAll } from "./screens.js";
-import { S, pendingFor, refId, saveIncident, unitId } from "./state.js";
+import { S, myAssignment, pendingFor, saveIncident } from "./state.js";
 
 export async function reloadIncident(id) {
   try {
     const incident = await api(`/api/incidents/${id}/`);
+    const mine = myAssignment(incident);
     if (!S.incident || S.incident.id === id) {
-      saveIncident(CLOSED.has(incident.status) && !pendingFor(incident) ? null : incident);
+      // Closed, or this unit no longer on it (a released backup): nothing left to work.
+      const done = CLOSED.has(incident.status) || !mine;
+      saveIncident(done && !pendingFor(incident) ? null : incident);
     }
-    // Taken off the unit or cancelled while the alert was showing: withdraw the card.
-    const unitOf = refId(incident.unit);
-    if (S.alert && S.alert.incident.id === id && (incident.status !== "dispatched" || unitOf !== unitId())) {
+    // Taken off the unit, acknowledged elsewhere or cancelled while the alert was showing:
+    // withdraw the card.
+    if (S.alert && S.alert.incident.id === id && (!mine || mine.status !== "dispatched")) {
       hideAlert();
     }
   } catch {

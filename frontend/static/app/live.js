@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 import { reloadIncident } from "./incident.js";
 import { dropQueuedFor, flushQueue } from "./outbox.js";
 import { renderAll, renderBar, showLogin, toast } from "./screens.js";
-import { S, saveIncident, unitId } from "./state.js";
+import { S, myAssignment, saveIncident, unitId } from "./state.js";
 import { kv } from "./store.js";
 
 let socket = null;
@@ -67,7 +67,14 @@ function onFrame(frame) {
     case "incident.updated":
       if (frame.unit_id === unitId() || (S.incident && S.incident.id === frame.incident_id)) {
         reloadIncident(frame.incident_id);
+        if (frame.kind === "note") toast(t("newNote", { n: frame.number }));
       }
+      break;
+    case "unit.emergency_acknowledged":
+      S.emergency = { ...(S.emergency || {}), acknowledged: true };
+      kv.set("emergency", S.emergency);
+      toast(t("emergencyAcked", { by: frame.acknowledged_by }));
+      renderAll();
       break;
     case "error":
       console.warn("server:", frame.code, frame.message);
@@ -80,7 +87,10 @@ function onFrame(frame) {
 function onAlert(frame) {
   if (!firstSight(frame)) return;
   const inc = frame.incident;
-  if (!inc || (inc.status && inc.status !== "dispatched")) return;
+  // A backup's alert comes for an incident that is already further on: its own part counts.
+  const mine = myAssignment(inc);
+  const status = mine ? mine.status : inc && inc.status;
+  if (!inc || (status && status !== "dispatched")) return;
   saveIncident(inc);
   renderAll();
   showAlert(frame);

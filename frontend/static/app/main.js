@@ -11,6 +11,7 @@ import { connect, disconnect, drop, kick } from "./live.js";
 import { initMap, resizeMap } from "./map.js";
 import { clearQueue, enqueue, flushQueue } from "./outbox.js";
 import {
+  dialogAction,
   dialogBody,
   needsInput,
   openDialog,
@@ -26,6 +27,8 @@ import { registerServiceWorker } from "./update.js";
 
 const HEARTBEAT_MS = 30000;
 const RETRY_QUEUE_MS = 5000;
+// The emergency button fires on a long press only: a pocket or a glove must not raise it.
+const SOS_HOLD_MS = 2000;
 
 let ticker = null;
 let timers = [];
@@ -117,11 +120,14 @@ async function logout() {
 }
 
 function onClick(event) {
-  const target = event.target.closest("[data-action], [data-do]");
+  const target = event.target.closest("[data-action], [data-do], [data-duty]");
   if (!target) return;
   const action = target.dataset.do;
   if (action && needsInput(action)) openDialog(action);
   else if (action) enqueue(action);
+  const duty = target.dataset.duty;
+  if (duty === "out_of_service") openDialog("out_of_service");
+  else if (duty) enqueue("duty", { status: duty });
   switch (target.dataset.action) {
     case "lang":
       setLang(getLang() === "en" ? "zh-hans" : "en");
@@ -158,7 +164,45 @@ function onDialogSubmit(event) {
   const body = dialogBody(form);
   if (!body) return;
   $("dialog").hidden = true;
-  enqueue(form.dataset.action, body);
+  enqueue(dialogAction(form), body);
+}
+
+// The emergency button (一键求助): held for SOS_HOLD_MS, it sends the unit's position to the
+// command centre through the outbox (queued like any action when there is no network).
+function wireEmergency() {
+  const button = $("sos");
+  let timer = null;
+  const cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+    button.classList.remove("holding");
+  };
+  button.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    button.classList.add("holding");
+    timer = setTimeout(() => {
+      cancel();
+      if (navigator.vibrate) navigator.vibrate([300, 100, 300]);
+      const p = S.position;
+      S.emergency = { at: new Date().toISOString(), acknowledged: false };
+      kv.set("emergency", S.emergency);
+      enqueue(
+        "emergency",
+        p ? { lat: p.lat, lon: p.lon, accuracy_m: Math.round(p.accuracy || 0) } : {},
+      );
+    }, SOS_HOLD_MS);
+  });
+  for (const type of ["pointerup", "pointerleave", "pointercancel"]) {
+    button.addEventListener(type, cancel);
+  }
+  button.addEventListener("contextmenu", (event) => event.preventDefault());
+  $("sos-state").addEventListener("click", () => {
+    if (S.emergency && S.emergency.acknowledged) {
+      S.emergency = null;
+      kv.del("emergency");
+      renderAll();
+    }
+  });
 }
 
 function boot() {
@@ -172,6 +216,7 @@ function boot() {
     enqueue("acknowledge");
   });
   $("menu-btn").addEventListener("click", () => ($("menu").hidden = !$("menu").hidden));
+  wireEmergency();
   window.addEventListener("online", () => {
     kick();
     flushQueue();

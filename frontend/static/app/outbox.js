@@ -6,27 +6,52 @@ import { ApiError, api, errorText, newKey } from "./api.js";
 import { actionLabel, t } from "./i18n.js";
 import { reloadIncident } from "./incident.js";
 import { renderAll, showLogin, toast } from "./screens.js";
-import { S, pendingFor, refreshQueue, saveIncident } from "./state.js";
-import { queue } from "./store.js";
+import { S, pendingFor, refreshQueue, saveIncident, unitId } from "./state.js";
+import { kv, queue } from "./store.js";
+
+// The requests of the crew's reports that are not steps of the transition table: where each
+// goes (for the incident `inc`, or with none), and whether it carries the tap's time.
+const REPORTS = {
+  note: { path: (inc) => `/api/incidents/${inc.id}/notes/` },
+  backup: { path: (inc) => `/api/incidents/${inc.id}/request-backup/` },
+  release: { path: (inc) => `/api/incidents/${inc.id}/units/${unitId()}/clear/` },
+  emergency: { path: () => `/api/units/${unitId()}/emergency/`, free: true, timed: true },
+  duty: { path: () => `/api/units/${unitId()}/status/`, free: true },
+  raise: { path: () => "/api/incidents/", free: true },
+};
 
 export async function enqueue(action, body = {}) {
-  const inc = S.incident;
-  if (!inc) return;
+  const report = REPORTS[action];
+  const inc = report && report.free ? null : S.incident;
+  if (!inc && !(report && report.free)) return;
   // When the crew tapped, not when the request gets through: the server keeps it as the time of
   // the step (within its bounds), so a tap in a dead zone is not stamped late.
   const tapped = new Date().toISOString();
+  const timed = !report || report.timed;
   await queue.add({
-    incident: inc.id,
+    incident: inc ? inc.id : null,
     action,
-    path: actionUrl(inc.id, action),
-    body: { occurred_at: tapped, ...body },
+    path: report ? report.path(inc) : actionUrl(inc.id, action),
+    body: timed ? { occurred_at: tapped, ...body } : body,
     key: newKey(),
     created_at: tapped,
-    label: `${inc.number} ${actionLabel(action)}`,
+    label: `${inc ? inc.number + " " : ""}${actionLabel(action)}`,
   });
   await refreshQueue();
   renderAll();
   flushQueue();
+}
+
+// What an answer means for the screen: the unit's incident as it is now, the new incident a
+// crew raised, the unit's duty status, the emergency sent.
+function applyAnswer(item, answer) {
+  if (!answer) return;
+  if (item.action === "raise") saveIncident(answer);
+  else if (item.action === "duty") S.me.unit = { ...S.me.unit, status: answer.status };
+  else if (item.action === "emergency") {
+    S.emergency = { id: answer.id, at: answer.raised_at, acknowledged: false };
+    kv.set("emergency", S.emergency);
+  } else if (answer.number && S.incident && S.incident.id === answer.id) saveIncident(answer);
 }
 
 let flushing = false;
@@ -37,10 +62,11 @@ export async function flushQueue() {
     await refreshQueue();
     for (const item of S.queued) {
       try {
-        const incident = await api(item.path, { method: "POST", body: item.body, key: item.key });
+        const answer = await api(item.path, { method: "POST", body: item.body, key: item.key });
         await queue.remove(item.id);
         await refreshQueue();
-        if (S.incident && S.incident.id === incident.id) saveIncident(incident);
+        applyAnswer(item, answer);
+        if (item.action === "release") saveIncident(null);
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) {
           showLogin(t("loginFailed"));
@@ -51,7 +77,7 @@ export async function flushQueue() {
           await queue.remove(item.id);
           await refreshQueue();
           toast(t("refused", { m: errorText(error) }));
-          await reloadIncident(item.incident);
+          if (item.incident) await reloadIncident(item.incident);
           continue;
         }
         break; // offline or server trouble: keep the rest, in order, for the next try

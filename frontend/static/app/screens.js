@@ -11,6 +11,8 @@ import {
   S,
   effectiveStatus,
   incidentDistance,
+  isBackup,
+  myAssignment,
   openIncident,
   pendingFor,
   refId,
@@ -63,31 +65,90 @@ export function renderBar() {
   $("gps").textContent = gps;
 }
 
+// Between incidents: the duty status (at post, patrolling, out of service) and raising an
+// incident the crew came upon (以巡待接).
+const DUTY = ["available", "patrolling", "out_of_service"];
+
+function renderIdle(box, actions) {
+  const current = S.me && S.me.unit ? S.me.unit.status : "";
+  box.innerHTML = `<p>${esc(t("noIncident"))}</p>`;
+  actions.innerHTML =
+    `<button type="button" class="primary" data-do="raise">${esc(t("a_raise"))}</button>` +
+    DUTY.map(
+      (status) =>
+        `<button type="button" data-duty="${status}" aria-pressed="${status === current}">${esc(t("st_" + status))}</button>`,
+    ).join("");
+}
+
+// The timeline's notes and further calls (续报), newest first: what the command centre and the
+// other crews on the incident added.
+function notesHtml(inc) {
+  const notes = (inc.events || [])
+    .filter((e) => e.kind === "note" || e.kind === "call_linked" || e.kind === "backup_requested")
+    .slice(-5)
+    .reverse();
+  if (!notes.length) return "";
+  const rows = notes.map((e) => {
+    const text = e.kind === "note" ? e.payload.text : e.reason || t("ev_" + e.kind);
+    const time = new Date(e.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return `<li><small>${esc(time)} ${esc(e.actor || "")}</small> ${esc(text)}</li>`;
+  });
+  return `<ul id="notes" class="notes">${rows.join("")}</ul>`;
+}
+
+// Who else is on the incident: the primary and the backups.
+function crewsHtml(inc) {
+  const list = (inc.assignments || []).filter((a) => a.status !== "cleared");
+  if (list.length < 2) return "";
+  const names = list.map((a) => `${a.callsign}${a.role === "backup" ? t("asBackup") : t("asPrimary")}`);
+  return `<div class="crews">${esc(names.join(" · "))}</div>`;
+}
+
+// The crew's steps: a backup acknowledges, sets off and arrives like the primary, then is
+// released (收队); the primary closes the incident (resolve or transfer).
+function stepButtons(inc, status) {
+  if (isBackup(inc)) {
+    if (status === "on_scene") return [{ action: "release" }];
+    return actionsFrom(status, "crew").filter((tr) => !["resolve", "transfer"].includes(tr.action));
+  }
+  return actionsFrom(status, "crew");
+}
+
 export function renderIncident() {
   const box = $("incident");
   const actions = $("actions");
   const inc = S.incident;
   if (!inc) {
-    box.innerHTML = `<p>${esc(t("noIncident"))}</p>`;
-    actions.innerHTML = "";
+    renderIdle(box, actions);
     renderMap();
     return;
   }
   const status = effectiveStatus(inc);
   const pending = pendingFor(inc);
   const dist = incidentDistance(inc);
+  const mine = myAssignment(inc);
+  // A backup's targets run from its own dispatch.
+  const timed = mine && mine.role === "backup" ? { ...inc, ...pick(mine) } : inc;
   box.innerHTML = `
-    <div class="num">${esc(inc.number)} · ${esc(t("priority", { n: inc.priority }))}</div>
+    <div class="num">${esc(inc.number)} · ${esc(t("priority", { n: inc.priority }))}${isBackup(inc) ? ` · <strong>${esc(t("backupRole"))}</strong>` : ""}</div>
     <div class="addr">${esc(t("cat_" + inc.category))} · ${esc(inc.address)}</div>
     <div class="meta"><span id="inc-status" data-status="${esc(status)}">${esc(t("is_" + status))}</span>
       ${pending ? `<span class="pending">(${esc(t("queue"))})</span>` : ""}
       <span>${esc(formatDistance(dist))}</span></div>
-    <div class="targets">${targetsHtml(inc, status)}</div>`;
+    ${crewsHtml(inc)}
+    <div class="targets">${targetsHtml(timed, status)}</div>
+    ${notesHtml(inc)}`;
   // The crew's transitions from this status, in the table's order: the first is the next step.
-  const buttons = actionsFrom(status, "crew").map(
+  const buttons = stepButtons(inc, status).map(
     ({ action }, i) =>
       `<button type="button" class="${i === 0 ? "primary" : ""}" data-do="${esc(action)}">${esc(actionLabel(action))}</button>`,
   );
+  if (!CLOSED.has(status) && status !== "cleared") {
+    buttons.push(
+      `<button type="button" data-do="note">${esc(t("a_note"))}</button>`,
+      `<button type="button" data-do="backup">${esc(t("a_backup"))}</button>`,
+    );
+  }
   const { lat, lon } = inc.location || {};
   if (lat != null && !CLOSED.has(status) && status !== "on_scene") {
     const name = encodeURIComponent(inc.address || inc.number);
@@ -101,9 +162,25 @@ export function renderIncident() {
   renderMap();
 }
 
+function pick(assignment) {
+  const { dispatched_at, acknowledged_at, arrived_at } = assignment;
+  return { dispatched_at, acknowledged_at, arrived_at };
+}
+
+// The emergency button's state: sent and waiting for the command centre, or acknowledged.
+export function renderEmergency() {
+  const el = $("sos-state");
+  if (!el) return;
+  const e = S.emergency;
+  el.hidden = !e;
+  if (e) el.textContent = e.acknowledged ? t("emergencyAckedShort") : t("emergencySent");
+  el.dataset.state = e ? (e.acknowledged ? "acknowledged" : "sent") : "";
+}
+
 export function renderAll() {
   renderBar();
   renderIncident();
+  renderEmergency();
   if (S.alert) renderAlert();
 }
 
@@ -114,6 +191,56 @@ const FIELD_INPUTS = {
     `<label>${esc(t("summary"))}<textarea name="summary" required maxlength="2000"></textarea></label>`,
   reason: () =>
     `<label>${esc(t("reason"))}<textarea name="reason" required maxlength="1000"></textarea></label>`,
+};
+
+const CATEGORIES = ["dispute", "public_order", "assistance", "criminal", "other"];
+
+// The crew's reports that are not steps of the table: their inputs, and the request body.
+const REPORT_FORMS = {
+  note: {
+    html: () =>
+      `<label>${esc(t("noteText"))}<textarea name="text" required maxlength="2000"></textarea></label>`,
+    body: (f) => (f.text.value.trim() ? { text: f.text.value.trim() } : null),
+  },
+  backup: {
+    html: () =>
+      `<label>${esc(t("backupCount"))}<select name="count"><option>1</option><option>2</option><option>3</option></select></label>
+       <label>${esc(t("backupReason"))}<textarea name="reason" required maxlength="1000"></textarea></label>`,
+    body: (f) =>
+      f.reason.value.trim() ? { count: Number(f.count.value), reason: f.reason.value.trim() } : null,
+  },
+  release: {
+    html: () =>
+      `<label>${esc(t("releaseReason"))}<textarea name="reason" maxlength="200"></textarea></label>`,
+    body: (f) => ({ reason: f.reason.value.trim() }),
+  },
+  out_of_service: {
+    action: "duty",
+    html: () =>
+      `<label>${esc(t("oosReason"))}<textarea name="reason" required maxlength="200"></textarea></label>`,
+    body: (f) =>
+      f.reason.value.trim() ? { status: "out_of_service", reason: f.reason.value.trim() } : null,
+  },
+  raise: {
+    html: () =>
+      (S.position ? "" : `<p class="error">${esc(t("needGps"))}</p>`) +
+      `<label>${esc(t("category"))}<select name="category">${CATEGORIES.map((c) => `<option value="${c}">${esc(t("cat_" + c))}</option>`).join("")}</select></label>
+       <label>${esc(t("priorityLabel"))}<select name="priority"><option value="2">${esc(t("priority", { n: 2 }))}</option><option value="1">${esc(t("priority", { n: 1 }))}</option><option value="3">${esc(t("priority", { n: 3 }))}</option></select></label>
+       <label>${esc(t("address"))}<input name="address" required maxlength="200"></label>
+       <label>${esc(t("description"))}<textarea name="description" maxlength="2000"></textarea></label>`,
+    body: (f) => {
+      const address = f.address.value.trim();
+      if (!address || !S.position) return null;
+      return {
+        origin: "patrol",
+        category: f.category.value,
+        priority: Number(f.priority.value),
+        address,
+        description: f.description.value.trim(),
+        location: { lat: S.position.lat, lon: S.position.lon },
+      };
+    },
+  },
 };
 
 // Optional inputs besides the required fields: a transfer may name another receiving station
@@ -131,14 +258,16 @@ const EXTRA_INPUTS = {
 };
 
 export function needsInput(action) {
-  return transition(action).fields.length > 0;
+  return action in REPORT_FORMS || transition(action).fields.length > 0;
 }
 
 export function openDialog(action) {
   const form = $("dialog-form");
   const extra = EXTRA_INPUTS[action];
-  form.innerHTML =
-    (extra ? extra() : "") + transition(action).fields.map((field) => FIELD_INPUTS[field]()).join("");
+  const report = REPORT_FORMS[action];
+  form.innerHTML = report
+    ? report.html()
+    : (extra ? extra() : "") + transition(action).fields.map((field) => FIELD_INPUTS[field]()).join("");
   form.insertAdjacentHTML(
     "beforeend",
     `<button type="submit" class="big primary">${esc(actionLabel(action))}</button>
@@ -146,11 +275,19 @@ export function openDialog(action) {
   );
   form.dataset.action = action;
   $("dialog").hidden = false;
-  form.querySelector("textarea").focus();
+  form.querySelector("textarea, input").focus();
+}
+
+// The action a dialog sends (a duty status goes as "duty").
+export function dialogAction(form) {
+  const report = REPORT_FORMS[form.dataset.action];
+  return (report && report.action) || form.dataset.action;
 }
 
 // The request body the dialog's form makes, or null while a required field is empty.
 export function dialogBody(form) {
+  const report = REPORT_FORMS[form.dataset.action];
+  if (report) return report.body(form);
   const { fields } = transition(form.dataset.action);
   const body = {};
   for (const field of fields) body[field] = form[field].value.trim();

@@ -13,6 +13,8 @@ export const S = {
   position: null, // {lat, lon, accuracy, at}
   lastPostAt: 0,
   seen: new Set(kv.get("alerts", [])),
+  // The emergency this phone raised and no commander has acknowledged yet: {at, acknowledged}.
+  emergency: kv.get("emergency"),
 };
 
 export function unitId() {
@@ -25,11 +27,33 @@ export function saveIncident(incident) {
   else kv.del("incident");
 }
 
-// The incident status the crew sees: the server's, advanced by the actions still queued.
+// This unit's part in an incident: its assignment (the primary, or a backup sent to help), or
+// null when it no longer works it.
+export function myAssignment(incident) {
+  const id = unitId();
+  const list = (incident && incident.assignments) || [];
+  return list.find((a) => a.unit === id && a.status !== "cleared") || null;
+}
+
+export function isBackup(incident) {
+  const mine = myAssignment(incident);
+  return Boolean(mine && mine.role === "backup");
+}
+
+// What the crew works from: the incident's own status (the primary's steps), or a backup's own.
+export function ownStatus(incident) {
+  const mine = myAssignment(incident);
+  return mine && mine.role === "backup" ? mine.status : incident.status;
+}
+
+// The incident status the crew sees: its own, advanced by the actions still queued. A backup
+// released by its crew is "cleared" at once.
 export function effectiveStatus(incident) {
-  let status = incident.status;
+  let status = ownStatus(incident);
   for (const item of S.queued) {
-    if (item.incident === incident.id) status = transition(item.action)?.to ?? status;
+    if (item.incident !== incident.id) continue;
+    if (item.action === "release") status = "cleared";
+    else status = transition(item.action)?.to ?? status;
   }
   return status;
 }
@@ -43,9 +67,12 @@ export function pendingFor(incident) {
   return S.queued.some((item) => item.incident === incident.id);
 }
 
-// The incident as the crew still works it: null once it is closed (queued actions counted).
+// The incident as the crew still works it: null once it is closed or this unit released
+// (queued actions counted).
 export function openIncident() {
-  return S.incident && !CLOSED.has(effectiveStatus(S.incident)) ? S.incident : null;
+  if (!S.incident) return null;
+  const status = effectiveStatus(S.incident);
+  return CLOSED.has(status) || status === "cleared" ? null : S.incident;
 }
 
 // Websocket frames carry ids where the REST API nests objects ({id, …}).

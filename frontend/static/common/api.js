@@ -37,7 +37,11 @@ export function apiClient({ authorize, credentials, cache }) {
 // What to tell the user of a failed request: the server's reason, else the status or the error.
 export function errorText(error) {
   if (!(error instanceof ApiError)) return error.message;
-  return (error.body && error.body.detail) || error.status;
+  const body = error.body;
+  if (body && body.detail) return body.detail;
+  // A 400 names its fields: the first message says what to fix.
+  const first = body && typeof body === "object" ? Object.values(body).flat()[0] : null;
+  return typeof first === "string" ? first : error.status;
 }
 
 // An Idempotency-Key: a retried request is applied once.

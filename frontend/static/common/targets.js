@@ -3,8 +3,9 @@ import { CONFIG } from "./config.js";
 
 export const TARGETS = CONFIG.targets;
 
-// Seconds allowed from dispatch to arrival: less where the incident's grid cell is a priority zone.
+// Seconds allowed from dispatch to arrival: less where the incident's grid cell is a priority
+// zone, and for every priority-1 (紧急) incident (apps/incidents/deadlines.py arrival_target_s).
 export function arrivalTarget(incident) {
   const zone = incident.grid && typeof incident.grid === "object" && incident.grid.priority_zone;
-  return zone ? TARGETS.arrival_priority_zone_s : TARGETS.arrival_s;
+  return zone || incident.priority === 1 ? TARGETS.arrival_priority_zone_s : TARGETS.arrival_s;
 }

@@ -1,0 +1,149 @@
+"""The crews' reports over HTTP: duty status, the emergency button and its acknowledgement, and
+backup requests. Views parse, call one service, shape the answer; who may act is the services'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.fields import StrictCharField, StrictFloatField, finite
+from apps.common.idempotency import idempotent
+from apps.incidents.selectors import incidents_visible_to
+from apps.units.models import Unit
+
+from . import services
+from .models import Emergency
+from .notify import ranked_brief
+
+
+class DutyStatusIn(serializers.Serializer[None]):
+    status = serializers.ChoiceField(choices=sorted(services.DUTY_STATUSES))
+    reason = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+class DutyStatusOut(serializers.Serializer[Unit]):
+    id = serializers.IntegerField()
+    callsign = serializers.CharField()
+    status = serializers.CharField()
+    status_changed_at = serializers.DateTimeField(allow_null=True)
+
+
+class EmergencyIn(serializers.Serializer[None]):
+    lat = StrictFloatField(min_value=-90, max_value=90, required=False, validators=[finite])
+    lon = StrictFloatField(min_value=-180, max_value=180, required=False, validators=[finite])
+    accuracy_m = StrictFloatField(
+        min_value=0, max_value=100_000, required=False, allow_null=True, validators=[finite]
+    )
+    occurred_at = serializers.DateTimeField(required=False)
+    note = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("lat" in attrs) != ("lon" in attrs):
+            raise serializers.ValidationError(
+                {"location": [_("Give both latitude and longitude.")]}
+            )
+        return attrs
+
+
+class EmergencyOut(serializers.Serializer[Emergency]):
+    id = serializers.IntegerField()
+    unit = serializers.IntegerField(source="unit_id")
+    raised_at = serializers.DateTimeField()
+    lat = serializers.FloatField(allow_null=True)
+    lon = serializers.FloatField(allow_null=True)
+    accuracy_m = serializers.FloatField(allow_null=True)
+    presses = serializers.IntegerField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+
+
+class BackupRequestIn(serializers.Serializer[None]):
+    count = serializers.IntegerField(min_value=1, max_value=10, default=1)
+    reason = StrictCharField(max_length=1000)
+
+
+class RankedOut(serializers.Serializer[Any]):
+    unit = serializers.IntegerField()
+    callsign = serializers.CharField()
+    eta_s = serializers.IntegerField()
+    distance_m = serializers.IntegerField()
+
+
+class BackupRequestOut(serializers.Serializer[Any]):
+    nearest = RankedOut(many=True)
+
+
+class UnitDutyStatusView(APIView):
+    @extend_schema(
+        request=DutyStatusIn,
+        responses={200: DutyStatusOut},
+        summary="Set a unit's duty status (at post, patrolling, out of service)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        unit = get_object_or_404(Unit, pk=pk)
+        data = DutyStatusIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        unit = services.unit_duty_set(
+            unit=unit,
+            status=data.validated_data["status"],
+            reason=data.validated_data.get("reason", ""),
+            actor=request.user,
+        )
+        return Response(DutyStatusOut(unit).data)
+
+
+@idempotent
+class UnitEmergencyView(APIView):
+    @extend_schema(
+        request=EmergencyIn,
+        responses={201: EmergencyOut},
+        summary="The emergency button (一键求助)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        unit = get_object_or_404(Unit, pk=pk)
+        data = EmergencyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        emergency = services.unit_emergency_raise(
+            unit=unit, actor=request.user, **data.validated_data
+        )
+        return Response(EmergencyOut(emergency).data, status=status.HTTP_201_CREATED)
+
+
+class EmergencyAcknowledgeView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: EmergencyOut},
+        summary="A commander takes charge of an emergency",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        emergency = get_object_or_404(Emergency, pk=pk)
+        emergency = services.unit_emergency_acknowledge(emergency=emergency, actor=request.user)
+        return Response(EmergencyOut(emergency).data)
+
+
+@idempotent
+class IncidentBackupRequestView(APIView):
+    @extend_schema(
+        request=BackupRequestIn,
+        responses={200: BackupRequestOut},
+        summary="Ask for backup (请求增援): the command centre gets the nearest free units",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        incident = get_object_or_404(
+            incidents_visible_to(request.user).select_related(None).only("pk"), pk=pk
+        )
+        data = BackupRequestIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        ranked = services.incident_backup_request(
+            incident=incident,
+            actor=request.user,
+            count=data.validated_data["count"],
+            reason=data.validated_data["reason"],
+        )
+        return Response({"nearest": ranked_brief(ranked)})

@@ -1,0 +1,75 @@
+"""What a crew reports from the street beyond an incident's steps: the emergency button
+(一键求助). Duty status lives on the unit (apps.units), backup requests and notes on the
+incident's timeline (apps.incidents).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Emergency(models.Model):
+    """A crew pressed the emergency button: loud on the command map until a commander
+    acknowledges it. A second press while one is open updates it (the position moves)."""
+
+    unit = models.ForeignKey(
+        "units.Unit", on_delete=models.PROTECT, related_name="emergencies", verbose_name=_("unit")
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("raised by"),
+    )
+    # When it was pressed on the phone (an offline press reaches the server late).
+    raised_at = models.DateTimeField(_("raised at"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    lon = models.FloatField(_("longitude"), null=True, blank=True)
+    accuracy_m = models.FloatField(_("accuracy (m)"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    # The incident the unit was working when it pressed, if any.
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("incident"),
+    )
+    presses = models.PositiveIntegerField(_("presses"), default=1)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
+    )
+
+    class Meta:
+        verbose_name = _("emergency (一键求助)")
+        verbose_name_plural = _("emergencies (一键求助)")
+        ordering = ["-raised_at"]
+        constraints = [
+            # One open emergency per unit: a second press updates it.
+            models.UniqueConstraint(
+                fields=["unit"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="emergency_one_open_per_unit",
+            ),
+            models.CheckConstraint(
+                condition=(Q(lat__isnull=True) & Q(lon__isnull=True))
+                | Q(lat__gte=-90, lat__lte=90, lon__gte=-180, lon__lte=180),
+                name="emergency_latlon",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} @ {self.raised_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,274 @@
+"""The crews' reports: duty status (勤务状态), the emergency button (一键求助) and backup
+requests (请求增援). Each runs in one transaction with its row locked (the unit, or the incident
+then nothing else), writes its timeline event, and publishes after commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.common.errors import IllegalTransition, UnitBusy
+from apps.common.push import after_commit
+from apps.common.roles import Role, has_role, is_command_centre
+from apps.common.tasks import sms_send
+from apps.incidents.models import Incident, IncidentAssignment, StreamKind
+from apps.incidents.services import field_time
+from apps.incidents.timeline import event_append
+from apps.personnel.selectors import commander_phones
+from apps.units.models import UNIT_BUSY_STATUSES, Unit, UnitStatus
+from apps.units.notify import notify_unit_status
+from apps.units.selectors import Recommendation, is_crew, unit_recommendations
+
+from .models import Emergency
+from .notify import notify_backup_requested, notify_emergency, notify_emergency_acknowledged
+
+Actor = User | AnonymousUser
+
+# What a crew or the command centre may set; `at_post` is the same as `available` (at the
+# staging point, free).
+DUTY_STATUSES: dict[str, UnitStatus] = {
+    "available": UnitStatus.AVAILABLE,
+    "at_post": UnitStatus.AVAILABLE,
+    "patrolling": UnitStatus.PATROLLING,
+    "out_of_service": UnitStatus.OUT_OF_SERVICE,
+}
+
+
+def _user(actor: Actor) -> User | None:
+    return actor if isinstance(actor, User) else None
+
+
+def _require_crew_or_command(actor: Actor, unit: Unit) -> None:
+    if not is_command_centre(actor) and not is_crew(actor, unit):
+        raise PermissionDenied(_("Only this unit's crew, or the command centre, may do this."))
+
+
+def unit_duty_set(*, unit: Unit, status: str, actor: Actor, reason: str = "") -> Unit:
+    """Set a unit's duty status (at post, patrolling, out of service). Refused (409) while the
+    unit works an incident: then its status follows the incident. Out of service needs a reason
+    (breakdown, meal, refuelling). Locks the unit."""
+    _require_crew_or_command(actor, unit)
+    target = DUTY_STATUSES.get(status)
+    if target is None:
+        raise ValidationError({"status": [_("Unknown duty status.")]})
+    reason = reason.strip()
+    if target == UnitStatus.OUT_OF_SERVICE and not reason:
+        raise ValidationError({"reason": [_("Say why the unit is out of service.")]})
+    with transaction.atomic():
+        locked = Unit.objects.select_for_update().get(pk=unit.pk)
+        if locked.current_incident_id or locked.status in UNIT_BUSY_STATUSES:
+            raise UnitBusy(
+                _("Unit %(unit)s works an incident: its status follows the incident.")
+                % {"unit": locked.callsign},
+                unit_status=locked.status,
+            )
+        if locked.status == target:
+            return locked
+        now = timezone.now()
+        previous = locked.status
+        locked.status = target
+        locked.status_changed_at = now
+        locked.save(update_fields=["status", "status_changed_at"])
+        event_append(
+            stream=StreamKind.UNIT,
+            stream_id=locked.pk,
+            kind="duty_status",
+            at=now,
+            actor=_user(actor),
+            unit=locked,
+            from_state=previous,
+            to_state=target,
+            reason=reason[:200],
+        )
+        notify_unit_status(locked)
+    return locked
+
+
+def _nearest_free(lat: float | None, lon: float | None, *, exclude: int) -> list[Recommendation]:
+    if lat is None or lon is None:
+        return []
+    ranked = unit_recommendations(lat=lat, lon=lon, limit=int(settings.BACKUP_RANKED) + 1)
+    return [r for r in ranked if r.unit.pk != exclude][: int(settings.BACKUP_RANKED)]
+
+
+def unit_emergency_raise(
+    *,
+    unit: Unit,
+    actor: Actor,
+    lat: float | None = None,
+    lon: float | None = None,
+    accuracy_m: float | None = None,
+    occurred_at: datetime | None = None,
+    note: str = "",
+) -> Emergency:
+    """The emergency button: the highest-priority notice to the command centre with the unit's
+    position and the nearest free units, and texts to the commanders. Its crew only. A second
+    press while one is open updates it (position, count) and sounds again. Locks the unit."""
+    if not is_crew(actor, unit):
+        raise PermissionDenied(_("Only the unit's crew may raise its emergency."))
+    if (lat is None) != (lon is None):
+        raise ValidationError({"location": [_("Give both latitude and longitude.")]})
+    now = timezone.now()
+    at = field_time(occurred_at, previous=None, now=now)
+    with transaction.atomic():
+        locked = Unit.objects.select_for_update().get(pk=unit.pk)
+        if lat is None and locked.lat is not None:
+            # No fix with the press (no GPS indoors): the unit's latest known position.
+            lat, lon, accuracy_m = locked.lat, locked.lon, locked.position_accuracy_m
+        emergency = Emergency.objects.filter(unit=locked, acknowledged_at__isnull=True).first()
+        if emergency is None:
+            emergency = Emergency.objects.create(
+                unit=locked,
+                raised_by=_user(actor),
+                raised_at=at,
+                received_at=now,
+                lat=lat,
+                lon=lon,
+                accuracy_m=accuracy_m,
+                note=note.strip()[:200],
+                incident_id=locked.current_incident_id,
+            )
+            first = True
+        else:
+            emergency.presses += 1
+            emergency.lat, emergency.lon, emergency.accuracy_m = lat, lon, accuracy_m
+            emergency.save(update_fields=["presses", "lat", "lon", "accuracy_m"])
+            first = False
+        event_append(
+            stream=StreamKind.UNIT,
+            stream_id=locked.pk,
+            kind="emergency",
+            at=at,
+            actor=_user(actor),
+            unit=locked,
+            from_state=locked.status,
+            to_state=locked.status,
+            reason=emergency.note,
+            payload={
+                "emergency": emergency.pk,
+                "lat": lat,
+                "lon": lon,
+                "accuracy_m": accuracy_m,
+                "press": emergency.presses,
+            },
+        )
+        ranked = _nearest_free(lat, lon, exclude=locked.pk)
+        notify_emergency(emergency, ranked)
+        if first:
+            _text_commanders(emergency, locked)
+    return emergency
+
+
+def _text_commanders(emergency: Emergency, unit: Unit) -> None:
+    where = (
+        f"{emergency.lat:.5f},{emergency.lon:.5f}"
+        if emergency.lat is not None and emergency.lon is not None
+        else _("position unknown")
+    )
+    text = _(
+        "[110] EMERGENCY: unit %(unit)s pressed the emergency button at %(time)s (%(where)s)."
+    ) % {
+        "unit": unit.callsign,
+        "time": timezone.localtime(emergency.raised_at).strftime("%H:%M:%S"),
+        "where": where,
+    }
+    for phone in commander_phones():
+        after_commit(partial(sms_send.delay, phone, text))
+
+
+def unit_emergency_acknowledge(*, emergency: Emergency, actor: Actor) -> Emergency:
+    """A commander takes charge of an emergency: it stops sounding on every command map and the
+    crew's phone shows it was seen. Commanders only; idempotent. Locks the emergency."""
+    if not (actor.is_superuser or has_role(actor, Role.COMMANDER)):
+        raise PermissionDenied(_("Only a commander acknowledges an emergency."))
+    with transaction.atomic():
+        locked = Emergency.objects.select_for_update().select_related("unit").get(pk=emergency.pk)
+        if locked.acknowledged_at is not None:
+            return locked
+        now = timezone.now()
+        locked.acknowledged_at = now
+        locked.acknowledged_by = _user(actor)
+        locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        event_append(
+            stream=StreamKind.UNIT,
+            stream_id=locked.unit_id,
+            kind="emergency_acknowledged",
+            at=now,
+            actor=_user(actor),
+            unit=locked.unit,
+            payload={"emergency": locked.pk},
+        )
+        notify_emergency_acknowledged(locked, by=actor.get_username())
+    return locked
+
+
+def incident_backup_request(
+    *, incident: Incident, actor: Actor, count: int, reason: str
+) -> list[Recommendation]:
+    """The crew on an incident asks for backup (请求增援): a timeline event and an alert to the
+    command centre with the nearest free units ranked, which the dispatcher sends with one click
+    (POST …/dispatch/ adds each as a backup). By the crew of a unit working the incident (or the
+    command centre noting a radio request). Locks the incident."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [_("This field is required.")]})
+    if not 1 <= count <= 10:
+        raise ValidationError({"count": [_("Ask for 1 to 10 units.")]})
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        working = list(
+            IncidentAssignment.objects.filter(
+                incident=locked, cleared_at__isnull=True
+            ).select_related("unit")
+        )
+        own = next((a for a in working if is_crew(actor, a.unit)), None)
+        if own is None and not is_command_centre(actor):
+            raise PermissionDenied(
+                _("Only the crew of a unit working this incident may ask for backup.")
+            )
+        if not working:
+            raise IllegalTransition(
+                _("No unit works this incident: dispatch one first."),
+                current_status=locked.status,
+            )
+        now = timezone.now()
+        asking = own.unit if own is not None else None
+        event_append(
+            stream=StreamKind.INCIDENT,
+            stream_id=locked.pk,
+            kind="backup_requested",
+            at=now,
+            actor=_user(actor),
+            incident=locked,
+            unit=asking,
+            from_state=locked.status,
+            to_state=locked.status,
+            reason=reason[:1000],
+            payload={"count": count, "unit": asking.pk if asking else None},
+        )
+        working_ids = {a.unit_id for a in working}
+        ranked = [
+            r
+            for r in unit_recommendations(
+                lat=locked.lat, lon=locked.lon, limit=count + int(settings.BACKUP_RANKED)
+            )
+            if r.unit.pk not in working_ids
+        ][: max(count, int(settings.BACKUP_RANKED))]
+        notify_backup_requested(
+            locked,
+            unit_id=asking.pk if asking else None,
+            callsign=asking.callsign if asking else "",
+            count=count,
+            reason=reason[:1000],
+            at=now.isoformat(),
+            ranked=ranked,
+        )
+    return ranked
