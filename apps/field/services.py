@@ -139,7 +139,10 @@ def unit_emergency_raise(
             first = True
         else:
             emergency.presses += 1
-            emergency.lat, emergency.lon, emergency.accuracy_m = lat, lon, accuracy_m
+            if lat is not None:
+                # A press without any fix keeps the position of the earlier one.
+                emergency.lat, emergency.lon, emergency.accuracy_m = lat, lon, accuracy_m
+            lat, lon = emergency.lat, emergency.lon
             emergency.save(update_fields=["presses", "lat", "lon", "accuracy_m"])
             first = False
         event_append(

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.calls.notify import call_brief
@@ -18,7 +18,14 @@ from apps.common.models import Notice
 from apps.common.notices import unit_audience
 from apps.field.models import Emergency
 from apps.field.notify import UnitEmergency
-from apps.incidents.models import OPEN_STATUSES, Alert, Incident, IncidentStatus
+from apps.incidents.models import (
+    OPEN_STATUSES,
+    Alert,
+    AssignmentStatus,
+    Incident,
+    IncidentAssignment,
+    IncidentStatus,
+)
 from apps.incidents.notify import IncidentBrief, active_assignments_prefetch
 from apps.units.models import Unit
 from apps.units.selectors import unit_for_user
@@ -30,13 +37,16 @@ def unit_id_for_crew(user: Any) -> int | None:
 
 
 def _live_alerts() -> QuerySet[Alert]:
-    """Alerts that still stand: not withdrawn, and their incident still waits for that unit's
-    acknowledge (an alert left pending by older data never reaches a phone again)."""
-    return Alert.objects.filter(
-        withdrawn_at__isnull=True,
-        incident__status=IncidentStatus.DISPATCHED,
-        incident__unit_id=F("unit_id"),
+    """Alerts that still stand: not withdrawn, and the unit's part in the incident (as its
+    primary or a backup) still waits for its acknowledge (an alert left pending by older data
+    never reaches a phone again)."""
+    waiting = IncidentAssignment.objects.filter(
+        incident_id=OuterRef("incident_id"),
+        unit_id=OuterRef("unit_id"),
+        status=AssignmentStatus.DISPATCHED,
+        cleared_at__isnull=True,
     )
+    return Alert.objects.filter(Exists(waiting), withdrawn_at__isnull=True)
 
 
 def live_alert_ids(alert_ids: list[str]) -> set[str]:
