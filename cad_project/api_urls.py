@@ -66,6 +66,16 @@ urlpatterns = [
         name="incident-unit-step",
     ),
     path(
+        "incidents/<int:pk>/attachments/",
+        field_api.IncidentAttachmentsView.as_view(),
+        name="incident-attachments",
+    ),
+    path(
+        "incidents/<int:pk>/attachments/<int:attachment_id>/",
+        field_api.AttachmentFileView.as_view(),
+        name="incident-attachment-file",
+    ),
+    path(
         "incidents/<int:pk>/request-backup/",
         field_api.IncidentBackupRequestView.as_view(),
         name="incident-request-backup",

@@ -3,23 +3,29 @@ backup requests. Views parse, call one service, shape the answer; who may act is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
+from django.http import FileResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.fields import StrictCharField, StrictFloatField, finite
 from apps.common.idempotency import idempotent
-from apps.incidents.selectors import incidents_visible_to
+from apps.incidents.models import Incident
+from apps.incidents.selectors import can_read_incidents, incidents_visible_to
 from apps.units.models import Unit
 
 from . import services
-from .models import Emergency
+from .models import Attachment, Emergency
 from .notify import ranked_brief
 
 
@@ -147,3 +153,111 @@ class IncidentBackupRequestView(APIView):
             reason=data.validated_data["reason"],
         )
         return Response({"nearest": ranked_brief(ranked)})
+
+
+# --- photos ------------------------------------------------------------------------------------
+
+
+class AttachmentIn(serializers.Serializer[None]):
+    file = serializers.FileField()
+    occurred_at = serializers.DateTimeField(required=False)
+    caption = StrictCharField(max_length=200, required=False, allow_blank=True)
+
+
+class AttachmentOut(serializers.Serializer[Attachment]):
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField(source="incident_id")
+    unit = serializers.IntegerField(source="unit_id", allow_null=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+    taken_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    content_type = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    size_bytes = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    caption = serializers.CharField()
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_url(self, obj: Attachment) -> str:
+        return f"/api/incidents/{obj.incident_id}/attachments/{obj.pk}/"
+
+    def get_thumbnail_url(self, obj: Attachment) -> str:
+        return f"/api/incidents/{obj.incident_id}/attachments/{obj.pk}/?thumbnail=1"
+
+
+def _visible_incident(request: Request, pk: int) -> Incident:
+    """The incident if this user may see it (as its detail checks); 404 otherwise."""
+    if not can_read_incidents(request.user):
+        raise PermissionDenied(_("Your role cannot see incidents."))
+    visible = incidents_visible_to(request.user).select_related(None).only("pk", "closed_at")
+    return get_object_or_404(visible, pk=pk)
+
+
+@idempotent
+class IncidentAttachmentsView(APIView):
+    """A photo queued offline and replayed with its Idempotency-Key is stored once."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(responses={200: AttachmentOut(many=True)}, summary="The incident's photos")
+    def get(self, request: Request, pk: int) -> Response:
+        incident = _visible_incident(request, pk)
+        rows = Attachment.objects.filter(incident=incident).select_related("uploaded_by")
+        return Response(AttachmentOut(cast(Any, rows), many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentIn},
+        responses={201: AttachmentOut},
+        summary="Add a photo (multipart: file, occurred_at?, caption?)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        # Refuse an oversized body before it is read (the header is the client's word; the
+        # file's own size is checked again after parsing).
+        limit = int(settings.ATTACHMENT_MAX_BYTES)
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit + 64 * 1024:
+            return Response(
+                {"file": [_("The photo is larger than %(mb)d MB.") % {"mb": limit // 2**20}]},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        incident = _visible_incident(request, pk)
+        data = AttachmentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        attachment = services.attachment_add(
+            incident=incident,
+            actor=request.user,
+            upload=data.validated_data["file"],
+            occurred_at=data.validated_data.get("occurred_at"),
+            caption=data.validated_data.get("caption", ""),
+        )
+        return Response(AttachmentOut(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentFileView(APIView):
+    @extend_schema(
+        responses={(200, "image/jpeg"): bytes},
+        summary="One photo (or its thumbnail with ?thumbnail=1)",
+    )
+    def get(self, request: Request, pk: int, attachment_id: int) -> HttpResponseBase:
+        incident = _visible_incident(request, pk)
+        attachment = get_object_or_404(Attachment, pk=attachment_id, incident=incident)
+        thumb = request.query_params.get("thumbnail") in ("1", "true")
+        stored = attachment.thumbnail if thumb else attachment.file
+        try:
+            handle = stored.storage.open(stored.name, "rb")
+        except OSError:
+            return Response(
+                {"detail": _("The stored photo is missing.")}, status=status.HTTP_404_NOT_FOUND
+            )
+        response = FileResponse(
+            handle, content_type="image/jpeg" if thumb else attachment.content_type
+        )
+        # Personal data: no browser, proxy or service-worker cache keeps it.
+        add_never_cache_headers(response)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -1,16 +1,21 @@
-"""The crews' reports: duty status (勤务状态), the emergency button (一键求助) and backup
-requests (请求增援). Each runs in one transaction with its row locked (the unit, or the incident
-then nothing else), writes its timeline event, and publishes after commit.
+"""The crews' reports: duty status (勤务状态), the emergency button (一键求助), backup
+requests (请求增援) and photos (续报). Each runs in one transaction with its row locked (the
+unit, or the incident then nothing else), writes its timeline event, and publishes after commit.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import uuid
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +25,7 @@ from apps.common.push import after_commit
 from apps.common.roles import Role, has_role, is_command_centre
 from apps.common.tasks import sms_send
 from apps.incidents.models import Incident, IncidentAssignment, StreamKind
+from apps.incidents.notify import notify_incident
 from apps.incidents.services import field_time
 from apps.incidents.timeline import event_append
 from apps.personnel.selectors import commander_phones
@@ -27,7 +33,8 @@ from apps.units.models import UNIT_BUSY_STATUSES, Unit, UnitStatus
 from apps.units.notify import notify_unit_status
 from apps.units.selectors import Recommendation, is_crew, unit_recommendations
 
-from .models import Emergency
+from .images import photo_clean
+from .models import Attachment, Emergency
 from .notify import notify_backup_requested, notify_emergency, notify_emergency_acknowledged
 
 Actor = User | AnonymousUser
@@ -275,3 +282,115 @@ def incident_backup_request(
             ranked=ranked,
         )
     return ranked
+
+
+# --- photos (续报) --------------------------------------------------------------------------------
+
+
+def _attachment_refusal(actor: Actor, incident: Incident) -> str | None:
+    """Why this actor may not add a photo to this incident now, or None."""
+    if is_command_centre(actor):
+        return None
+    worked = IncidentAssignment.objects.filter(incident=incident).select_related("unit")
+    if not any(is_crew(actor, a.unit) for a in worked):
+        return _("Only the crew of a unit sent to this incident may add a photo.")
+    return None
+
+
+def attachment_add(
+    *,
+    incident: Incident,
+    actor: Actor,
+    upload: UploadedFile,
+    occurred_at: datetime | None = None,
+    caption: str = "",
+) -> Attachment:
+    """A photo of the incident from a crew sent to it (or the command centre): checked and
+    re-encoded without its metadata (images.photo_clean), stored with a thumbnail in the
+    attachments storage, recorded on the timeline and announced to everyone following the
+    incident. A photo queued offline may arrive after the incident closed: it is taken up to
+    ATTACHMENT_LATE_H hours after. Nothing is stored for a refused file. Locks the incident."""
+    if upload.size is not None and upload.size > int(settings.ATTACHMENT_MAX_BYTES):
+        raise ValidationError(
+            {
+                "file": [
+                    _("The photo is larger than %(mb)d MB.")
+                    % {"mb": int(settings.ATTACHMENT_MAX_BYTES) // (1024 * 1024)}
+                ]
+            }
+        )
+    refusal = _attachment_refusal(actor, incident)
+    if refusal:
+        raise PermissionDenied(refusal)
+    now = timezone.now()
+    late = timedelta(hours=float(settings.ATTACHMENT_LATE_H))
+    if incident.closed_at is not None and now - incident.closed_at > late:
+        raise IllegalTransition(
+            _("The incident closed more than %(h)d hours ago: photos are no longer added.")
+            % {"h": int(settings.ATTACHMENT_LATE_H)},
+            current_status=incident.status,
+        )
+    taken = field_time(occurred_at, previous=None, now=now)
+    photo = photo_clean(upload)
+    storage = storages["attachments"]
+    stem = f"{timezone.localtime(now):%Y/%m}/{incident.pk}/{uuid.uuid4().hex}"
+    written: list[str] = []
+    try:
+        written.append(storage.save(f"{stem}.{photo.extension}", ContentFile(photo.content)))
+        written.append(storage.save(f"{stem}.thumb.jpg", ContentFile(photo.thumbnail)))
+        with transaction.atomic():
+            locked = Incident.objects.select_for_update().get(pk=incident.pk)
+            unit = next(
+                (
+                    a.unit
+                    for a in IncidentAssignment.objects.filter(incident=locked)
+                    .select_related("unit")
+                    .order_by("-dispatched_at")
+                    if is_crew(actor, a.unit)
+                ),
+                None,
+            )
+            attachment = Attachment.objects.create(
+                incident=locked,
+                unit=unit,
+                uploaded_by=_user(actor),
+                taken_at=taken,
+                received_at=now,
+                file=written[0],
+                thumbnail=written[1],
+                content_type=photo.content_type,
+                width=photo.width,
+                height=photo.height,
+                size_bytes=len(photo.content),
+                sha256=hashlib.sha256(photo.content).hexdigest(),
+                caption=caption.strip()[:200],
+            )
+            event_append(
+                stream=StreamKind.INCIDENT,
+                stream_id=locked.pk,
+                kind="photo",
+                at=taken,
+                actor=_user(actor),
+                incident=locked,
+                unit=unit,
+                from_state=locked.status,
+                to_state=locked.status,
+                reason=attachment.caption,
+                payload={"attachment": attachment.pk, "sha256": attachment.sha256},
+            )
+            notify_incident(
+                locked,
+                from_status=locked.status,
+                kind="photo",
+                unit_ids=tuple(
+                    IncidentAssignment.objects.filter(
+                        incident=locked, cleared_at__isnull=True
+                    ).values_list("unit_id", flat=True)
+                ),
+            )
+    except BaseException:
+        # Refused or failed after the files were written: nothing of it is kept.
+        for name in written:
+            storage.delete(name)
+        raise
+    return attachment

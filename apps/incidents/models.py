@@ -303,6 +303,7 @@ EVENT_KIND_LABELS: dict[str, Any] = {
     "backup_cleared": _("backup released"),
     "backup_requested": _("backup requested by the crew"),
     "raised_on_patrol": _("raised by the crew on patrol (以巡待接)"),
+    "photo": _("photo (续报)"),
 }
 
 

@@ -11,6 +11,7 @@ import hashlib
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from csp.constants import NONCE
@@ -22,6 +23,7 @@ from .env import (
     env_bool,
     env_float,
     env_int,
+    env_json_object,
     env_list,
     env_opt,
     env_str,
@@ -317,7 +319,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Every app's static/ folder, the frontend app's included (AppDirectoriesFinder).
 STATICFILES_DIRS: list[Path] = []
 WHITENOISE_USE_FINDERS = DEBUG
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -329,6 +331,28 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
+# The crews' photos (apps/field): never under MEDIA_URL — every download goes through the
+# incident's access check. A folder by default; any Django storage class by configuration, e.g.
+# an S3-compatible store with django-storages: ATTACHMENT_STORAGE_BACKEND=
+# storages.backends.s3.S3Storage and its options as JSON in ATTACHMENT_STORAGE_OPTIONS.
+_attachment_backend = env_str(
+    "ATTACHMENT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
+STORAGES["attachments"] = {
+    "BACKEND": _attachment_backend,
+    "OPTIONS": env_json_object("ATTACHMENT_STORAGE_OPTIONS")
+    or (
+        {"location": env_str("ATTACHMENT_ROOT", str(VAR_DIR / "attachments"))}
+        if _attachment_backend.endswith("FileSystemStorage")
+        else {}
+    ),
+}
+# The largest photo accepted (bytes); Pillow also refuses images of more than this many pixels.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+ATTACHMENT_MAX_PIXELS = env_int("ATTACHMENT_MAX_PIXELS", 50_000_000)
+ATTACHMENT_THUMBNAIL_PX = env_int("ATTACHMENT_THUMBNAIL_PX", 320)
+# A photo queued offline may reach the server after the incident closed: taken up to this late.
+ATTACHMENT_LATE_H = env_float("ATTACHMENT_LATE_H", 12)
 
 # --- Map ------------------------------------------------------------------------------------
 # The base map comes from the local network only (a police intranet has no internet):

@@ -6,6 +6,7 @@ deployment's environment stops the process at start instead of surfacing as odd 
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -67,6 +68,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json_object(name: str) -> dict[str, Any]:
+    """A JSON object (e.g. a storage backend's options); empty when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object.")
+    return value
 
 
 def database_config(url: str) -> dict[str, Any]:

@@ -5,7 +5,10 @@ DATABASE_URL and REDIS_URL are honoured, so CI runs the suite on PostgreSQL and 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 48)
@@ -19,6 +22,13 @@ from .env import env_bool
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 LOGGING["root"] = {"handlers": ["console"], "level": "WARNING"}  # noqa: F405
+
+# The crews' photos in a folder of this run only, removed by the process that made it (a browser
+# test's daphne inherits the path).
+if "ATTACHMENT_ROOT" not in os.environ:
+    os.environ["ATTACHMENT_ROOT"] = tempfile.mkdtemp(prefix="cad-attachments-")
+    atexit.register(shutil.rmtree, os.environ["ATTACHMENT_ROOT"], ignore_errors=True)
+STORAGES["attachments"]["OPTIONS"] = {"location": os.environ["ATTACHMENT_ROOT"]}  # noqa: F405
 
 # Serve static files from the apps in tests (no collectstatic), and keep WhiteNoise quiet.
 WHITENOISE_USE_FINDERS = True

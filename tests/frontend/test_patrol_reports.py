@@ -208,3 +208,37 @@ def test_a_short_press_raises_no_emergency(phone: Any, scene: Scene) -> None:
     )
     expect(page.locator("#sos-state")).to_be_hidden()
     assert db(lambda: Emergency.objects.count()) == 0
+
+
+def test_a_photo_taken_offline_is_sent_on_reconnect_without_its_gps(
+    phone: Any, scene: Scene, tmp_path: Any
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from apps.field.models import Attachment
+
+    incident = services.incident_arrive(incident=to_en_route(scene), actor=scene.crew)
+    image = Image.new("RGB", (800, 600), (10, 120, 40))
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (22.0, 46.0, 48.0), 3: "E", 4: (100.0, 57.0, 3.0)})
+    photo = tmp_path / "scene.jpg"
+    image.save(photo, "JPEG", exif=exif)
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#inc-status")).to_have_attribute("data-status", "on_scene")
+    phone.set_offline(True)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "offline")
+    # The camera button opens the phone's camera (a file input); the photo goes to the outbox.
+    page.set_input_files("#camera", str(photo))
+    expect(page.locator("#queue-btn")).to_contain_text("(1)")
+    assert db(lambda: Attachment.objects.count()) == 0
+    phone.set_offline(False)
+    stored = wait_for(lambda: db(lambda: Attachment.objects.first()), timeout=30, what="the photo")
+    assert (stored.incident_id, stored.unit_id) == (incident.pk, scene.unit.pk)
+    assert (stored.width, stored.height) == (800, 600)
+    kept = db(lambda: stored.file.storage.open(stored.file.name).read())
+    assert not Image.open(io.BytesIO(kept)).getexif()
+    expect(page.locator("#notes")).to_contain_text("现场照片")
+    expect(page.locator("#queue-btn")).to_contain_text("(0)")

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.calls.services import call_report
-from apps.field.services import unit_emergency_raise
+from apps.field.services import attachment_add, unit_emergency_raise
 from apps.incidents import services
 from tests.support.factories import UserFactory, World, advance, new_incident
 from tests.support.ws import connect
@@ -95,6 +96,23 @@ def open_emergency(world: World) -> tuple[str, dict[str, Any]]:
         unit=world.unit, actor=world.auxiliary, lat=22.775, lon=100.951
     )
     return f"/api/emergencies/{emergency.pk}/acknowledge/", {}
+
+
+def a_photo() -> Any:
+    from tests.field.test_attachments import jpeg_with_gps
+
+    return SimpleUploadedFile("p.jpg", jpeg_with_gps((40, 30)), content_type="image/jpeg")
+
+
+def photo_upload(world: World) -> tuple[str, dict[str, Any]]:
+    incident = advance(world, new_incident(world), "on_scene")
+    return f"/api/incidents/{incident.pk}/attachments/", {"file": a_photo()}
+
+
+def stored_photo(world: World) -> tuple[str, None]:
+    incident = advance(world, new_incident(world), "on_scene")
+    photo = attachment_add(incident=incident, actor=world.auxiliary, upload=a_photo())
+    return f"/api/incidents/{incident.pk}/attachments/{photo.pk}/", None
 
 
 def token_body(world: World) -> tuple[str, dict[str, Any]]:
@@ -222,6 +240,14 @@ MATRIX: dict[tuple[str, str], Row] = {
         CREW, unit0("emergency/", {"lat": 22.775, "lon": 100.951})
     ),
     ("POST", "api/emergencies/<int:pk>/acknowledge/"): Row(frozenset({COMMANDER}), open_emergency),
+    # Photos: the crews sent and the command centre add them; whoever reads the incident sees them.
+    ("GET", "api/incidents/<int:pk>/attachments/"): Row(
+        INCIDENT_READERS, incident_at("on_scene", "attachments/")
+    ),
+    ("POST", "api/incidents/<int:pk>/attachments/"): Row(OPERATIONS | CREW, photo_upload),
+    ("GET", "api/incidents/<int:pk>/attachments/<int:attachment_id>/"): Row(
+        INCIDENT_READERS, stored_photo
+    ),
     # The crew's own records (other accounts are not persons: 404).
     ("GET", "api/me/assessments/"): Row(CREW, static("/api/me/assessments/")),
     ("GET", "api/me/training/"): Row(CREW, static("/api/me/training/")),
@@ -270,7 +296,8 @@ def call(world: World, role: str, method: str, setup: Setup) -> int:
         client.force_authenticate(user)
     if method == "GET":
         return client.get(path).status_code
-    return client.post(path, body or {}, format="json").status_code
+    files = any(isinstance(v, SimpleUploadedFile) for v in (body or {}).values())
+    return client.post(path, body or {}, format="multipart" if files else "json").status_code
 
 
 @pytest.mark.django_db

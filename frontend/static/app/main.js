@@ -9,7 +9,7 @@ import { getLang, setLang, t, translatePage } from "./i18n.js";
 import { reloadIncident } from "./incident.js";
 import { connect, disconnect, drop, kick } from "./live.js";
 import { initMap, resizeMap } from "./map.js";
-import { clearQueue, enqueue, flushQueue } from "./outbox.js";
+import { clearQueue, enqueue, enqueuePhoto, flushQueue } from "./outbox.js";
 import {
   dialogAction,
   dialogBody,
@@ -123,7 +123,8 @@ function onClick(event) {
   const target = event.target.closest("[data-action], [data-do], [data-duty]");
   if (!target) return;
   const action = target.dataset.do;
-  if (action && needsInput(action)) openDialog(action);
+  if (action === "photo") $("camera").click();
+  else if (action && needsInput(action)) openDialog(action);
   else if (action) enqueue(action);
   const duty = target.dataset.duty;
   if (duty === "out_of_service") openDialog("out_of_service");
@@ -217,6 +218,11 @@ function boot() {
   });
   $("menu-btn").addEventListener("click", () => ($("menu").hidden = !$("menu").hidden));
   wireEmergency();
+  $("camera").addEventListener("change", (event) => {
+    const [file] = event.target.files;
+    event.target.value = "";
+    enqueuePhoto(file);
+  });
   window.addEventListener("online", () => {
     kick();
     flushQueue();

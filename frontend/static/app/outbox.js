@@ -18,7 +18,58 @@ const REPORTS = {
   emergency: { path: () => `/api/units/${unitId()}/emergency/`, free: true, timed: true },
   duty: { path: () => `/api/units/${unitId()}/status/`, free: true },
   raise: { path: () => "/api/incidents/", free: true },
+  photo: { path: (inc) => `/api/incidents/${inc.id}/attachments/`, timed: true },
 };
+
+// A photo larger than this is scaled down on the phone before it is queued (a 4G uplink in a
+// dead zone's edge; the server keeps at most ATTACHMENT_MAX_BYTES).
+const PHOTO_SHRINK_BYTES = 4 * 1024 * 1024;
+const PHOTO_MAX_PX = 2560;
+
+async function shrink(file) {
+  if (file.size <= PHOTO_SHRINK_BYTES || !("createImageBitmap" in window)) return file;
+  try {
+    const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    const scale = Math.min(1, PHOTO_MAX_PX / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+    return blob || file;
+  } catch {
+    return file; // the server checks it either way
+  }
+}
+
+// A photo of the incident, kept in the outbox (IndexedDB holds the file itself) until sent.
+export async function enqueuePhoto(file) {
+  const inc = S.incident;
+  if (!inc || !file) return;
+  const tapped = new Date().toISOString();
+  await queue.add({
+    incident: inc.id,
+    action: "photo",
+    path: REPORTS.photo.path(inc),
+    body: { occurred_at: tapped },
+    file: await shrink(file),
+    filename: file.name || "photo.jpg",
+    key: newKey(),
+    created_at: tapped,
+    label: `${inc.number} ${actionLabel("photo")}`,
+  });
+  await refreshQueue();
+  renderAll();
+  flushQueue();
+}
+
+function requestBody(item) {
+  if (!item.file) return item.body;
+  const form = new FormData();
+  form.append("file", item.file, item.filename);
+  for (const [name, value] of Object.entries(item.body)) form.append(name, value);
+  return form;
+}
 
 export async function enqueue(action, body = {}) {
   const report = REPORTS[action];
@@ -48,6 +99,7 @@ function applyAnswer(item, answer) {
   if (!answer) return;
   if (item.action === "raise") saveIncident(answer);
   else if (item.action === "duty") S.me.unit = { ...S.me.unit, status: answer.status };
+  else if (item.action === "photo") toast(t("photoSent"));
   else if (item.action === "emergency") {
     S.emergency = { id: answer.id, at: answer.raised_at, acknowledged: false };
     kv.set("emergency", S.emergency);
@@ -62,7 +114,11 @@ export async function flushQueue() {
     await refreshQueue();
     for (const item of S.queued) {
       try {
-        const answer = await api(item.path, { method: "POST", body: item.body, key: item.key });
+        const answer = await api(item.path, {
+          method: "POST",
+          body: requestBody(item),
+          key: item.key,
+        });
         await queue.remove(item.id);
         await refreshQueue();
         applyAnswer(item, answer);

@@ -84,12 +84,13 @@ function renderIdle(box, actions) {
 // other crews on the incident added.
 function notesHtml(inc) {
   const notes = (inc.events || [])
-    .filter((e) => e.kind === "note" || e.kind === "call_linked" || e.kind === "backup_requested")
+    .filter((e) => ["note", "call_linked", "backup_requested", "photo"].includes(e.kind))
     .slice(-5)
     .reverse();
   if (!notes.length) return "";
   const rows = notes.map((e) => {
     const text = e.kind === "note" ? e.payload.text : e.reason || t("ev_" + e.kind);
+    // (a photo's caption, else its kind)
     const time = new Date(e.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     return `<li><small>${esc(time)} ${esc(e.actor || "")}</small> ${esc(text)}</li>`;
   });
@@ -146,6 +147,7 @@ export function renderIncident() {
   if (!CLOSED.has(status) && status !== "cleared") {
     buttons.push(
       `<button type="button" data-do="note">${esc(t("a_note"))}</button>`,
+      `<button type="button" data-do="photo">${esc(t("a_photo"))}</button>`,
       `<button type="button" data-do="backup">${esc(t("a_backup"))}</button>`,
     );
   }

@@ -13,13 +13,15 @@ export class ApiError extends Error {
 export function apiClient({ authorize, credentials, cache }) {
   return async function api(path, { method = "GET", body, key } = {}) {
     const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    // A FormData body (a photo) goes as multipart, its boundary set by the browser.
+    const form = typeof FormData !== "undefined" && body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     if (key) headers["Idempotency-Key"] = key;
     authorize(headers, body !== undefined);
     const res = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
       cache,
       credentials,
     });
