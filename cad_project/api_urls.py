@@ -56,6 +56,11 @@ urlpatterns = [
     ),
     # several units on one incident (issue 13)
     path(
+        "incidents/<int:pk>/divert/",
+        incidents_api.IncidentDivertView.as_view(),
+        name="incident-divert",
+    ),
+    path(
         "incidents/<int:pk>/units/<int:unit_id>/clear/",
         incidents_api.IncidentUnitReleaseView.as_view(),
         name="incident-unit-clear",

@@ -31,8 +31,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from apps.calls.models import CloseReason
-from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
-from apps.incidents.models import EVENT_KIND_LABELS, Category, IncidentStatus
+from apps.common.roles import UNIT_CREW_ROLES, Role, has_role, is_command_centre
+from apps.incidents.models import (
+    EVENT_KIND_LABELS,
+    AssignmentRole,
+    AssignmentStatus,
+    Category,
+    IncidentStatus,
+)
 from apps.incidents.transitions import transitions_config
 from apps.places.models import PlaceKind
 from apps.units.models import UnitStatus
@@ -169,7 +175,14 @@ def command_page(request: HttpRequest) -> HttpResponse:
     if not is_command_centre(request.user):
         return HttpResponseForbidden(_("The command map is for commanders and dispatchers."))
     # The CSRF token rides in the JSON config (no inline script, so the page's CSP needs none).
-    config = {**_page_config(request), "csrfToken": get_token(request)}
+    config = {
+        **_page_config(request),
+        "csrfToken": get_token(request),
+        # Only a commander takes charge of an emergency (apps.field.services).
+        "canAcknowledgeEmergency": bool(
+            request.user.is_superuser or has_role(request.user, Role.COMMANDER)
+        ),
+    }
     return render(
         request,
         "frontend/command.html",
@@ -270,6 +283,37 @@ def _command_strings() -> dict[str, Any]:
         "timeline": _("Timeline"),
         "noTransfers": _("None."),
         "eventKind": {k: str(v) for k, v in EVENT_KIND_LABELS.items()},
+        # the units on an incident: the primary and its backups (增援)
+        "assignmentRole": {str(k): str(v) for k, v in AssignmentRole.choices},
+        "assignmentStatus": {str(k): str(v) for k, v in AssignmentStatus.choices},
+        "unitsOnIncident": _("Units on the incident"),
+        "release": _("Release"),
+        "releasePrompt": _("Reason for the release (optional)"),
+        "sendBackup": _("Backup: send another unit"),
+        "backupRanked": _("Backup: free units by travel time"),
+        "noneFree": _("No free unit now."),
+        "eliteSquad": _("Elite squad (尖刀队) by travel time"),
+        "eliteSquadUnits": _("Elite squad (尖刀队)"),
+        "waitingForCommander": _("Waiting for a commander to take charge"),
+        "divert": _("Divert"),
+        "divertTitle": _("Urgent: units on their way to a priority-3 incident"),
+        "divertFrom": _("leaves %(number)s"),
+        "divertPrompt": _("Why divert (the other incident goes back to the queue)"),
+        "urgent": _("urgent"),
+        "sent": _("sent"),
+        # the crews' backup requests (请求增援)
+        "backupAsk": _("%(unit)s asks for %(count)s more unit(s)"),
+        "commandCentre": _("the command centre"),
+        # the emergency button (一键求助)
+        "emergency": _("EMERGENCY"),
+        "emergencyText": _("%(unit)s pressed the emergency button at %(time)s"),
+        "presses": _("pressed %(n)s times"),
+        "working": _("working %(number)s"),
+        "positionUnknown": _("position unknown"),
+        "nearestFree": _("Nearest free units"),
+        "showOnMap": _("Show on map"),
+        "acknowledgeEmergency": _("Acknowledge: I take charge"),
+        "emergencyAcknowledged": _("%(unit)s's emergency acknowledged by %(user)s"),
     }
 
 

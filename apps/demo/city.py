@@ -8,7 +8,9 @@ model: 15 officers (民警) and 224 auxiliaries (辅警).
   Shift 1: the squad leader (分队长), a group leader (组长) and 4 members; shifts 2 and 3: a
   group leader and 5 members.
 - The elite squad (尖刀队): 45 auxiliaries with no staging point (a squad leader, 4 groups of 1
-  group leader + 10 members), under the deputy leader of the SWAT brigade (特警大队).
+  group leader + 10 members), under the deputy leader of the SWAT brigade (特警大队). Each group
+  is a dispatchable unit with its vehicle (尖刀N组, based at the city-centre staging point); its
+  members are posted to it, so they crew it from the patrol app.
 - The reserve: the other 35 auxiliaries, with no staging point, in 5 groups of 7.
 - The other 7 officers: the sub-bureau leader (分局领导), the SWAT brigade (特警大队: leader,
   deputy, instructor) and the command centre (指挥中心: head and two duty chiefs). They have no
@@ -42,7 +44,7 @@ from apps.common.roles import STAFF_ROLES, Role, roles_sync
 from apps.personnel.models import Assignment, Person, PersonKind, TeamRole
 from apps.places.models import Place
 from apps.places.services import places_upsert
-from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit
+from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit, UnitKind
 from apps.units.reference import station_apply_bbox, station_containing
 
 from .gazetteer import demo_places
@@ -140,6 +142,14 @@ def unit_callsign(index: int) -> str:
 
 def unit_plate(index: int) -> str:
     return f"云J·{1101 + index}警"
+
+
+def squad_callsign(group: int) -> str:
+    return f"尖刀{group + 1}组"
+
+
+def squad_plate(group: int) -> str:
+    return f"云J·{1201 + group}警"
 
 
 # --- People ----------------------------------------------------------------------------------
@@ -254,11 +264,12 @@ def demo_roster() -> Roster:
         "尖刀队分队长", swat_deputy, {**elite, "team_role": TeamRole.SQUAD_LEADER}
     )
     for g in range(ELITE_GROUPS):
+        group = {**elite, "unit": squad_callsign(g)}
         leader = auxiliary(
-            f"尖刀队{g + 1}组组长", elite_leader, {**elite, "team_role": TeamRole.GROUP_LEADER}
+            f"尖刀队{g + 1}组组长", elite_leader, {**group, "team_role": TeamRole.GROUP_LEADER}
         )
         for _ in range(ELITE_GROUP_MEMBERS):
-            auxiliary(f"尖刀队{g + 1}组队员", leader, {**elite, "team_role": TeamRole.MEMBER})
+            auxiliary(f"尖刀队{g + 1}组队员", leader, {**group, "team_role": TeamRole.MEMBER})
 
     reserve = {"staging_point": None, "shift": None, "elite_squad": False}
     for g in range(RESERVE_GROUPS):
@@ -409,6 +420,13 @@ def _load_reference(summary: DemoSummary) -> dict[str, StagingPoint]:
         # Status and position belong to live operations: set on creation only, never reset.
         values = {"plate": unit_plate(index), "staging_point": points[point.code]}
         _upsert(Unit, summary, {"callsign": unit_callsign(index)}, values)
+    for group in range(ELITE_GROUPS):
+        values = {
+            "plate": squad_plate(group),
+            "staging_point": points[CITY_CENTRE],
+            "kind": UnitKind.SQUAD,
+        }
+        _upsert(Unit, summary, {"callsign": squad_callsign(group)}, values)
     return points
 
 
@@ -435,8 +453,10 @@ def _load_people(summary: DemoSummary, points: dict[str, StagingPoint], roster: 
             continue
         posting = dict(spec.posting)
         code = posting.pop("staging_point")
+        crewed = posting.get("unit")
         values = {
             "staging_point": points[code] if code else None,
+            "unit": Unit.objects.get(callsign=crewed) if crewed else None,
             "shift": posting.get("shift"),
             "team_role": posting["team_role"],
             "elite_squad": posting.get("elite_squad", False),

@@ -36,6 +36,7 @@ from apps.units.selectors import Recommendation, is_crew, unit_recommendations
 from .images import photo_clean
 from .models import Attachment, Emergency
 from .notify import notify_backup_requested, notify_emergency, notify_emergency_acknowledged
+from .selectors import nearest_free
 
 Actor = User | AnonymousUser
 
@@ -97,13 +98,6 @@ def unit_duty_set(*, unit: Unit, status: str, actor: Actor, reason: str = "") ->
         )
         notify_unit_status(locked)
     return locked
-
-
-def _nearest_free(lat: float | None, lon: float | None, *, exclude: int) -> list[Recommendation]:
-    if lat is None or lon is None:
-        return []
-    ranked = unit_recommendations(lat=lat, lon=lon, limit=int(settings.BACKUP_RANKED) + 1)
-    return [r for r in ranked if r.unit.pk != exclude][: int(settings.BACKUP_RANKED)]
 
 
 def unit_emergency_raise(
@@ -170,7 +164,7 @@ def unit_emergency_raise(
                 "press": emergency.presses,
             },
         )
-        ranked = _nearest_free(lat, lon, exclude=locked.pk)
+        ranked = nearest_free(lat, lon, exclude=locked.pk)
         notify_emergency(emergency, ranked)
         if first:
             _text_commanders(emergency, locked)

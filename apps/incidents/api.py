@@ -20,13 +20,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.fields import PointQuery, StrictCharField
+from apps.common.fields import StrictCharField
 from apps.common.idempotency import idempotent
 from apps.common.models import AccessLog
 from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.common.security import mask_phone
 from apps.common.services import access_log_record
-from apps.units.models import Unit
+from apps.units.models import Unit, UnitKind
 from apps.units.selectors import unit_recommendations
 
 from . import services
@@ -35,6 +35,7 @@ from .selectors import (
     caller_history,
     caller_phone_visible,
     can_read_incidents,
+    divert_candidates,
     incident_detail,
     incident_list,
     incidents_nearby,
@@ -49,11 +50,13 @@ from .serializers import (
     IncidentOut,
     IntakeIn,
     IntakeOut,
+    KindQuery,
     LinkCallIn,
     NearbyIn,
     NearbyOut,
     NoteIn,
     OccurredIn,
+    PointKindQuery,
     ReasonIn,
     RecommendationOut,
     ResolveIn,
@@ -188,13 +191,16 @@ class IncidentRecommendationsView(APIView):
     """The free units ranked for an incident now (the command map's dispatch panel)."""
 
     @extend_schema(
+        parameters=[KindQuery],
         responses={200: RecommendationOut(many=True)},
         summary="Free units ranked by estimated travel time to the incident",
     )
     def get(self, request: Request, pk: int) -> Response:
         _require_dispatcher(request)
+        kind = KindQuery(data=request.query_params)
+        kind.is_valid(raise_exception=True)
         incident = get_object_or_404(Incident.objects.only("pk", "lat", "lon"), pk=pk)
-        return _ranked(incident.lat, incident.lon)
+        return _ranked(incident.lat, incident.lon, kind.validated_data["kind"])
 
 
 def _require_dispatcher(request: Request) -> None:
@@ -202,8 +208,8 @@ def _require_dispatcher(request: Request) -> None:
         raise PermissionDenied(_("Only the command centre dispatches."))
 
 
-def _ranked(lat: float, lon: float) -> Response:
-    ranked = unit_recommendations(lat=lat, lon=lon)
+def _ranked(lat: float, lon: float, kind: str = UnitKind.PATROL) -> Response:
+    ranked = unit_recommendations(lat=lat, lon=lon, kind=kind)
     return Response(RecommendationOut(cast(Any, ranked), many=True).data)
 
 
@@ -305,16 +311,18 @@ class PointRecommendationsView(APIView):
     """The free units ranked for a point (the console, as soon as the pin is placed)."""
 
     @extend_schema(
-        parameters=[PointQuery],
+        parameters=[PointKindQuery],
         responses={200: RecommendationOut(many=True)},
         summary="Free units ranked by estimated travel time to a point",
         operation_id="point_recommendations",
     )
     def get(self, request: Request) -> Response:
         _require_dispatcher(request)
-        data = PointQuery(data=request.query_params)
+        data = PointKindQuery(data=request.query_params)
         data.is_valid(raise_exception=True)
-        return _ranked(data.validated_data["lat"], data.validated_data["lon"])
+        return _ranked(
+            data.validated_data["lat"], data.validated_data["lon"], data.validated_data["kind"]
+        )
 
 
 class _TransitionView(APIView):
@@ -432,5 +440,55 @@ class IncidentUnitReleaseView(APIView):
             unit=unit,
             actor=request.user,
             reason=parsed.validated_data.get("reason", ""),
+        )
+        return _fresh(request, incident)
+
+
+class DivertIn(serializers.Serializer[None]):
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    reason = StrictCharField(max_length=1000)
+
+
+class DivertCandidateOut(serializers.Serializer[Any]):
+    unit = serializers.IntegerField(source="unit.pk")
+    callsign = serializers.CharField(source="unit.callsign")
+    eta_s = serializers.IntegerField()
+    distance_m = serializers.IntegerField()
+    incident = serializers.IntegerField(source="incident.pk")
+    incident_number = serializers.CharField(source="incident.number")
+    incident_status = serializers.CharField(source="incident.status")
+
+
+@idempotent
+class IncidentDivertView(APIView):
+    """A priority-1 incident takes a unit on its way to a priority-3 one (the dispatcher
+    confirms; the other incident goes back to the queue with an event)."""
+
+    @extend_schema(
+        responses={200: DivertCandidateOut(many=True)},
+        summary="Units a priority-1 incident may divert from priority-3 incidents",
+        operation_id="incident_divert_candidates",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        _require_dispatcher(request)
+        incident = get_object_or_404(Incident.objects.only("pk", "lat", "lon", "priority"), pk=pk)
+        found = divert_candidates(incident=incident)
+        return Response(DivertCandidateOut(cast(Any, found), many=True).data)
+
+    @extend_schema(
+        request=DivertIn,
+        responses={200: IncidentOut},
+        summary="Divert a unit from a priority-3 incident to this priority-1 incident",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        _require_dispatcher(request)
+        incident = _visible_or_404(request, pk)
+        data = DivertIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = services.incident_divert(
+            incident=incident,
+            unit=data.validated_data["unit"],
+            reason=data.validated_data["reason"],
+            actor=request.user,
         )
         return _fresh(request, incident)

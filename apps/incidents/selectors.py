@@ -12,11 +12,18 @@ from django.utils import timezone
 
 from apps.calls.models import Call, CallStatus
 from apps.calls.selectors import calls_of_caller
-from apps.common.geo import haversine_m
+from apps.common.geo import LatLon, haversine_m
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role, is_command_centre
-from apps.units.selectors import is_crew_on_shift, station_ids_for_user, unit_for_user
+from apps.units.models import Unit, UnitKind
+from apps.units.routing_engine import get_router
+from apps.units.selectors import (
+    is_crew_on_shift,
+    station_ids_for_user,
+    unit_for_user,
+    unit_origin,
+)
 
-from .models import OPEN_STATUSES, Event, Incident, IncidentAssignment
+from .models import OPEN_STATUSES, AssignmentStatus, Event, Incident, IncidentAssignment
 from .notify import active_assignments_prefetch
 
 # Roles that read incidents at all (others, e.g. hr, are refused with 403).
@@ -154,3 +161,42 @@ def caller_history(*, phone: str, days: int) -> CallerHistory:
         calls=list(calls_of_caller(phone, days=days)[:50]),
         incidents=list(incidents.order_by("-received_at")[:50]),
     )
+
+
+@dataclass(frozen=True)
+class DivertCandidate:
+    unit: Unit
+    incident: Incident  # the priority-3 incident it would leave
+    eta_s: int
+    distance_m: int
+
+
+def divert_candidates(*, incident: Incident, limit: int = 5) -> list[DivertCandidate]:
+    """For a priority-1 incident: the patrol units on their way to (not yet on scene of) a
+    priority-3 incident, ranked by estimated travel time — the dispatcher may divert one
+    (services.incident_divert). Empty for any other priority."""
+    if incident.priority != 1:
+        return []
+    rows = list(
+        IncidentAssignment.objects.filter(
+            cleared_at__isnull=True,
+            status__in=[
+                AssignmentStatus.DISPATCHED,
+                AssignmentStatus.ACKNOWLEDGED,
+                AssignmentStatus.EN_ROUTE,
+            ],
+            incident__priority=3,
+            unit__kind=UnitKind.PATROL,
+        ).select_related("unit__staging_point", "incident")
+    )
+    now = timezone.now()
+    travels = get_router().travel(
+        [unit_origin(a.unit, now)[0] for a in rows], LatLon(incident.lat, incident.lon)
+    )
+    ranked = [
+        DivertCandidate(a.unit, a.incident, round(t.duration_s), round(t.distance_m))
+        for a, t in zip(rows, travels, strict=True)
+        if t is not None
+    ]
+    ranked.sort(key=lambda c: (c.eta_s, c.distance_m, c.unit.callsign))
+    return ranked[:limit]

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from apps.calls.models import Call
 from apps.common.fields import LocationIn, PointQuery, StrictCharField, phone_field
-from apps.units.models import Station, Unit
+from apps.units.models import Station, Unit, UnitKind
 from apps.units.selectors import Recommendation
 
 from .models import Category, Event, Incident, IncidentAssignment, IncidentStatus, Origin
@@ -67,6 +67,17 @@ class LinkCallIn(serializers.Serializer[None]):
 
 class NoteIn(serializers.Serializer[None]):
     text = StrictCharField(max_length=2000)
+
+
+class KindQuery(serializers.Serializer[None]):
+    """Which units to rank: the patrol units (default) or the elite squad's groups (尖刀队),
+    ranked apart and sent deliberately."""
+
+    kind = serializers.ChoiceField(choices=UnitKind.choices, required=False, default="patrol")
+
+
+class PointKindQuery(PointQuery, KindQuery):
+    pass
 
 
 class NearbyIn(PointQuery):
@@ -262,6 +273,7 @@ class CallerHistoryOut(serializers.Serializer[Any]):
 class RecommendationOut(serializers.Serializer[Recommendation]):
     unit = serializers.IntegerField(source="unit.pk")
     callsign = serializers.CharField(source="unit.callsign")
+    kind = serializers.CharField(source="unit.kind")
     eta_s = serializers.IntegerField()
     distance_m = serializers.IntegerField()
     position_source = serializers.ChoiceField(choices=["position", "staging_point"])

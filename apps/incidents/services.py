@@ -585,6 +585,35 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
     return incident
 
 
+def _backup_event(
+    incident: Incident,
+    unit: Unit,
+    *,
+    kind: str,
+    at: datetime,
+    actor: Actor,
+    reason: str = "",
+    from_state: str | None = None,
+    to_state: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """A backup's event on the incident's timeline, naming the unit (the incident's own status
+    stays; the from/to states, when given, are the backup's own)."""
+    event_append(
+        stream=StreamKind.INCIDENT,
+        stream_id=incident.pk,
+        kind=kind,
+        at=at,
+        actor=_user(actor),
+        incident=incident,
+        unit=unit,
+        from_state=incident.status if from_state is None else from_state,
+        to_state=incident.status if to_state is None else to_state,
+        reason=reason,
+        payload={"unit": unit.pk, "callsign": unit.callsign, **(extra or {})},
+    )
+
+
 def _backup_dispatch(incident: Incident, *, unit_id: int, actor: Actor) -> Incident:
     """A further unit for an incident a unit already works (增援): its own alert, deadlines and
     stamps; the incident's status and its primary stay as they are. (The incident is locked by
@@ -595,18 +624,7 @@ def _backup_dispatch(incident: Incident, *, unit_id: int, actor: Actor) -> Incid
     assignment = _assignment_open(
         incident, locked_unit, role=AssignmentRole.BACKUP, at=now, actor=actor
     )
-    event_append(
-        stream=StreamKind.INCIDENT,
-        stream_id=incident.pk,
-        kind="backup_dispatched",
-        at=now,
-        actor=_user(actor),
-        incident=incident,
-        unit=locked_unit,
-        from_state=incident.status,
-        to_state=incident.status,
-        payload={"unit": locked_unit.pk, "callsign": locked_unit.callsign},
-    )
+    _backup_event(incident, locked_unit, kind="backup_dispatched", at=now, actor=actor)
     _unit_set_status(
         locked_unit,
         status=UnitStatus.DISPATCHED,
@@ -830,17 +848,15 @@ def _backup_step(
     assignment.status = to_state
     setattr(assignment, stamp, at)
     assignment.save(update_fields=["status", stamp])
-    event_append(
-        stream=StreamKind.INCIDENT,
-        stream_id=incident.pk,
+    _backup_event(
+        incident,
+        unit,
         kind=f"backup_{action}",
         at=at,
-        actor=_user(actor),
-        incident=incident,
-        unit=unit,
+        actor=actor,
         from_state=from_state,
         to_state=to_state,
-        payload={"unit": unit.pk, "callsign": unit.callsign, **_received(at, now)},
+        extra=_received(at, now),
     )
     _withdraw_breach(incident, assignment, action, at, now)
     if action == "acknowledge":
@@ -1201,19 +1217,7 @@ def incident_release_unit(
         now = timezone.now()
         _assignment_close(assignment, at=now, reason=reason or "released")
         _alerts_withdraw(incident, now, unit_id=locked.pk)
-        event_append(
-            stream=StreamKind.INCIDENT,
-            stream_id=incident.pk,
-            kind="backup_cleared",
-            at=now,
-            actor=_user(actor),
-            incident=incident,
-            unit=locked,
-            from_state=incident.status,
-            to_state=incident.status,
-            reason=reason,
-            payload={"unit": locked.pk, "callsign": locked.callsign},
-        )
+        _backup_event(incident, locked, kind="backup_cleared", at=now, actor=actor, reason=reason)
         _release_unit(
             locked, incident=incident, at=now, actor=actor, kind="backup_cleared", reason=reason
         )
@@ -1383,3 +1387,57 @@ def incident_transition(
 ) -> Incident:
     """Run the transition named `action` (transitions.TRANSITIONS) with its parsed fields."""
     return _RUN[action](incident, actor, data)
+
+
+# --- a priority-1 call takes a unit from a priority-3 incident -----------------------------------
+
+
+def incident_divert(*, incident: Incident, unit: Unit, reason: str, actor: Actor) -> Incident:
+    """Send to a priority-1 (紧急) incident a unit that is on its way to a priority-3 one (the
+    dispatcher confirmed it): the unit is taken off the other incident — back in the queue,
+    received again with an `unassigned` event naming the reason — or, if it was a backup there,
+    released; then it is dispatched here, as the primary or as a backup. A unit already on scene
+    is not diverted (it handles its call). One transaction; locks both incidents in id order,
+    then the unit."""
+    _require_operations(actor)
+    reason = _required_text(reason, "reason", 1000)
+    with transaction.atomic():
+        current_id = Unit.objects.filter(pk=unit.pk).values_list("current_incident_id", flat=True)
+        other_id = next(iter(current_id), None)
+        if other_id is None:
+            # Free already: an ordinary dispatch.
+            return incident_dispatch(incident=incident, unit=unit, actor=actor)
+        if other_id == incident.pk:
+            raise UnitBusy(_("This unit already works this incident."), unit_status=unit.status)
+        locked = {
+            i.pk: i
+            for i in Incident.objects.select_for_update()
+            .filter(pk__in=[incident.pk, other_id])
+            .order_by("pk")
+        }
+        incident, other = locked[incident.pk], locked[other_id]
+        if incident.priority != 1 or other.priority != 3:
+            raise IllegalTransition(
+                _(
+                    "Only a priority-1 incident may take a unit from a priority-3 one "
+                    "(here %(to)d and %(from)d)."
+                )
+                % {"to": incident.priority, "from": other.priority},
+                current_status=incident.status,
+            )
+        assignment = next((a for a in _active_assignments(other) if a.unit_id == unit.pk), None)
+        if assignment is None or assignment.status == AssignmentStatus.ON_SCENE:
+            raise UnitBusy(
+                _("Unit %(unit)s is on scene of %(number)s: it handles that call.")
+                % {"unit": unit.callsign, "number": other.number},
+                unit_status=UnitStatus.ON_SCENE,
+            )
+        why = _("Diverted to priority-1 incident %(number)s: %(reason)s") % {
+            "number": incident.number,
+            "reason": reason,
+        }
+        if assignment.role == AssignmentRole.PRIMARY:
+            incident_unassign(incident=other, reason=why, actor=actor)
+        else:
+            incident_release_unit(incident=other, unit=unit, actor=actor, reason=why[:200])
+        return incident_dispatch(incident=incident, unit=unit, actor=actor)

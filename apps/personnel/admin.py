@@ -184,6 +184,7 @@ class AssignmentInline(_InlineBase):
     extra = 0
     fields = [
         "staging_point",
+        "unit",
         "shift",
         "team_role",
         "elite_squad",
@@ -279,6 +280,7 @@ class AssignmentAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
     list_display = [
         "person",
         "staging_point",
+        "unit",
         "shift",
         "team_role",
         "elite_squad",
@@ -296,7 +298,7 @@ class AssignmentAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
         "person__kind",
     ]
     search_fields = ["person__name", "person__staff_number", "staging_point__name"]
-    list_select_related = ["person", "staging_point"]
+    list_select_related = ["person", "staging_point", "unit"]
     raw_id_fields = ["person"]
     date_hierarchy = "valid_from"
 

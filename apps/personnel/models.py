@@ -109,6 +109,16 @@ class Assignment(models.Model):
         _("team role"), max_length=24, choices=TeamRole.choices, default=TeamRole.MEMBER
     )
     elite_squad = models.BooleanField(_("elite squad (尖刀队)"), default=False)
+    # The unit crewed, when it is not simply "the unit of the staging point": a group of the
+    # elite squad (its members are its crew wherever it is based).
+    unit = models.ForeignKey(
+        "units.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="crew_postings",
+        verbose_name=_("unit crewed"),
+    )
     # Rostered as the unit's call taker (接警员) for this posting. A flag on the posting rather
     # than a separate duty roster: the roster already is the assignment history, and a mentee
     # not yet signed off on call-taking is flagged from it (apps.training.selectors).

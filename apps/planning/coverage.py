@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from apps.common.geo import LatLon
 from apps.incidents.models import Incident
-from apps.units.models import UNIT_FREE_STATUSES, GridCell, StagingPoint, Unit
+from apps.units.models import UNIT_FREE_STATUSES, GridCell, StagingPoint, Unit, UnitKind
 from apps.units.routing_engine import StraightLineRouter
 from apps.units.selectors import unit_origin
 
@@ -363,7 +363,8 @@ def coverage_gap(
     ]
     free = list(
         Unit.objects.select_related("staging_point")
-        .filter(status__in=UNIT_FREE_STATUSES, current_incident__isnull=True)
+        # The patrol units cover the grid; the elite squad is sent, not placed.
+        .filter(status__in=UNIT_FREE_STATUSES, current_incident__isnull=True, kind=UnitKind.PATROL)
         .order_by("callsign")
     )
     origins = [unit_origin(u, now)[0] for u in free]

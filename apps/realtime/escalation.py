@@ -30,7 +30,7 @@ from apps.incidents.services import incident_dispatch, incident_unassign
 from apps.personnel.models import Person
 from apps.personnel.selectors import commander_phones
 from apps.units.health import heartbeat_ages
-from apps.units.models import Unit
+from apps.units.models import Unit, UnitKind
 from apps.units.selectors import unit_recommendations
 
 log = logging.getLogger(__name__)
@@ -72,16 +72,24 @@ def escalation_texts_send(*, incident: Incident, unit_id: int) -> None:
 
 
 def escalation_phones(*, unit_id: int, now: datetime | None = None) -> list[str]:
-    """Whom an escalation texts, at most ESCALATION_SMS_MAX numbers: first the people posted to
-    the unit's staging point on the shift running now (an officer's posting has no shift: all
-    shifts), then the active commanders. Nobody off shift is woken."""
+    """Whom an escalation texts, at most ESCALATION_SMS_MAX numbers: first the unit's crew on
+    the shift running now (a patrol unit's: the people posted to its staging point; a squad
+    group's: those posted to it; an officer's posting has no shift: all shifts), then the active
+    commanders. Nobody off shift is woken."""
     now = now or timezone.now()
-    staging_point_id = Unit.objects.filter(pk=unit_id).values_list("staging_point_id", flat=True)
+    unit = Unit.objects.filter(pk=unit_id).only("kind", "staging_point_id").first()
+    if unit is None:
+        return commander_phones()[: max(0, int(settings.ESCALATION_SMS_MAX))]
+    crews_it = Q(assignments__unit_id=unit_id)
+    if unit.kind == UnitKind.PATROL:
+        crews_it |= Q(
+            assignments__unit__isnull=True, assignments__staging_point_id=unit.staging_point_id
+        )
     # One filter() call: every condition applies to the same assignment row.
     crew = Person.objects.filter(
         Q(assignments__valid_to__isnull=True) | Q(assignments__valid_to__gt=now),
         Q(assignments__shift__isnull=True) | Q(assignments__shift=shift_of(now)),
-        assignments__staging_point_id__in=staging_point_id,
+        crews_it,
         assignments__valid_from__lte=now,
     )
     phones: list[str] = []

@@ -16,8 +16,8 @@ from apps.calls.notify import call_brief
 from apps.calls.selectors import calls_ringing
 from apps.common.models import Notice
 from apps.common.notices import unit_audience
-from apps.field.models import Emergency
 from apps.field.notify import UnitEmergency
+from apps.field.selectors import emergencies_open
 from apps.incidents.models import (
     OPEN_STATUSES,
     Alert,
@@ -93,6 +93,7 @@ def _unit_dict(unit: Any, now: Any) -> dict[str, Any]:
     return {
         "id": unit.pk,
         "callsign": unit.callsign,
+        "kind": unit.kind,
         "status": unit.status,
         "staging_point": {
             "id": unit.staging_point_id,
@@ -141,10 +142,5 @@ def command_snapshot() -> dict[str, Any]:
         # The calls ringing now (the call-taker's console offers to take them).
         "calls": [call_brief(c) for c in calls_ringing()[:50]],
         # Emergencies no commander has acknowledged yet: they keep sounding after a reload.
-        "emergencies": [
-            UnitEmergency.of(e, []).to_dict()
-            for e in Emergency.objects.filter(acknowledged_at__isnull=True)
-            .select_related("unit", "incident")
-            .order_by("raised_at")
-        ],
+        "emergencies": [UnitEmergency.of(e, near).to_dict() for e, near in emergencies_open()],
     }

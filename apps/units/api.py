@@ -49,6 +49,7 @@ class LatLonOut(serializers.Serializer[Any]):
 class UnitOut(serializers.Serializer[Unit]):
     id = serializers.IntegerField()
     callsign = serializers.CharField()
+    kind = serializers.CharField()
     staging_point = StagingPointRefOut()
     status = serializers.CharField()
     position = serializers.SerializerMethodField()

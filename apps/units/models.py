@@ -154,10 +154,22 @@ UNIT_FREE_STATUSES = (UnitStatus.AVAILABLE, UnitStatus.PATROLLING)
 UNIT_BUSY_STATUSES = (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE)
 
 
+class UnitKind(models.TextChoices):
+    PATROL = "patrol", _("Patrol unit (巡逻车组)")
+    SQUAD = "squad", _("Elite squad group (尖刀队)")
+
+
 class Unit(models.Model):
-    """A patrol unit: one vehicle and its crew, posted at a staging point."""
+    """A dispatchable unit: a patrol car and its crew posted at a staging point (the nearest
+    one answers each call), or a group of the elite squad (尖刀队) with its vehicle, sent
+    deliberately (security, emergencies, backup) and ranked apart. A patrol unit's crew are the
+    people posted to its staging point; a squad's, the people posted to the squad itself
+    (personnel.Assignment.unit); its staging point is its base."""
 
     callsign = models.CharField(_("call sign"), max_length=32, unique=True)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=UnitKind.choices, default=UnitKind.PATROL
+    )
     plate = models.CharField(_("plate"), max_length=16, blank=True)
     staging_point = models.ForeignKey(
         StagingPoint,

@@ -17,7 +17,15 @@ from apps.common.geo import EARTH_RADIUS_M, LatLon, polygon_contains
 from apps.common.roles import UNIT_CREW_ROLES, Role, has_role
 from apps.common.shifts import shift_of
 
-from .models import UNIT_FREE_STATUSES, GridCell, StagingPoint, Station, StationDuty, Unit
+from .models import (
+    UNIT_FREE_STATUSES,
+    GridCell,
+    StagingPoint,
+    Station,
+    StationDuty,
+    Unit,
+    UnitKind,
+)
 from .routing_engine import Router, StraightLineRouter, Travel, get_router
 
 
@@ -93,8 +101,11 @@ def unit_recommendations(
     now: datetime | None = None,
     limit: int | None = None,
     router: Router | None = None,
+    kind: str = UnitKind.PATROL,
 ) -> list[Recommendation]:
-    """Free units (available/patrolling) ranked by estimated travel time to the point.
+    """Free units (available/patrolling) of one kind ranked by estimated travel time to the
+    point: the patrol units by default (each call goes to the nearest of them), the elite
+    squad's groups on request (ranked apart, sent deliberately).
 
     With the straight-line router the database orders the free units by great-circle distance
     from the nearer of their two possible origins (latest fix, staging point) and returns the
@@ -106,11 +117,13 @@ def unit_recommendations(
     now = now or timezone.now()
     router = router or get_router()
     cap = settings.DISPATCH_RECOMMENDATIONS if limit is None else limit
-    free = Unit.objects.filter(status__in=UNIT_FREE_STATUSES, current_incident__isnull=True)
+    free = Unit.objects.filter(
+        status__in=UNIT_FREE_STATUSES, current_incident__isnull=True, kind=kind
+    )
     destination = LatLon(lat, lon)
     if isinstance(router, StraightLineRouter) and cap > 0:
         fetch = max(RANKING_PRESELECT, 2 * cap)
-        near = _nearest_free(lat, lon, now, fetch)
+        near = _nearest_free(lat, lon, now, fetch, kind)
         ranked = _rank(
             [(n.pk, n.callsign, _origin(*n.origin_columns, now=now)) for n in near],
             destination,
@@ -195,7 +208,9 @@ def _recommendation(unit: Unit, row: _Ranked) -> Recommendation:
     )
 
 
-def _nearest_free(lat0: float, lon0: float, now: datetime, limit: int) -> list[_Near]:
+def _nearest_free(
+    lat0: float, lon0: float, now: datetime, limit: int, kind: str = UnitKind.PATROL
+) -> list[_Near]:
     """The free units nearest the point, each with its staging point and its haversine term
     sin²(Δφ/2) + cos φ0 cos φ sin²(Δλ/2) from the nearer of the unit's fix (when it may be
     fresh) and its staging point: never more than that of the origin the ranking then uses
@@ -232,11 +247,16 @@ def _nearest_free(lat0: float, lon0: float, now: datetime, limit: int) -> list[_
         f" THEN {least}({hav('u')}, {hav('p')}) ELSE {hav('p')} END AS hav"
         f" FROM {qn(Unit._meta.db_table)} u"
         f" INNER JOIN {qn(StagingPoint._meta.db_table)} p ON p.id = u.staging_point_id"
-        f" WHERE u.current_incident_id IS NULL"
+        f" WHERE u.current_incident_id IS NULL AND u.kind = %s"
         f" AND u.status IN ({', '.join(['%s'] * len(statuses))})"
         f" ORDER BY hav, u.callsign LIMIT %s"
     )
-    params = [connection.ops.adapt_datetimefield_value(may_be_fresh), *statuses, limit]
+    params = [
+        connection.ops.adapt_datetimefield_value(may_be_fresh),
+        str(kind),
+        *statuses,
+        limit,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -331,15 +351,31 @@ def unit_board() -> QuerySet[Unit]:
 # --- Who may act for a unit or a station -------------------------------------------------------
 
 
-def _crew_units(user: Any, at: datetime | None = None) -> QuerySet[Unit]:
-    at = at or timezone.now()
-    # One filter() call: every condition applies to the same assignment row.
-    return Unit.objects.filter(
-        Q(staging_point__assignments__valid_to__isnull=True)
-        | Q(staging_point__assignments__valid_to__gt=at),
-        staging_point__assignments__person__user=user,
-        staging_point__assignments__valid_from__lte=at,
+def _posted(path: str, user: Any, at: datetime, shift: int | None = None) -> Q:
+    """A posting (personnel.Assignment, reached by `path` from Unit) of the user valid at `at`,
+    on the shift running then when `shift` is given (a posting without a shift: all shifts).
+    One Q: Django applies its conditions to the same posting row."""
+    q = Q(**{f"{path}__person__user": user, f"{path}__valid_from__lte": at}) & (
+        Q(**{f"{path}__valid_to__isnull": True}) | Q(**{f"{path}__valid_to__gt": at})
     )
+    if shift is not None:
+        q &= Q(**{f"{path}__shift__isnull": True}) | Q(**{f"{path}__shift": shift})
+    return q
+
+
+def _crew_q(user: Any, at: datetime, shift: int | None = None) -> Q:
+    """The units a user crews: a patrol unit through a posting to its staging point (one that
+    names no unit), any unit through a posting naming it (an elite squad group)."""
+    via_point = (
+        Q(kind=UnitKind.PATROL)
+        & Q(staging_point__assignments__unit__isnull=True)
+        & _posted("staging_point__assignments", user, at, shift)
+    )
+    return via_point | _posted("crew_postings", user, at, shift)
+
+
+def _crew_units(user: Any, at: datetime | None = None) -> QuerySet[Unit]:
+    return Unit.objects.filter(_crew_q(user, at or timezone.now()))
 
 
 def unit_for_user(user: Any, *, at: datetime | None = None) -> Unit | None:
@@ -367,18 +403,7 @@ def is_crew_on_shift(user: Any, unit: Unit, *, at: datetime | None = None) -> bo
     if not user.is_authenticated or not has_role(user, *UNIT_CREW_ROLES):
         return False
     at = at or timezone.now()
-    on_shift = Q(staging_point__assignments__shift__isnull=True) | Q(
-        staging_point__assignments__shift=shift_of(at)
-    )
-    # One filter() call: every condition applies to the same assignment row.
-    return Unit.objects.filter(
-        Q(staging_point__assignments__valid_to__isnull=True)
-        | Q(staging_point__assignments__valid_to__gt=at),
-        on_shift,
-        staging_point__assignments__person__user=user,
-        staging_point__assignments__valid_from__lte=at,
-        pk=unit.pk,
-    ).exists()
+    return Unit.objects.filter(_crew_q(user, at, shift_of(at)), pk=unit.pk).exists()
 
 
 def station_ids_for_user(user: Any) -> set[int]:

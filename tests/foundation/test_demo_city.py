@@ -20,13 +20,14 @@ from apps.demo.city import (
     AREA_NORTH,
     AREA_SOUTH,
     AREA_WEST,
+    ELITE_GROUP_MEMBERS,
     DemoSummary,
     demo_roster,
     id_check_digit,
     load_demo_city,
 )
 from apps.personnel.models import Assignment, Person, PersonKind, TeamRole
-from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit
+from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit, UnitKind
 from tests.support.factories import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -52,11 +53,15 @@ def test_the_city_has_the_models_points_stations_and_units(demo_city: DemoSummar
     assert set(StagingPoint.objects.values_list("name", flat=True)) == POINT_NAMES
     assert StagingPoint.objects.count() == 8
     assert set(Station.objects.values_list("name", flat=True)) == STATION_NAMES
-    assert Unit.objects.count() == 8
-    # one unit per staging point, each with a call sign and a plate
-    assert Counter(Unit.objects.values_list("staging_point__name", flat=True)) == {
+    patrol = Unit.objects.filter(kind=UnitKind.PATROL)
+    assert patrol.count() == 8
+    # one patrol unit per staging point, each with a call sign and a plate
+    assert Counter(patrol.values_list("staging_point__name", flat=True)) == {
         name: 1 for name in POINT_NAMES
     }
+    # and the elite squad's 4 groups, each a unit with its vehicle
+    squads = Unit.objects.filter(kind=UnitKind.SQUAD).order_by("callsign")
+    assert [u.callsign for u in squads] == ["尖刀1组", "尖刀2组", "尖刀3组", "尖刀4组"]
     assert all(u.plate for u in Unit.objects.all())
 
 
@@ -248,7 +253,32 @@ def test_officer_and_auxiliary_are_the_crew_of_the_unit_at_zhushijie(
     posting = auxiliary.assignments.get(valid_to__isnull=True)
     assert posting.staging_point == officer.assignments.get().staging_point
     assert posting.shift == 1
-    assert Unit.objects.filter(staging_point=posting.staging_point).count() == 1
+    assert (
+        Unit.objects.filter(staging_point=posting.staging_point, kind=UnitKind.PATROL).count() == 1
+    )
+
+
+def test_each_elite_squad_member_crews_their_group_and_no_patrol_unit(
+    demo_city: DemoSummary,
+) -> None:
+    from apps.units.selectors import is_crew, unit_for_user
+    from tests.support.factories import UserFactory
+
+    members = Person.objects.filter(
+        assignments__unit__callsign="尖刀2组", assignments__valid_to=None
+    )
+    assert members.count() == ELITE_GROUP_MEMBERS + 1  # the group leader and the members
+    person = members.first()
+    assert person is not None
+    person.user = UserFactory(roles=[Role.UNIT_AUXILIARY])
+    person.save(update_fields=["user"])
+    group = Unit.objects.get(callsign="尖刀2组")
+    assert unit_for_user(person.user) == group
+    # Based at a staging point, yet the patrol unit there is not theirs, nor theirs the squad's.
+    patrol_there = Unit.objects.get(staging_point=group.staging_point, kind=UnitKind.PATROL)
+    assert not is_crew(person.user, patrol_there)
+    patrol_crew = User.objects.get(username="auxiliary")
+    assert not is_crew(patrol_crew, group)
 
 
 def test_the_station_account_is_on_duty_for_chengbei(demo_city: DemoSummary) -> None:

@@ -223,6 +223,13 @@ MATRIX: dict[tuple[str, str], Row] = {
         OPERATIONS | CREW, incident_at("dispatched", "notes/", {"text": "现场有人受伤"})
     ),
     # Several units on one incident and the crews' reports (issue 13).
+    ("GET", "api/incidents/<int:pk>/divert/"): Row(OPERATIONS, incident_at("received", "divert/")),
+    ("POST", "api/incidents/<int:pk>/divert/"): Row(
+        OPERATIONS,
+        lambda w: incident_at("received", "divert/", {"unit": w.city.units[2].pk, "reason": "近"})(
+            w
+        ),
+    ),
     ("POST", "api/incidents/<int:pk>/units/<int:unit_id>/<slug:step>/"): Row(
         OPERATIONS | CREW,
         lambda w: incident_at("dispatched", f"units/{w.unit.pk}/acknowledge/", {})(w),

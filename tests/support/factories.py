@@ -25,7 +25,7 @@ from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.models import Category, Incident, IncidentStatus
 from apps.personnel.models import Assignment, Person, PersonKind, TeamRole
-from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit
+from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit, UnitKind
 
 # The password of every account of the demo city as tests/foundation/conftest.py loads it.
 DEMO_PASSWORD = "demo-test-pw"
@@ -171,14 +171,18 @@ def small_city() -> SmallCity:
 def crew_member(
     unit: Unit, *, role: Role = Role.UNIT_AUXILIARY, shift: int | None = 1, **kwargs: Any
 ) -> User:
-    """A login account posted to the unit's staging point (open-ended assignment)."""
+    """A login account posted to the unit's staging point (open-ended assignment); to the unit
+    itself when it is an elite squad group."""
     user = UserFactory(roles=[role], **kwargs)
     person = PersonFactory(
         user=user,
         kind=PersonKind.OFFICER if role == Role.UNIT_OFFICER else PersonKind.AUXILIARY,
     )
+    squad = unit.kind == UnitKind.SQUAD
     Assignment.objects.create(
         person=person,
+        unit=unit if squad else None,
+        elite_squad=squad,
         staging_point=unit.staging_point,
         shift=None if role == Role.UNIT_OFFICER else shift,
         team_role=TeamRole.RESPONSIBLE_OFFICER if role == Role.UNIT_OFFICER else TeamRole.MEMBER,

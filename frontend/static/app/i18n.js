@@ -37,7 +37,7 @@ const DICT = {
     emergencySent: "求助已发出，等待指挥中心确认…", emergencyAckedShort: "指挥中心已确认求助，支援正在组织（点此关闭）",
     emergencyAcked: "指挥中心（{by}）已确认求助",
     ev_call_linked: "群众再次来电", ev_backup_requested: "请求增援",
-    a_photo: "拍照", photoSent: "照片已上传", ev_photo: "现场照片",
+    a_photo: "拍照", photoSent: "照片已上传", ev_photo: "现场照片", urgent: "紧急",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out",
@@ -78,7 +78,7 @@ const DICT = {
     emergencyAckedShort: "Command centre acknowledged: help is being organised (tap to close)",
     emergencyAcked: "Command centre ({by}) acknowledged the emergency",
     ev_call_linked: "Caller called again", ev_backup_requested: "Backup requested",
-    a_photo: "Photo", photoSent: "Photo uploaded", ev_photo: "Photo from the scene",
+    a_photo: "Photo", photoSent: "Photo uploaded", ev_photo: "Photo from the scene", urgent: "urgent",
   },
 };
 

@@ -315,12 +315,13 @@ export async function showList(kind) {
       // The crew sees only its own unit's incidents: "since the shift began" is this shift's.
       const since = encodeURIComponent(S.me.shift.start);
       const page = await api(`/api/incidents/?since=${since}&page_size=50`);
-      const rows = page.results || page;
+      // Priority 1 (紧急) first; within a priority, newest first as the server lists them.
+      const rows = [...(page.results || page)].sort((a, b) => a.priority - b.priority);
       let html = rows.length
         ? rows
             .map(
               (i) =>
-                `<li><strong>${esc(i.number)}</strong> ${esc(t("cat_" + i.category))}<br>${esc(i.address)}<br><small>${esc(t("is_" + i.status))} · ${esc(new Date(i.received_at).toLocaleTimeString())}</small></li>`,
+                `<li data-priority="${i.priority}"><strong>${esc(i.number)}</strong> ${i.priority === 1 ? `<span class="p1">${esc(t("urgent"))}</span> ` : ""}${esc(t("cat_" + i.category))}<br>${esc(i.address)}<br><small>${esc(t("is_" + i.status))} · ${esc(new Date(i.received_at).toLocaleTimeString())}</small></li>`,
             )
             .join("")
         : `<li>${esc(t("none"))}</li>`;

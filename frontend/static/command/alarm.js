@@ -1,6 +1,7 @@
 // Sound and a visible flash for what must not be missed on the command map: a ringing call, an
-// escalation, a missed arrival. Browsers start audio only after a click on the page: until then
-// the sound button shows a warning, and the flash still shows.
+// escalation, a missed arrival, a crew's backup request, a crew's emergency button. Browsers
+// start audio only after a click on the page: until then the sound button shows a warning, and
+// the flash still shows.
 import { $ } from "../common/dom.js";
 
 let ctx = null;
@@ -68,10 +69,14 @@ const PATTERNS = {
   ringing: { tones: [660, 880, 660, 880], length: 0.18, cls: "flash-ring" },
   escalated: { tones: [988, 784, 988, 784, 988], length: 0.15, cls: "flash-alarm" },
   breach: { tones: [523, 523, 523], length: 0.3, cls: "flash-alarm" },
+  backup: { tones: [784, 988, 784, 988], length: 0.15, cls: "flash-alarm" },
+  // A siren, unlike every other tone on the page: an officer in danger.
+  emergency: { tones: [1175, 784, 1175, 784, 1175, 784], length: 0.2, cls: "flash-emergency" },
 };
 
-// kind: "ringing" | "escalated" | "breach". The counts are for the browser tests.
-export const alarms = { ringing: 0, escalated: 0, breach: 0 };
+// kind: "ringing" | "escalated" | "breach" | "backup" | "emergency". The counts are for the
+// browser tests.
+export const alarms = { ringing: 0, escalated: 0, breach: 0, backup: 0, emergency: 0 };
 
 export function alarm(kind) {
   const p = PATTERNS[kind];
@@ -82,4 +87,19 @@ export function alarm(kind) {
   void document.body.offsetWidth; // restart the animation
   document.body.classList.add(p.cls);
   setTimeout(() => document.body.classList.remove(p.cls), 2400);
+}
+
+// An alarm that repeats until it is stopped: a single beep is easily missed at a busy desk, and
+// an emergency stays loud until a commander takes charge of it.
+const REPEAT_MS = 3000;
+const repeating = new Map(); // kind → interval id
+
+export function keepSounding(kind, on) {
+  if (on && !repeating.has(kind)) {
+    alarm(kind);
+    repeating.set(kind, setInterval(() => alarm(kind), REPEAT_MS));
+  } else if (!on && repeating.has(kind)) {
+    clearInterval(repeating.get(kind));
+    repeating.delete(kind);
+  }
 }
