@@ -300,6 +300,8 @@ def _command_strings() -> dict[str, Any]:
         "divertFrom": _("leaves %(number)s"),
         "divertPrompt": _("Why divert (the other incident goes back to the queue)"),
         "urgent": _("urgent"),
+        "photo": _("photo"),
+        "photos": _("Photos from the scene"),
         "sent": _("sent"),
         # the crews' backup requests (请求增援)
         "backupAsk": _("%(unit)s asks for %(count)s more unit(s)"),

@@ -143,8 +143,10 @@ class Incident(models.Model):
     # Imported from history rather than taken live.
     imported = models.BooleanField(_("imported"), default=False)
     # How it came in: a 110 call, or a crew that came upon it on patrol (counted apart).
+    # (A database default too: rows written outside the ORM — a 110 platform's bulk load — are
+    # calls.)
     origin = models.CharField(
-        _("origin"), max_length=8, choices=Origin.choices, default=Origin.CALL
+        _("origin"), max_length=8, choices=Origin.choices, default=Origin.CALL, db_default="call"
     )
 
     class Meta:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from apps.incidents.models import Category, Incident
+from apps.incidents.models import AssignmentRole, Category, Incident, IncidentAssignment
 from apps.units.models import StagingPoint, Unit, UnitStatus
 
 from .exports import Column, Kind, Table
@@ -168,6 +168,21 @@ GROUP_KEYS: dict[str, tuple[str, str]] = {
     "category": ("category", "category"),
     "all": ("", ""),
 }
+
+
+def backups_per_unit(*, start: date, end: date) -> dict[int, int]:
+    """How often each unit was sent as a backup (增援) in the period: the per-unit figures count
+    every assignment, while the response figures stay the primary's (the incident's own)."""
+    lo, hi = period_bounds(start, end)
+    rows = (
+        IncidentAssignment.objects.filter(
+            role=AssignmentRole.BACKUP, dispatched_at__gte=lo, dispatched_at__lt=hi
+        )
+        .order_by()
+        .values("unit_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["unit_id"]: row["n"] for row in rows}
 
 
 def uses_aggregates(start: date, end: date, filters: StatsFilter) -> bool:
@@ -444,6 +459,7 @@ def dashboard(
         p.unit_id: p
         for p in street_presence(start=start, end=end, unit_id=filters.unit_id, now=now)
     }
+    backups = backups_per_unit(start=start, end=end)
     units_table = Table(
         "units",
         _("Per unit"),
@@ -451,6 +467,7 @@ def dashboard(
             Column("callsign", _("Unit"), Kind.TEXT),
             Column("staging_point", _("Staging point"), Kind.TEXT),
             *_response_columns(),
+            Column("backups", _("Sent as backup"), Kind.COUNT),
             *[Column(key, label, Kind.HOURS) for key, label, _s in PRESENCE_COLUMNS],
         ],
     )
@@ -468,6 +485,7 @@ def dashboard(
                 "callsign": unit.callsign,
                 "staging_point": unit.staging_point.name if unit.staging_point else "",
                 **_response_values(by_unit.get(unit.pk)),
+                "backups": backups.get(unit.pk, 0),
                 **hours,
             }
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from apps.incidents.models import Category
+from apps.incidents.models import Category, Origin
 
 from .selectors import IntervalFigures, Summary
 
@@ -57,9 +57,22 @@ def render(result: Summary) -> list[str]:
         for c in cats
     )
     r = result.response
+    patrol = result.by_origin.get(Origin.PATROL, 0)
+    origin = (
+        [
+            _(
+                "Of these, %(patrol)d were raised by crews on patrol (以巡待接) and %(calls)d "
+                "came in as 110 calls; response times count the calls only."
+            )
+            % {"patrol": patrol, "calls": result.by_origin.get(Origin.CALL, 0)}
+        ]
+        if patrol
+        else []
+    )
     return [
         _("Calls received: %(total)d, of which %(parts)s.")
         % {"total": result.total, "parts": counted("total")},
+        *origin,
         _("Transferred to police stations: %(n)d, of which %(parts)s; transfer share %(share)s.")
         % {
             "n": result.transferred,

@@ -168,7 +168,11 @@ class Unit(models.Model):
 
     callsign = models.CharField(_("call sign"), max_length=32, unique=True)
     kind = models.CharField(
-        _("kind"), max_length=8, choices=UnitKind.choices, default=UnitKind.PATROL
+        _("kind"),
+        max_length=8,
+        choices=UnitKind.choices,
+        default=UnitKind.PATROL,
+        db_default="patrol",
     )
     plate = models.CharField(_("plate"), max_length=16, blank=True)
     staging_point = models.ForeignKey(

@@ -293,3 +293,31 @@ def test_a_priority_1_incident_diverts_a_unit_from_a_priority_3_one_after_confir
     back = db(lambda: Incident.objects.get(pk=minor.pk))
     assert (back.status, back.unit_id) == ("received", None)
     screenshot(page, "command-divert")
+
+
+def test_the_crews_photos_show_in_the_incident_panel(
+    desks: Callable[[], Any], scene: Scene, live_daphne: Live
+) -> None:
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from apps.field.services import attachment_add
+
+    incident = on_scene(scene)
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 90, 200)).save(out, "JPEG")
+    photo = attachment_add(
+        incident=incident,
+        actor=scene.crew,
+        upload=SimpleUploadedFile("scene.jpg", out.getvalue(), content_type="image/jpeg"),
+        caption="现场",
+    )
+    page = desk_page(desks(), live_daphne, scene.dispatcher)
+    page.click(f"#incidents li[data-incident='{incident.pk}']")
+    thumb = page.locator(f"#detail .photos [data-photo='{photo.pk}'] img")
+    expect(thumb).to_be_visible()
+    # The thumbnail really loaded (through the API's access check, with the session).
+    expect(thumb).to_have_js_property("complete", True)
+    assert thumb.evaluate("(img) => img.naturalWidth") == 320

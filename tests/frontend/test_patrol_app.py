@@ -269,11 +269,12 @@ def test_transfer_preselects_the_jurisdiction_station_and_requires_a_reason(
     page = phone.new_page()
     log_in(page)
     expect(page.locator("#inc-status")).to_have_attribute("data-status", "on_scene")
-    # The steps from on scene, then the reports that are always there (续报, 请求增援).
+    # The steps from on scene, then the reports that are always there (续报, 拍照, 请求增援).
     assert page.locator("#actions [data-do]").evaluate_all("(b) => b.map((x) => x.dataset.do)") == [
         "resolve",
         "transfer",
         "note",
+        "photo",
         "backup",
     ]
     page.click("[data-do=transfer]")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
-from apps.incidents.models import Event, Incident, StreamKind
+from apps.incidents.models import Event, Incident, IncidentAssignment, StreamKind
 from apps.units.models import Unit
 from tests.support.api import api
 from tests.support.factories import World, new_incident
@@ -64,7 +64,10 @@ def test_concurrent_dispatches_of_one_unit_let_exactly_one_win(world: World) -> 
     assert Unit.objects.filter(current_incident__isnull=False).count() == 1
 
 
-def test_concurrent_dispatches_of_one_incident_send_exactly_one_unit(world: World) -> None:
+def test_concurrent_dispatches_of_one_incident_make_exactly_one_primary(world: World) -> None:
+    # Sending a unit to an incident a unit already works adds it as a backup (增援): of many
+    # dispatchers at once, exactly one sends the primary and every other unit is a backup, each
+    # on this incident once.
     incident = new_incident(world)
     units = [
         Unit.objects.create(callsign=f"R{i:02d}", staging_point=world.city.points[i % 4])
@@ -92,8 +95,14 @@ def test_concurrent_dispatches_of_one_incident_send_exactly_one_unit(world: Worl
     for t in threads:
         t.join(timeout=120)
 
-    assert Counter(codes) == {200: 1, 409: RACERS - 1}
+    assert Counter(codes) == {200: RACERS}
     incident.refresh_from_db()
     assert incident.status == "dispatched"
-    assert Unit.objects.filter(current_incident=incident).count() == 1
-    assert Unit.objects.filter(status="dispatched").count() == 1
+    working = IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
+    assert Counter(working.values_list("role", flat=True)) == {"primary": 1, "backup": RACERS - 1}
+    assert working.get(role="primary").unit_id == incident.unit_id
+    assert Unit.objects.filter(current_incident=incident).count() == RACERS
+    assert Event.objects.filter(stream=StreamKind.INCIDENT, kind="dispatched").count() == 1
+    assert Event.objects.filter(stream=StreamKind.INCIDENT, kind="backup_dispatched").count() == (
+        RACERS - 1
+    )

@@ -14,6 +14,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 choices=[("call", "110 call (接警)"), ("patrol", "Raised on patrol (以巡待接)")],
                 default="call",
+                db_default="call",
                 max_length=8,
                 verbose_name="origin",
             ),

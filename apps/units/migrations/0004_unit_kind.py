@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='unit',
             name='kind',
-            field=models.CharField(choices=[('patrol', 'Patrol unit (巡逻车组)'), ('squad', 'Elite squad group (尖刀队)')], default='patrol', max_length=8, verbose_name='kind'),
+            field=models.CharField(choices=[('patrol', 'Patrol unit (巡逻车组)'), ('squad', 'Elite squad group (尖刀队)')], db_default='patrol', default='patrol', max_length=8, verbose_name='kind'),
         ),
     ]

@@ -305,9 +305,10 @@ async function select(id) {
     ${inc.caller_phone ? `<br>☎ <span id="detail-phone">${esc(inc.caller_phone)}</span> ${esc(inc.caller_name)}
       <button type="button" data-reveal>${esc(T.showNumber)}</button>` : ""}`;
   let body = crewList(inc);
-  if (allowed("dispatch", inc.status)) body += await dispatchOptions(inc);
-  if (inc.priority === 1 && allowed("dispatch", inc.status)) body += await divertOptions(inc);
-  else if (unitStatusOf(inc.status)) {
+  if (allowed("dispatch", inc.status)) {
+    body += await dispatchOptions(inc);
+    if (inc.priority === 1) body += await divertOptions(inc);
+  } else if (unitStatusOf(inc.status)) {
     // A unit works it: a further one goes as a backup (增援); its list opens on demand, so
     // the panel's re-render on every frame does not ask the server for a ranking each time.
     body +=
@@ -325,6 +326,7 @@ async function select(id) {
   body += `<form id="act-form" hidden><label><span id="act-label"></span><input id="act-text" maxlength="1000" required></label>
     <button type="submit">${esc(T.send)}</button></form>`;
   body += `<button type="button" data-note>${esc(T.addNote)}</button>`;
+  if ((inc.events || []).some((e) => e.kind === "photo")) body += await photoStrip(inc);
   const events = (inc.events || []).slice(-8);
   body += `<details open><summary>${esc(T.timeline)}</summary><ol class="timeline">${events
     .map((e) => {
@@ -434,6 +436,24 @@ async function dispatchOptions(inc, backupTitle = null) {
       squads.map((r) => button({ id: r.unit, text: rankedText(r) })).join("")
     : "";
   return `<p>${esc(title)}</p>${rows || `<p class="muted">${esc(T.noneFree)}</p>`}${squadRows}`;
+}
+
+// The crews' photos (续报), as thumbnails that open the photo; both come through the API, which
+// checks that this user may read the incident.
+async function photoStrip(inc) {
+  let photos = [];
+  try {
+    photos = await api(`/api/incidents/${inc.id}/attachments/`);
+  } catch {
+    return "";
+  }
+  const items = photos
+    .map(
+      (p) =>
+        `<a href="${esc(p.url)}" target="_blank" rel="noopener" data-photo="${p.id}"><img src="${esc(p.thumbnail_url)}" alt="${esc(p.caption || T.photo)}" loading="lazy"></a>`,
+    )
+    .join("");
+  return items ? `<p>${esc(T.photos)}</p><div class="photos">${items}</div>` : "";
 }
 
 // A priority-1 incident may take a unit on its way to a priority-3 one: listed with the incident
