@@ -161,8 +161,9 @@ def test_the_number_of_queries_does_not_grow_with_units_points_or_calls(
     _grow(extra_units=6, extra_calls=4)
     assert Unit.objects.count() == 10
     assert _queries(commander) == small
-    # On PostgreSQL each percentile query also sets its sort memory (savepoint, SET LOCAL, release).
-    assert small <= 30, small
+    # On PostgreSQL each percentile query also sets its sort memory (savepoint, SET LOCAL, release);
+    # one more counts the units sent as backup.
+    assert small <= 31, small
 
 
 def test_a_long_period_needs_a_bounded_number_of_queries_too(
@@ -176,7 +177,7 @@ def test_a_long_period_needs_a_bounded_number_of_queries_too(
     _grow(extra_units=5, extra_calls=3)
     stats_rollup_day(day=at(2, 0).date())
     assert _queries(commander, start="2025-12-01") == small
-    assert small <= 40, small
+    assert small <= 41, small
 
 
 @pytest.mark.parametrize(("table", "key"), [("units", "callsign"), ("staging_points", "code")])
