@@ -100,6 +100,11 @@ urlpatterns = [
     path("units/<int:pk>/status/", field_api.UnitDutyStatusView.as_view(), name="unit-status"),
     path("units/<int:pk>/emergency/", field_api.UnitEmergencyView.as_view(), name="unit-emergency"),
     path(
+        "emergencies/<int:pk>/incident/",
+        field_api.EmergencyIncidentView.as_view(),
+        name="emergency-incident",
+    ),
+    path(
         "emergencies/<int:pk>/acknowledge/",
         field_api.EmergencyAcknowledgeView.as_view(),
         name="emergency-acknowledge",

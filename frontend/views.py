@@ -302,6 +302,7 @@ def _command_strings() -> dict[str, Any]:
         "urgent": _("urgent"),
         "photo": _("photo"),
         "photos": _("Photos from the scene"),
+        "openEmergencyIncident": _("Open an incident here and send help"),
         "sent": _("sent"),
         # the crews' backup requests (请求增援)
         "backupAsk": _("%(unit)s asks for %(count)s more unit(s)"),

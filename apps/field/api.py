@@ -22,6 +22,7 @@ from apps.common.fields import StrictCharField, StrictFloatField, finite
 from apps.common.idempotency import idempotent
 from apps.incidents.models import Incident
 from apps.incidents.selectors import can_read_incidents, incidents_visible_to
+from apps.incidents.serializers import IncidentOut
 from apps.units.models import Unit
 
 from . import services
@@ -131,6 +132,20 @@ class EmergencyAcknowledgeView(APIView):
         emergency = get_object_or_404(Emergency, pk=pk)
         emergency = services.unit_emergency_acknowledge(emergency=emergency, actor=request.user)
         return Response(EmergencyOut(emergency).data)
+
+
+@idempotent
+class EmergencyIncidentView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: IncidentOut},
+        summary="Open a priority-1 incident at an emergency's position (to send help)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        emergency = get_object_or_404(Emergency, pk=pk)
+        incident = services.emergency_incident_open(emergency=emergency, actor=request.user)
+        fresh = incidents_visible_to(request.user).get(pk=incident.pk)
+        return Response(IncidentOut(fresh).data)
 
 
 @idempotent

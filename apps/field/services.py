@@ -24,9 +24,15 @@ from apps.common.errors import IllegalTransition, UnitBusy
 from apps.common.push import after_commit
 from apps.common.roles import Role, has_role, is_command_centre
 from apps.common.tasks import sms_send
-from apps.incidents.models import Incident, IncidentAssignment, StreamKind
+from apps.incidents.models import (
+    OPEN_STATUSES,
+    Category,
+    Incident,
+    IncidentAssignment,
+    StreamKind,
+)
 from apps.incidents.notify import notify_incident
-from apps.incidents.services import field_time
+from apps.incidents.services import field_time, incident_create
 from apps.incidents.timeline import event_append
 from apps.personnel.selectors import commander_phones
 from apps.units.models import UNIT_BUSY_STATUSES, Unit, UnitStatus
@@ -194,7 +200,11 @@ def unit_emergency_acknowledge(*, emergency: Emergency, actor: Actor) -> Emergen
     if not (actor.is_superuser or has_role(actor, Role.COMMANDER)):
         raise PermissionDenied(_("Only a commander acknowledges an emergency."))
     with transaction.atomic():
-        locked = Emergency.objects.select_for_update().select_related("unit").get(pk=emergency.pk)
+        locked = (
+            Emergency.objects.select_for_update(of=("self",))
+            .select_related("unit")
+            .get(pk=emergency.pk)
+        )
         if locked.acknowledged_at is not None:
             return locked
         now = timezone.now()
@@ -388,3 +398,39 @@ def attachment_add(
             storage.delete(name)
         raise
     return attachment
+
+
+def emergency_incident_open(*, emergency: Emergency, actor: Actor) -> Incident:
+    """Help for a crew in trouble that was on no incident (or whose incident is over): an
+    incident at the emergency's position, priority 1 (紧急), which the dispatcher then sends the
+    nearest units to. Idempotent: an emergency whose incident is still open keeps it. The
+    emergency's frame goes out again naming the incident, so every command map can dispatch.
+    The command centre only. Locks the emergency."""
+    if not is_command_centre(actor):
+        raise PermissionDenied(_("Only the command centre opens an incident."))
+    with transaction.atomic():
+        locked = (
+            Emergency.objects.select_for_update(of=("self",))
+            .select_related("unit", "incident")
+            .get(pk=emergency.pk)
+        )
+        if locked.incident is not None and locked.incident.status in OPEN_STATUSES:
+            return locked.incident
+        if locked.lat is None or locked.lon is None:
+            raise ValidationError(
+                {"location": [_("The emergency has no position: place the incident by hand.")]}
+            )
+        incident = incident_create(
+            category=Category.PUBLIC_ORDER,
+            priority=1,
+            lat=locked.lat,
+            lon=locked.lon,
+            address=_("Emergency of unit %(unit)s (position of the press)")
+            % {"unit": locked.unit.callsign},
+            description=locked.note,
+            actor=actor,
+        )
+        locked.incident = incident
+        locked.save(update_fields=["incident"])
+        notify_emergency(locked, nearest_free(locked.lat, locked.lon, exclude=locked.unit_id))
+    return incident

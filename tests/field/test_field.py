@@ -433,3 +433,39 @@ def test_a_bad_backup_request_is_400(world: World, body: dict[str, Any], field: 
     assert response.status_code == 400
     assert field in response.json()
     assert not Event.objects.filter(kind="backup_requested").exists()
+
+
+def test_help_for_a_crew_on_no_incident_opens_a_priority_1_incident_at_the_press(
+    world: World,
+) -> None:
+    assert _press(world, {"lat": 22.781, "lon": 100.952}).status_code == 201
+    emergency = Emergency.objects.get()
+    path = f"/api/emergencies/{emergency.pk}/incident/"
+    assert api(world.auxiliary).post(path, {}, format="json").status_code == 403
+    opened = api(world.dispatcher).post(path, {}, format="json")
+    assert opened.status_code == 200, opened.content
+    body = opened.json()
+    assert (body["priority"], body["status"]) == (1, "received")
+    assert (body["location"]["lat"], body["location"]["lon"]) == (22.781, 100.952)
+    assert world.unit.callsign in body["address"]
+    emergency.refresh_from_db()
+    assert emergency.incident_id == body["id"]
+    # Every command map hears the emergency again, now with the incident to dispatch to.
+    frame = Notice.objects.filter(audience="command", type="unit.emergency").order_by("-seq")[0]
+    assert frame.payload["incident_id"] == body["id"]
+    # Asked twice (two dispatchers, a double click): the same incident.
+    again = api(world.commander).post(path, {}, format="json").json()
+    assert again["id"] == body["id"]
+    sent = api(world.dispatcher).post(
+        f"/api/incidents/{body['id']}/dispatch/", {"unit": world.city.units[1].pk}, format="json"
+    )
+    assert sent.status_code == 200
+
+
+def test_help_without_a_position_must_be_placed_by_hand(world: World) -> None:
+    unit_emergency_raise(unit=world.unit, actor=world.auxiliary)  # no fix, none known
+    emergency = Emergency.objects.get()
+    answer = api(world.dispatcher).post(
+        f"/api/emergencies/{emergency.pk}/incident/", {}, format="json"
+    )
+    assert answer.status_code == 400 and "location" in answer.json()

@@ -321,3 +321,29 @@ def test_the_crews_photos_show_in_the_incident_panel(
     # The thumbnail really loaded (through the API's access check, with the session).
     expect(thumb).to_have_js_property("complete", True)
     assert thumb.evaluate("(img) => img.naturalWidth") == 320
+
+
+def test_help_for_a_crew_on_no_incident_is_one_incident_and_one_click_away(
+    desks: Callable[[], Any], scene: Scene, live_daphne: Live
+) -> None:
+    require_websockets()
+    emergency = off_loop(
+        unit_emergency_raise, unit=scene.unit, actor=scene.crew, lat=22.7812, lon=100.9521
+    )
+    page = desk_page(desks(), live_daphne, scene.dispatcher)
+    banner = page.locator(f"#emergencies [data-emergency='{emergency.pk}']")
+    expect(banner).to_be_visible()
+    # No incident to send help to: the nearest units are listed, not yet dispatchable.
+    expect(banner.locator("[data-send]")).to_have_count(0)
+    banner.locator("[data-sos-incident]").click()
+    nearest = scene.city.units[1]
+    send = banner.locator(f"[data-send='{nearest.pk}']")
+    expect(send).to_be_visible()
+    send.click()
+    # Sent: offered no more, its status shown instead.
+    expect(send).to_have_count(0)
+    expect(banner.locator(".offer", has_text=nearest.callsign)).to_contain_text("已派警")
+    opened = db(lambda: Emergency.objects.select_related("incident").get(pk=emergency.pk).incident)
+    assert opened is not None and opened.priority == 1
+    fresh = db(lambda: Incident.objects.get(pk=opened.pk))
+    assert (fresh.status, fresh.unit_id) == ("dispatched", nearest.pk)

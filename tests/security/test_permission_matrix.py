@@ -247,6 +247,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         CREW, unit0("emergency/", {"lat": 22.775, "lon": 100.951})
     ),
     ("POST", "api/emergencies/<int:pk>/acknowledge/"): Row(frozenset({COMMANDER}), open_emergency),
+    ("POST", "api/emergencies/<int:pk>/incident/"): Row(
+        OPERATIONS, lambda w: (open_emergency(w)[0].replace("acknowledge/", "incident/"), {})
+    ),
     # Photos: the crews sent and the command centre add them; whoever reads the incident sees them.
     ("GET", "api/incidents/<int:pk>/attachments/"): Row(
         INCIDENT_READERS, incident_at("on_scene", "attachments/")

@@ -619,9 +619,11 @@ function renderRequests() {
 }
 
 // The incident an emergency's unit works, if a backup can join it.
+// The incident help is sent to: the one the crew was working, or the one opened for the
+// emergency ("立警派援"), while it is open.
 function emergencyIncident(e) {
   const inc = e.incident_id && state.incidents.get(e.incident_id);
-  return inc && unitStatusOf(inc.status) ? inc.id : null;
+  return inc && OPEN.has(inc.status) ? inc.id : null;
 }
 
 function emergencyOffers(e) {
@@ -641,6 +643,7 @@ function emergencyCard(e) {
     <strong>🆘 ${esc(T.emergency)}</strong> ${esc(parts.join(" · "))}${e.note ? `<br>${esc(e.note)}` : ""}
     <div class="sos-units"><span>${esc(T.nearestFree)}:</span>${emergencyOffers(e)}</div>
     <div class="sos-actions">${pos ? `<button type="button" data-locate="${e.emergency_id}">${esc(T.showOnMap)}</button>` : ""}
+      ${pos && !emergencyIncident(e) ? `<button type="button" data-sos-incident="${e.emergency_id}">${esc(T.openEmergencyIncident)}</button>` : ""}
       ${
         CONFIG.canAcknowledgeEmergency
           ? `<button type="button" class="ack" data-ack="${e.emergency_id}">${esc(T.acknowledgeEmergency)}</button>`
@@ -739,6 +742,27 @@ function onEmergencyAcknowledged(frame) {
   dropEmergency(frame.emergency_id);
   renderEmergencies();
   $("flash-msg").textContent = fill(T.emergencyAcknowledged, { unit: callsign, user: frame.acknowledged_by });
+}
+
+// No incident to send help to: open one at the press's position (priority 1); the server sends
+// the emergency's frame again naming it, and its nearest units become one click each.
+async function openEmergencyIncident(emergencyId, button) {
+  button.disabled = true;
+  const e = state.emergencies.get(emergencyId);
+  try {
+    const inc = await api(`/api/emergencies/${emergencyId}/incident/`, { method: "POST", body: {} });
+    upsertIncident(inc);
+    renderIncidents();
+    if (e) {
+      e.incident_id = inc.id;
+      e.incident_number = inc.number;
+    }
+    renderEmergencies();
+  } catch (error) {
+    if (e) e.msg = `${T.refused}: ${errorText(error)}`;
+    button.disabled = false;
+    renderEmergencies();
+  }
 }
 
 async function acknowledgeEmergency(emergencyId, button) {
@@ -1003,6 +1027,7 @@ function boot() {
       renderRequests();
     }
     if (t.dataset.ack) acknowledgeEmergency(Number(t.dataset.ack), t);
+    if (t.dataset.sosIncident) openEmergencyIncident(Number(t.dataset.sosIncident), t);
     if (t.dataset.locate) locate(Number(t.dataset.locate));
     if ("reveal" in t.dataset) revealNumber(current);
     if ("close" in t.dataset) {
