@@ -23,11 +23,27 @@ from apps.units.selectors import (
     unit_origin,
 )
 
-from .models import OPEN_STATUSES, AssignmentStatus, Event, Incident, IncidentAssignment
+from .models import (
+    OPEN_STATUSES,
+    AssignmentRole,
+    AssignmentStatus,
+    Event,
+    Incident,
+    IncidentAssignment,
+)
 from .notify import active_assignments_prefetch
 
 # Roles that read incidents at all (others, e.g. hr, are refused with 403).
 INCIDENT_READER_ROLES = (*OPERATIONS_ROLES, *UNIT_CREW_ROLES, Role.STATION)
+
+
+def working_assignments(incident: Incident) -> list[IncidentAssignment]:
+    """The units working an incident now (with their units), primary first, then by dispatch."""
+    rows = IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
+    return sorted(
+        rows.select_related("unit"),
+        key=lambda a: (a.role != AssignmentRole.PRIMARY, a.dispatched_at, a.pk),
+    )
 
 
 def can_read_incidents(user: Any) -> bool:

@@ -69,6 +69,7 @@ from .models import (
     StreamKind,
 )
 from .notify import notify_dispatch_alert, notify_dispatch_withdrawn, notify_incident
+from .selectors import working_assignments
 from .timeline import event_append
 from .transitions import BY_ACTION
 
@@ -215,20 +216,14 @@ def _alerts_withdraw(incident: Incident, at: datetime, *, unit_id: int | None = 
 # --- the units on an incident (the primary and its backups) --------------------------------------
 
 
-def _active_assignments(incident: Incident) -> list[IncidentAssignment]:
-    """The units working the incident now, primary first (the incident row is locked by the
-    caller: every change of an assignment happens under it)."""
-    rows = IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
-    return sorted(rows, key=lambda a: (a.role != AssignmentRole.PRIMARY, a.dispatched_at, a.pk))
+# (The incident row is locked by the caller of each: every change of an assignment happens under
+# it.)
+_active_assignments = working_assignments
 
 
 def _assigned_unit_ids(incident: Incident) -> tuple[int, ...]:
     """The units whose crews follow the incident now (the primary and the backups)."""
-    return tuple(
-        IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
-        .order_by("unit_id")
-        .values_list("unit_id", flat=True)
-    )
+    return tuple(sorted(a.unit_id for a in _active_assignments(incident)))
 
 
 def _assignment_open(
@@ -268,9 +263,8 @@ def _release_backups(
 
 
 def _primary_assignment(incident: Incident) -> IncidentAssignment | None:
-    return IncidentAssignment.objects.filter(
-        incident=incident, role=AssignmentRole.PRIMARY, cleared_at__isnull=True
-    ).first()
+    active = _active_assignments(incident)
+    return active[0] if active and active[0].role == AssignmentRole.PRIMARY else None
 
 
 def _required_text(value: str, field: str, limit: int) -> str:
@@ -462,9 +456,8 @@ def incident_raise_on_patrol(
             unit=locked,
             role=AssignmentRole.PRIMARY,
             status=AssignmentStatus.ON_SCENE,
+            # (When the crew took it on; it was never sent, acknowledged or driven to.)
             dispatched_at=now,
-            acknowledged_at=now,
-            en_route_at=now,
             arrived_at=now,
             dispatched_by=_user(actor),
         )
@@ -559,30 +552,32 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
             from_state=from_status,
             payload={"unit": locked_unit.pk, "callsign": locked_unit.callsign},
         )
-        # The alert first: after commit the pushes go out in this order, the crew's before the
-        # command centre's and before the deadlines are queued (the unit's audience is also
-        # locked before the command audience, as everywhere).
-        _alert_create(incident, locked_unit, now)
-        assignment = _assignment_open(
-            incident, locked_unit, role=AssignmentRole.PRIMARY, at=now, actor=actor
-        )
-        _unit_set_status(
-            locked_unit,
-            status=UnitStatus.DISPATCHED,
-            incident=incident,
-            owns=True,
-            at=now,
-            actor=actor,
-            kind="dispatched",
-        )
-        deadlines_schedule(incident=incident, assignment=assignment)
-        notify_incident(
-            incident,
-            from_status=from_status,
-            kind="dispatched",
-            unit_ids=tuple(u for u in _assigned_unit_ids(incident) if u != locked_unit.pk),
-        )
+        others = _send_unit(incident, locked_unit, role=AssignmentRole.PRIMARY, at=now, actor=actor)
+        notify_incident(incident, from_status=from_status, kind="dispatched", unit_ids=others)
     return incident
+
+
+def _send_unit(
+    incident: Incident, unit: Unit, *, role: AssignmentRole, at: datetime, actor: Actor
+) -> tuple[int, ...]:
+    """What sending a (locked, free) unit writes, as the primary or a backup: its alert, its
+    assignment, its status, its deadlines. The alert first: after commit the pushes go out in
+    this order, the crew's before the command centre's and before the deadlines are queued (the
+    unit's audience is also locked before the command audience, as everywhere). Returns the other
+    units on the incident, whose crews are told."""
+    _alert_create(incident, unit, at)
+    assignment = _assignment_open(incident, unit, role=role, at=at, actor=actor)
+    _unit_set_status(
+        unit,
+        status=UnitStatus.DISPATCHED,
+        incident=incident,
+        owns=True,
+        at=at,
+        actor=actor,
+        kind="dispatched" if role == AssignmentRole.PRIMARY else "backup_dispatched",
+    )
+    deadlines_schedule(incident=incident, assignment=assignment)
+    return tuple(u for u in _assigned_unit_ids(incident) if u != unit.pk)
 
 
 def _backup_event(
@@ -620,22 +615,8 @@ def _backup_dispatch(incident: Incident, *, unit_id: int, actor: Actor) -> Incid
     the caller; locks the unit.)"""
     locked_unit = _lock_free_unit(unit_id)
     now = timezone.now()
-    _alert_create(incident, locked_unit, now)
-    assignment = _assignment_open(
-        incident, locked_unit, role=AssignmentRole.BACKUP, at=now, actor=actor
-    )
     _backup_event(incident, locked_unit, kind="backup_dispatched", at=now, actor=actor)
-    _unit_set_status(
-        locked_unit,
-        status=UnitStatus.DISPATCHED,
-        incident=incident,
-        owns=True,
-        at=now,
-        actor=actor,
-        kind="backup_dispatched",
-    )
-    deadlines_schedule(incident=incident, assignment=assignment)
-    others = tuple(u for u in _assigned_unit_ids(incident) if u != locked_unit.pk)
+    others = _send_unit(incident, locked_unit, role=AssignmentRole.BACKUP, at=now, actor=actor)
     notify_incident(
         incident, from_status=incident.status, kind="backup_dispatched", unit_ids=others
     )
@@ -714,19 +695,6 @@ def _withdraw_breach(
     )
 
 
-# A backup's own steps: from which state of its assignment, to which, the stamp it sets.
-_BACKUP_STEPS: dict[str, tuple[str, AssignmentStatus, str]] = {
-    "acknowledge": (AssignmentStatus.DISPATCHED, AssignmentStatus.ACKNOWLEDGED, "acknowledged_at"),
-    "en_route": (AssignmentStatus.ACKNOWLEDGED, AssignmentStatus.EN_ROUTE, "en_route_at"),
-    "arrive": (AssignmentStatus.EN_ROUTE, AssignmentStatus.ON_SCENE, "arrived_at"),
-}
-_ASSIGNMENT_PREVIOUS = {
-    "acknowledge": "dispatched_at",
-    "en_route": "acknowledged_at",
-    "arrive": "en_route_at",
-}
-
-
 def _acting_assignment(
     incident: Incident, actor: Actor, unit_id: int | None
 ) -> IncidentAssignment | None:
@@ -766,7 +734,12 @@ def _crew_step(
         assignment = _acting_assignment(incident, actor, unit_id)
         if assignment is not None and assignment.role == AssignmentRole.BACKUP:
             return _backup_step(
-                incident, assignment, actor=actor, action=action, occurred_at=occurred_at
+                incident,
+                assignment,
+                actor=actor,
+                action=action,
+                stamp=stamp,
+                occurred_at=occurred_at,
             )
         unit = _lock_unit(incident.unit_id) if incident.unit_id else None
         _require_crew_or_operations(actor, unit)
@@ -779,7 +752,9 @@ def _crew_step(
         incident.status = to_status
         setattr(incident, stamp, at)
         incident.save(update_fields=["status", stamp])
-        assignment.status = _BACKUP_STEPS[action][1]
+        # The primary's assignment moves with the incident (its states are the crew's part of
+        # the incident's: dispatched … on scene).
+        assignment.status = AssignmentStatus(to_status)
         setattr(assignment, stamp, at)
         assignment.save(update_fields=["status", stamp])
         _incident_event(
@@ -818,33 +793,26 @@ def _backup_step(
     *,
     actor: Actor,
     action: str,
+    stamp: str,
     occurred_at: datetime | None,
 ) -> Incident:
-    """A backup's own acknowledge, en route or arrive: its assignment moves, the incident's
-    status and figures stay the primary's. (The incident is locked by the caller; locks the
-    backup's unit.)"""
+    """A backup's own acknowledge, en route or arrive: its assignment moves through the same
+    states as the incident does for the primary (the transition table's), the incident's status
+    and figures stay the primary's. (The incident is locked by the caller; locks the backup's
+    unit.)"""
     unit = _lock_unit(assignment.unit_id)
     if not is_command_centre(actor) and not is_crew(actor, unit):
         raise PermissionDenied(_("Only this unit's crew, or the command centre, may do this."))
-    step = _BACKUP_STEPS.get(action)
-    if step is None:
-        raise IllegalTransition(
-            _(
-                "A backup unit does not close the incident: the primary unit resolves or "
-                "transfers it; a backup is released when it is no longer needed."
-            ),
-            current_status=incident.status,
-        )
-    from_state, to_state, stamp = step
-    if assignment.status != from_state:
+    transition = BY_ACTION[action]
+    from_state, to_state = assignment.status, AssignmentStatus(transition.to_state)
+    if from_state not in transition.from_states:
         raise IllegalTransition(
             _("Cannot %(action)s: this unit is %(status)s.")
-            % {"action": BY_ACTION[action].label, "status": assignment.get_status_display()},
+            % {"action": transition.label, "status": assignment.get_status_display()},
             current_status=incident.status,
         )
     now = timezone.now()
-    previous = getattr(assignment, _ASSIGNMENT_PREVIOUS[action])
-    at = field_time(occurred_at, previous=previous, now=now)
+    at = field_time(occurred_at, previous=getattr(assignment, _PREVIOUS_STAMP[action]), now=now)
     assignment.status = to_state
     setattr(assignment, stamp, at)
     assignment.save(update_fields=["status", stamp])
@@ -861,7 +829,7 @@ def _backup_step(
     _withdraw_breach(incident, assignment, action, at, now)
     if action == "acknowledge":
         _alerts_receipt(incident, unit, now)
-    unit_status = BY_ACTION[action].unit_status
+    unit_status = transition.unit_status
     if unit_status is not None:
         _unit_set_status(
             unit,
@@ -993,16 +961,29 @@ def incident_resolve(
 
 
 def _close_assignments(
-    incident: Incident, primary: Unit, *, at: datetime, actor: Actor, kind: str, reason: str = ""
+    incident: Incident,
+    primary: Unit | None,
+    *,
+    at: datetime,
+    actor: Actor,
+    kind: str,
+    reason: str = "",
+    withdraw: bool = False,
 ) -> tuple[int, ...]:
-    """The primary unit closed the incident: its assignment ends, it and every backup are free
-    again. Returns the units released. (Locks the backups' units after the primary's.)"""
+    """The incident closed (resolved, transferred by its primary, or cancelled): the primary's
+    assignment ends, it and every backup are free again (with `withdraw`, the primary's phone
+    takes the incident down too: it did not close it). Returns the units released. (`primary`
+    is locked by the caller; locks the backups' units after it.)"""
     assignment = _primary_assignment(incident)
     if assignment is not None:
         _assignment_close(assignment, at=at, reason=kind)
-    _release_unit(primary, incident=incident, at=at, actor=actor, kind=kind, reason=reason)
-    backups = _release_backups(incident, at=at, actor=actor, kind=kind, reason=reason)
-    return (primary.pk, *backups)
+    released: tuple[int, ...] = ()
+    if primary is not None:
+        _release_unit(primary, incident=incident, at=at, actor=actor, kind=kind, reason=reason)
+        if withdraw:
+            notify_dispatch_withdrawn(incident, unit_id=primary.pk, kind=kind, reason=reason)
+        released = (primary.pk,)
+    return released + _release_backups(incident, at=at, actor=actor, kind=kind, reason=reason)
 
 
 def incident_transfer(
@@ -1126,17 +1107,11 @@ def incident_cancel(*, incident: Incident, reason: str, actor: Actor) -> Inciden
             incident, kind="cancelled", at=now, actor=actor, from_state=from_status, reason=reason
         )
         _alerts_withdraw(incident, now)
-        unit_ids: tuple[int, ...] = ()
-        if owner is not None and owner.current_incident_id == incident.pk:
-            primary = _primary_assignment(incident)
-            if primary is not None:
-                _assignment_close(primary, at=now, reason="cancelled")
-            _release_unit(
-                owner, incident=incident, at=now, actor=actor, kind="cancelled", reason=reason
-            )
-            notify_dispatch_withdrawn(incident, unit_id=owner.pk, kind="cancelled", reason=reason)
-            unit_ids = (owner.pk,)
-        unit_ids += _release_backups(incident, at=now, actor=actor, kind="cancelled", reason=reason)
+        if owner is not None and owner.current_incident_id != incident.pk:
+            owner = None
+        unit_ids = _close_assignments(
+            incident, owner, at=now, actor=actor, kind="cancelled", reason=reason, withdraw=True
+        )
         notify_incident(incident, from_status=from_status, kind="cancelled", unit_ids=unit_ids)
     return incident
 
@@ -1354,11 +1329,9 @@ def incident_note(*, incident: Incident, actor: Actor, text: str) -> Incident:
     text = _required_text(text, "text", 2000)
     with transaction.atomic():
         incident = _lock_incident(incident)
-        owner = _assigned_unit_ids(incident)
-        if not is_command_centre(actor) and not any(
-            is_crew(actor, a.unit) for a in _active_assignments(incident)
-        ):
-            if owner or not has_role(actor, *UNIT_CREW_ROLES):
+        working = _active_assignments(incident)
+        if not is_command_centre(actor) and not any(is_crew(actor, a.unit) for a in working):
+            if working or not has_role(actor, *UNIT_CREW_ROLES):
                 raise PermissionDenied(
                     _(
                         "Only the crew of a unit working this incident, or the command centre, "
@@ -1378,7 +1351,12 @@ def incident_note(*, incident: Incident, actor: Actor, text: str) -> Incident:
             from_state=incident.status,
             payload={"text": text},
         )
-        notify_incident(incident, from_status=incident.status, kind="note", unit_ids=owner)
+        notify_incident(
+            incident,
+            from_status=incident.status,
+            kind="note",
+            unit_ids=tuple(sorted(a.unit_id for a in working)),
+        )
     return incident
 
 
