@@ -97,14 +97,17 @@ function onAlert(frame) {
   reloadIncident(inc.id); // the full record: grid (priority zone), station for a transfer
 }
 
-// The incident was taken off this unit (sent to another, or cancelled): the card comes down and
-// nothing more is sent for it.
+// What the crew is told when the incident leaves this unit, by why.
+const WITHDRAWN_TEXT = { released: "releasedNote", resolved: "closedByPrimary", transferred: "closedByPrimary" };
+
+// The incident was taken off this unit (sent to another, cancelled, this backup released or the
+// incident closed by its primary): the card comes down and nothing more is sent for it. Told
+// even when a reload already took the incident off the screen (its answer may come first).
 async function onWithdrawn(frame) {
-  if (!S.incident || S.incident.id !== frame.incident_id) return;
-  hideAlert();
+  if (S.alert && S.alert.incident.id === frame.incident_id) hideAlert();
   await dropQueuedFor(frame.incident_id);
-  saveIncident(null);
-  toast(t("withdrawn", { n: frame.number }));
+  if (S.incident && S.incident.id === frame.incident_id) saveIncident(null);
+  toast(t(WITHDRAWN_TEXT[frame.kind] || "withdrawn", { n: frame.number }));
   renderAll();
 }
 
