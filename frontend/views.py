@@ -34,6 +34,7 @@ from apps.calls.models import CloseReason
 from apps.common.roles import UNIT_CREW_ROLES, Role, has_role, is_command_centre
 from apps.incidents.models import (
     EVENT_KIND_LABELS,
+    SHORT_ARRIVAL_PRIORITIES,
     AssignmentRole,
     AssignmentStatus,
     Category,
@@ -102,6 +103,7 @@ def _map_config() -> dict[str, Any]:
             "acknowledge_s": settings.TARGET_ACKNOWLEDGE_S,
             "arrival_priority_zone_s": settings.TARGET_ARRIVAL_PRIORITY_ZONE_S,
             "arrival_s": settings.TARGET_ARRIVAL_S,
+            "short_priorities": list(SHORT_ARRIVAL_PRIORITIES),
         },
     }
 

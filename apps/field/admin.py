@@ -47,7 +47,7 @@ class AttachmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("photo"))
     def preview(self, obj: Attachment) -> str:
-        base = f"/api/incidents/{obj.incident_id}/attachments/{obj.pk}/"
+        base = obj.url
         return format_html(
             '<a href="{}" target="_blank" rel="noopener"><img src="{}?thumbnail=1" alt="" '
             'style="max-height:80px"></a>',

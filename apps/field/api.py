@@ -196,10 +196,10 @@ class AttachmentOut(serializers.Serializer[Attachment]):
     thumbnail_url = serializers.SerializerMethodField()
 
     def get_url(self, obj: Attachment) -> str:
-        return f"/api/incidents/{obj.incident_id}/attachments/{obj.pk}/"
+        return obj.url
 
     def get_thumbnail_url(self, obj: Attachment) -> str:
-        return f"/api/incidents/{obj.incident_id}/attachments/{obj.pk}/?thumbnail=1"
+        return f"{obj.url}?thumbnail=1"
 
 
 def _visible_incident(request: Request, pk: int) -> Incident:

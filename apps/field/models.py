@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -124,3 +125,11 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def url(self) -> str:
+        """Where the photo is read (through the incident's access check); `?thumbnail=1` for
+        its thumbnail."""
+        return reverse(
+            "incident-attachment-file", kwargs={"pk": self.incident_id, "attachment_id": self.pk}
+        )

@@ -28,21 +28,21 @@ from apps.incidents.models import (
     OPEN_STATUSES,
     Category,
     Incident,
-    IncidentAssignment,
     StreamKind,
 )
 from apps.incidents.notify import notify_incident
+from apps.incidents.selectors import working_assignments
 from apps.incidents.services import field_time, incident_create
 from apps.incidents.timeline import event_append
 from apps.personnel.selectors import commander_phones
 from apps.units.models import UNIT_BUSY_STATUSES, Unit, UnitStatus
 from apps.units.notify import notify_unit_status
-from apps.units.selectors import Recommendation, is_crew, unit_recommendations
+from apps.units.selectors import Recommendation, is_crew
 
 from .images import photo_clean
 from .models import Attachment, Emergency
 from .notify import notify_backup_requested, notify_emergency, notify_emergency_acknowledged
-from .selectors import nearest_free
+from .selectors import nearest_free, unit_sent_crewed_by
 
 Actor = User | AnonymousUser
 
@@ -170,7 +170,7 @@ def unit_emergency_raise(
                 "press": emergency.presses,
             },
         )
-        ranked = nearest_free(lat, lon, exclude=locked.pk)
+        ranked = nearest_free(lat, lon, exclude={locked.pk})
         notify_emergency(emergency, ranked)
         if first:
             _text_commanders(emergency, locked)
@@ -238,11 +238,7 @@ def incident_backup_request(
         raise ValidationError({"count": [_("Ask for 1 to 10 units.")]})
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
-        working = list(
-            IncidentAssignment.objects.filter(
-                incident=locked, cleared_at__isnull=True
-            ).select_related("unit")
-        )
+        working = working_assignments(locked)
         own = next((a for a in working if is_crew(actor, a.unit)), None)
         if own is None and not is_command_centre(actor):
             raise PermissionDenied(
@@ -268,14 +264,9 @@ def incident_backup_request(
             reason=reason[:1000],
             payload={"count": count, "unit": asking.pk if asking else None},
         )
-        working_ids = {a.unit_id for a in working}
-        ranked = [
-            r
-            for r in unit_recommendations(
-                lat=locked.lat, lon=locked.lon, limit=count + int(settings.BACKUP_RANKED)
-            )
-            if r.unit.pk not in working_ids
-        ][: max(count, int(settings.BACKUP_RANKED))]
+        ranked = nearest_free(
+            locked.lat, locked.lon, exclude={a.unit_id for a in working}, want=count
+        )
         notify_backup_requested(
             locked,
             unit_id=asking.pk if asking else None,
@@ -289,16 +280,6 @@ def incident_backup_request(
 
 
 # --- photos (续报) --------------------------------------------------------------------------------
-
-
-def _attachment_refusal(actor: Actor, incident: Incident) -> str | None:
-    """Why this actor may not add a photo to this incident now, or None."""
-    if is_command_centre(actor):
-        return None
-    worked = IncidentAssignment.objects.filter(incident=incident).select_related("unit")
-    if not any(is_crew(actor, a.unit) for a in worked):
-        return _("Only the crew of a unit sent to this incident may add a photo.")
-    return None
 
 
 def attachment_add(
@@ -323,9 +304,10 @@ def attachment_add(
                 ]
             }
         )
-    refusal = _attachment_refusal(actor, incident)
-    if refusal:
-        raise PermissionDenied(refusal)
+    sent = unit_sent_crewed_by(actor, incident)
+    if sent is None and not is_command_centre(actor):
+        raise PermissionDenied(_("Only the crew of a unit sent to this incident may add a photo."))
+    unit = sent.unit if sent is not None else None
     now = timezone.now()
     late = timedelta(hours=float(settings.ATTACHMENT_LATE_H))
     if incident.closed_at is not None and now - incident.closed_at > late:
@@ -344,16 +326,6 @@ def attachment_add(
         written.append(storage.save(f"{stem}.thumb.jpg", ContentFile(photo.thumbnail)))
         with transaction.atomic():
             locked = Incident.objects.select_for_update().get(pk=incident.pk)
-            unit = next(
-                (
-                    a.unit
-                    for a in IncidentAssignment.objects.filter(incident=locked)
-                    .select_related("unit")
-                    .order_by("-dispatched_at")
-                    if is_crew(actor, a.unit)
-                ),
-                None,
-            )
             attachment = Attachment.objects.create(
                 incident=locked,
                 unit=unit,
@@ -386,11 +358,7 @@ def attachment_add(
                 locked,
                 from_status=locked.status,
                 kind="photo",
-                unit_ids=tuple(
-                    IncidentAssignment.objects.filter(
-                        incident=locked, cleared_at__isnull=True
-                    ).values_list("unit_id", flat=True)
-                ),
+                unit_ids=tuple(sorted(a.unit_id for a in working_assignments(locked))),
             )
     except BaseException:
         # Refused or failed after the files were written: nothing of it is kept.
@@ -432,5 +400,5 @@ def emergency_incident_open(*, emergency: Emergency, actor: Actor) -> Incident:
         )
         locked.incident = incident
         locked.save(update_fields=["incident"])
-        notify_emergency(locked, nearest_free(locked.lat, locked.lon, exclude=locked.unit_id))
+        notify_emergency(locked, nearest_free(locked.lat, locked.lon, exclude={locked.unit_id}))
     return incident

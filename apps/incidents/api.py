@@ -30,7 +30,7 @@ from apps.units.models import Unit, UnitKind
 from apps.units.selectors import unit_recommendations
 
 from . import services
-from .models import Incident, Origin
+from .models import OWNED_STATUSES, Incident, Origin
 from .selectors import (
     caller_history,
     caller_phone_visible,
@@ -392,9 +392,7 @@ class ReleaseIn(serializers.Serializer[None]):
 # A unit's own steps on an incident it works (a backup's, or any unit named by the command
 # centre acting for its crew on the radio): /api/incidents/{id}/units/{unit_id}/<step>/.
 UNIT_STEPS: dict[str, str] = {
-    "acknowledge": "acknowledge",
-    "en-route": "en_route",
-    "arrive": "arrive",
+    t.path: t.action for t in TRANSITIONS if t.actor == Actor.CREW and t.to_state in OWNED_STATUSES
 }
 
 

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from apps.common.push import after_commit
 
 from .models import (
+    SHORT_ARRIVAL_PRIORITIES,
     AssignmentRole,
     Deadline,
     DeadlineKind,
@@ -58,7 +59,7 @@ def arrival_target_s(incident: Incident) -> int:
     """The arrival target: the shorter (3-minute) one in a priority-zone cell and for every
     priority-1 (紧急) incident, the 5-minute one otherwise."""
     cell = incident.grid_cell
-    if incident.priority == 1 or (cell is not None and cell.priority_zone):
+    if incident.priority in SHORT_ARRIVAL_PRIORITIES or (cell is not None and cell.priority_zone):
         return int(settings.TARGET_ARRIVAL_PRIORITY_ZONE_S)
     return int(settings.TARGET_ARRIVAL_S)
 

@@ -49,6 +49,10 @@ OPEN_STATUSES = (
     IncidentStatus.EN_ROUTE,
     IncidentStatus.ON_SCENE,
 )
+# Priorities with the shorter (3-minute) arrival target wherever the incident is, as in a priority
+# zone: 紧急. Read by the deadlines, the statistics' target counts and the pages' countdowns.
+SHORT_ARRIVAL_PRIORITIES = (1,)
+
 # Statuses in which a unit owns the incident.
 OWNED_STATUSES = (
     IncidentStatus.DISPATCHED,

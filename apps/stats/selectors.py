@@ -77,7 +77,15 @@ from apps.calls.models import Call, CallStatus, CloseReason
 from apps.common.shifts import shift_hours as shift_hours
 from apps.common.shifts import shift_of as shift_of
 from apps.common.shifts import shift_of_hour as shift_of_hour
-from apps.incidents.models import Category, Event, Incident, IncidentStatus, Origin, StreamKind
+from apps.incidents.models import (
+    SHORT_ARRIVAL_PRIORITIES,
+    Category,
+    Event,
+    Incident,
+    IncidentStatus,
+    Origin,
+    StreamKind,
+)
 from apps.units.models import Unit, UnitStatus
 
 from .models import (
@@ -232,11 +240,13 @@ def _cancelled() -> Q:
 def _priority_zone() -> Q:
     """The incidents with the shorter (3-minute) arrival target: in a priority-zone cell, or of
     priority 1 (紧急) anywhere (apps.incidents.deadlines.arrival_target_s)."""
-    return Q(grid_cell__priority_zone=True) | Q(priority=1)
+    return Q(grid_cell__priority_zone=True) | Q(priority__in=SHORT_ARRIVAL_PRIORITIES)
 
 
 def _not_priority_zone() -> Q:
-    return (Q(grid_cell__isnull=True) | Q(grid_cell__priority_zone=False)) & ~Q(priority=1)
+    return (Q(grid_cell__isnull=True) | Q(grid_cell__priority_zone=False)) & ~Q(
+        priority__in=SHORT_ARRIVAL_PRIORITIES
+    )
 
 
 def target_conditions(now: datetime) -> dict[str, Q]:

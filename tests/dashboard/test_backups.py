@@ -25,9 +25,10 @@ def test_the_per_unit_table_counts_the_times_a_unit_was_sent_as_backup(
     ]["units"]
     keys = [c["key"] if isinstance(c, dict) else c for c in table.get("keys", table["columns"])]
     rows = {row[0]: row for row in table["rows"]}
-    column = keys.index("backups") if "backups" in keys else None
-    assert column is not None, keys
+    assert "backups" in keys and "total" in keys, keys
+    column = keys.index("backups")
     assert rows[backup.callsign][column] == 1
     assert rows[world.unit.callsign][column] == 0
-    # U1 answered no call as the primary: its response figures are empty.
-    assert rows[backup.callsign][2] == 0
+    # U1 answered no call as the primary: its calls are U0's, not counted twice.
+    assert rows[backup.callsign][keys.index("total")] == 0
+    assert rows[world.unit.callsign][keys.index("total")] == 1

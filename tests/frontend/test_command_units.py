@@ -300,6 +300,7 @@ def test_the_crews_photos_show_in_the_incident_panel(
 ) -> None:
     import io
 
+    from django.conf import settings
     from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image
 
@@ -320,7 +321,7 @@ def test_the_crews_photos_show_in_the_incident_panel(
     expect(thumb).to_be_visible()
     # The thumbnail really loaded (through the API's access check, with the session).
     expect(thumb).to_have_js_property("complete", True)
-    assert thumb.evaluate("(img) => img.naturalWidth") == 320
+    assert thumb.evaluate("(img) => img.naturalWidth") == settings.ATTACHMENT_THUMBNAIL_PX
 
 
 def test_help_for_a_crew_on_no_incident_is_one_incident_and_one_click_away(

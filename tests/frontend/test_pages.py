@@ -49,6 +49,7 @@ def test_app_page_is_public_and_carries_the_map_config(settings: Any) -> None:
         "acknowledge_s": 60,
         "arrival_priority_zone_s": 180,
         "arrival_s": 300,
+        "short_priorities": [1],  # priority 1 gets the 3-minute target everywhere
     }
     assert len(config["version"]) == 12
 

@@ -4,8 +4,9 @@ import { CONFIG } from "./config.js";
 export const TARGETS = CONFIG.targets;
 
 // Seconds allowed from dispatch to arrival: less where the incident's grid cell is a priority
-// zone, and for every priority-1 (紧急) incident (apps/incidents/deadlines.py arrival_target_s).
+// zone, and for the priorities the server names (apps/incidents/deadlines.py arrival_target_s).
 export function arrivalTarget(incident) {
   const zone = incident.grid && typeof incident.grid === "object" && incident.grid.priority_zone;
-  return zone || incident.priority === 1 ? TARGETS.arrival_priority_zone_s : TARGETS.arrival_s;
+  const short = zone || TARGETS.short_priorities.includes(incident.priority);
+  return short ? TARGETS.arrival_priority_zone_s : TARGETS.arrival_s;
 }
