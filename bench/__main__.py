@@ -21,6 +21,8 @@ BENCHMARKS = (
     "alert_latency",
     "places",
     "dashboard_sqlite",
+    "storm",
+    "simulation",
 )
 
 
@@ -32,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--r", type=float, action="append", help="alert latency: dispatches/s")
     parser.add_argument("--seconds", type=float, help="alert latency: seconds per (N, R) cell")
     parser.add_argument("--connections", type=int, help="connections: how many to try")
+    parser.add_argument("--storm", type=int, help="storm: how many sockets reconnect")
     parser.add_argument("--incidents", type=int, help="statistics: how many incidents")
     parser.add_argument("--places", type=int, help="places: how many synthetic places")
+    parser.add_argument("--calls", type=int, help="simulation: how many calls")
     parser.add_argument("--db", default="cad_bench", help="the benchmark database (dropped!)")
     args = parser.parse_args(argv)
     names = args.only or list(BENCHMARKS)
@@ -53,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     ):
         env.create_database()
         env.setup_django()
-        for name in names:
-            print(f"\n== {name}", flush=True)
+        for number, name in enumerate(names, 1):
+            # Progress: which benchmark of how many, and the time so far (each one then prints
+            # its own figures as it measures them).
+            so_far = time.monotonic() - started
+            print(f"\n== {name} ({number}/{len(names)}, {so_far:.0f}s so far)", flush=True)
             t = time.monotonic()
             if name == "alert_latency":
                 from bench import latency
@@ -66,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
                     rates=args.r or ([1, 10] if args.quick else [1, 10, 50]),
                     seconds=args.seconds or (5 if args.quick else 15),
                 )
+            elif name == "storm":
+                from bench import storm
+
+                storm.run(env, n=args.storm or (1000 if args.quick else 5000), rate=10)
             elif name == "connections":
                 from bench import connections
 
@@ -90,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
                 from bench import dashboard_sqlite
 
                 dashboard_sqlite.run(env)
+            elif name == "simulation":
+                from bench import simulation
+
+                simulation.run(env, calls=args.calls or (300 if args.quick else 5046))
             elif name == "places":
                 from bench import places
 

@@ -1,52 +1,93 @@
-"""Connections: how many unit websockets (each with a heartbeat ping every 5 s) one daphne process
-holds, and its memory per connection (VmRSS before and after)."""
+"""Connections: how fast one daphne process accepts unit websockets (the whole handshake: token,
+unit, groups, welcome, the hello's catch-up) with 0 to `target` already open, each open socket
+pinging every HEARTBEAT_S; how many it holds, and its memory per connection (VmRSS).
+
+Every step also gives the process's CPU time per connect (heartbeats of the open sockets
+included), which a shared machine does not distort as much as the wall-clock rate; and the same
+steps are measured against daphne with a bare ASGI app (bench/wsfloor.py: accept, welcome, pong,
+nothing else), the floor that daphne itself sets in the same conditions.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 from bench.data import build_city
 from bench.env import BenchEnv, machine, rss_kib, write_result
 from bench.fleet import FleetProc
-from tests.support.procs import wait_for
+from tests.support.procs import BIN, Proc, free_port, wait_for
 
 HEARTBEAT_S = 5.0
 STEP = 1000
 
 
-def run(env: BenchEnv, *, target: int) -> dict[str, Any]:
-    city = build_city(target)
-    proc, port = env.start_daphne("daphne-conn")
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_floor(env: BenchEnv, name: str) -> tuple[Proc, int]:
+    """daphne with the bare ASGI app of bench/wsfloor.py."""
+    port = free_port()
+    proc = env.spawn(
+        name,
+        [
+            str(BIN / "daphne"),
+            *("-b", "127.0.0.1", "-p", str(port)),
+            *env.daphne_args,
+            "bench.wsfloor:app",
+        ],
+    )
+
+    def ready() -> bool:
+        if not proc.alive():
+            raise RuntimeError(f"{name} exited:\n{proc.tail()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
+            return False
+
+    wait_for(ready, timeout=60, what=f"{name} to listen")
+    return proc, port
+
+
+def measure(
+    env: BenchEnv, proc: Proc, port: int, pairs: list[tuple[int, str]], target: int, label: str
+) -> list[dict[str, Any]]:
+    """Open sockets STEP at a time up to `target` (two client processes, so that the clients'
+    own event loop is not the limit); the figures of each step."""
     pid = proc.popen.pid
     time.sleep(2)  # let the process settle before the baseline reading (not a wait for a result)
     baseline = rss_kib(pid)
-    pairs = [(u, city.unit_tokens[u]) for u in city.unit_ids]
-    # Two client processes, so that the clients' own event loop is not the limit.
     half = len(pairs) // 2
     fleets = [
-        FleetProc.start(env, "conn-fleet-a", port, pairs[:half], heartbeat=HEARTBEAT_S),
-        FleetProc.start(env, "conn-fleet-b", port, pairs[half:], heartbeat=HEARTBEAT_S),
+        FleetProc.start(env, f"{label}-fleet-a", port, pairs[:half], heartbeat=HEARTBEAT_S),
+        FleetProc.start(env, f"{label}-fleet-b", port, pairs[half:], heartbeat=HEARTBEAT_S),
     ]
     steps: list[dict[str, Any]] = []
-    result: dict[str, Any] = {
-        "benchmark": "connections",
-        "machine": machine(),
-        "setup": {"heartbeat_s": HEARTBEAT_S, "target": target, "client_processes": 2},
-        "baseline_rss_kib": baseline,
-        "steps": steps,
-    }
     try:
         want = 0
         while want < target:
             want = min(target, want + STEP)
+            already = steps[-1]["open"] if steps else 0
             t = time.monotonic()
+            cpu0 = cpu_s(pid)
             answers = [
                 f.connect(want // 2 if i == 0 else want - want // 2) for i, f in enumerate(fleets)
             ]
+            took = time.monotonic() - t
+            used = cpu_s(pid) - cpu0
             opened = sum(a[0] for a in answers)
             failed = sum(a[1] for a in answers)
-            took = time.monotonic() - t
             # Hold them for two heartbeat periods: every open socket must get its pongs.
             before = sum(f.stats()["pongs"] for f in fleets)
             try:
@@ -61,22 +102,28 @@ def run(env: BenchEnv, *, target: int) -> dict[str, Any]:
             stats = [f.stats() for f in fleets]
             held = sum(s["open"] for s in stats)
             rss = rss_kib(pid)
+            new = max(opened - already, 1)
             step = {
+                "open_before": already,
                 "wanted": want,
                 "open": held,
                 "failed_to_connect": failed,
                 "dropped": sum(s["closed"] for s in stats),
                 "connect_seconds": round(took, 1),
-                "connects_per_s": round((opened - (steps[-1]["open"] if steps else 0)) / took, 1),
+                "connects_per_s": round((opened - already) / took, 1),
+                "daphne_cpu_s": round(used, 2),
+                "daphne_cpu_share": round(used / took, 2),
+                "cpu_ms_per_connect": round(1000 * used / new, 2),
                 "rss_kib": rss,
                 "kib_per_connection": round((rss - baseline) / max(held, 1), 1),
                 "heartbeats_answered_in_time": kept_up,
             }
             steps.append(step)
             print(
-                f"  {held:5d} open ({failed} failed, {step['dropped']} dropped), "
-                f"{step['connects_per_s']} connects/s, RSS {rss / 1024:.0f} MiB, "
-                f"{step['kib_per_connection']} KiB per connection",
+                f"  {label}: {already:5d} → {held:5d} open ({failed} failed, "
+                f"{step['dropped']} dropped), {step['connects_per_s']} connects/s, daphne CPU "
+                f"{step['cpu_ms_per_connect']} ms/connect ({100 * step['daphne_cpu_share']:.0f}% "
+                f"of a core), RSS {rss / 1024:.0f} MiB",
                 flush=True,
             )
             if not proc.alive() or failed > STEP // 10 or not kept_up:
@@ -85,6 +132,33 @@ def run(env: BenchEnv, *, target: int) -> dict[str, Any]:
         for f in fleets:
             f.quit()
         proc.stop()
-        result["max_held"] = max((s["open"] for s in steps), default=0)
+    return steps
+
+
+def run(env: BenchEnv, *, target: int, floor: bool = True) -> dict[str, Any]:
+    city = build_city(target)
+    pairs = [(u, city.unit_tokens[u]) for u in city.unit_ids]
+    result: dict[str, Any] = {
+        "benchmark": "connections",
+        "machine": machine(),
+        "setup": {
+            "heartbeat_s": HEARTBEAT_S,
+            "target": target,
+            "client_processes": 2,
+            "handshakes_in_flight_per_client": 100,
+            "hello": "last_seq 0 (the units have no notices yet: nothing to catch up)",
+        },
+        "steps": [],
+        "floor_steps": [],
+    }
+    try:
+        proc, port = env.start_daphne("daphne-conn")
+        result["baseline_rss_kib"] = rss_kib(proc.popen.pid)
+        result["steps"] = measure(env, proc, port, pairs, target, "consumers")
+        if floor:
+            floor_proc, floor_port = start_floor(env, "daphne-floor")
+            result["floor_steps"] = measure(env, floor_proc, floor_port, pairs, target, "floor")
+    finally:
+        result["max_held"] = max((s["open"] for s in result["steps"]), default=0)
         write_result("connections", result)
     return result

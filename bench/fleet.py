@@ -22,15 +22,32 @@ class Arrival:
 
 
 @dataclass
+class Back:
+    """A socket back after a reconnect and holding the server's head."""
+
+    at_ns: int
+    replayed: int  # numbered frames it was sent since it came back
+    snapshot: bool
+
+
+@dataclass
 class FleetProc:
     proc: Proc
     arrivals: dict[int, Arrival] = field(default_factory=dict)  # incident id → first arrival
+    backs: dict[int, Back] = field(default_factory=dict)  # unit id → its latest return
     replies: queue.Queue[str] = field(default_factory=queue.Queue)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(
-        cls, env: BenchEnv, name: str, port: int, pairs: list[tuple[int, str]], heartbeat: float = 0
+        cls,
+        env: BenchEnv,
+        name: str,
+        port: int,
+        pairs: list[tuple[int, str]],
+        heartbeat: float = 0,
+        *,
+        reconnect: bool = False,
     ) -> FleetProc:
         tokens = env.tmp / f"{name}-tokens.json"
         tokens.write_text(json.dumps(pairs))
@@ -46,6 +63,7 @@ class FleetProc:
                 str(tokens),
                 "--heartbeat",
                 str(heartbeat),
+                *(["--reconnect"] if reconnect else []),
             ],
             pipes=True,  # commands in on stdin, alerts and answers out on stdout
         )
@@ -63,6 +81,10 @@ class FleetProc:
                     self.arrivals.setdefault(
                         int(incident), Arrival(int(unit), int(at_ns), resent == "1")
                     )
+            elif line.startswith("BACK "):
+                _, unit, at_ns, replayed, snapshot = line.split()
+                with self.lock:
+                    self.backs[int(unit)] = Back(int(at_ns), int(replayed), snapshot == "1")
             elif line:
                 self.replies.put(line)
         self.replies.put("EOF")
@@ -84,12 +106,13 @@ class FleetProc:
         return int(opened), int(failed), float(seconds)
 
     def stats(self) -> dict[str, int]:
-        _, opened, pongs, closed, alerts = self.command("STATS", 30)
+        _, opened, pongs, closed, alerts, failures = self.command("STATS", 30)
         return {
             "open": int(opened),
             "pongs": int(pongs),
             "closed": int(closed),
             "alerts": int(alerts),
+            "failures": int(failures),
         }
 
     def quit(self) -> None:

@@ -8,6 +8,12 @@ Reads commands on stdin, one per line, and answers on stdout:
 Each dispatch.alert frame is answered with its receipt and reported at once as
 "ALERT <unit id> <incident id> <monotonic ns> <resent 0/1>". With --heartbeat S every socket
 sends a ping every S seconds (the app's heartbeat).
+
+With --reconnect a socket that closes comes back as the patrol app does (frontend/static/common/
+socket.js): after 0.5-1 s, the delay doubling with every failure up to 30 s, equal jitter; it
+says hello with the last sequence number it holds and pings at once. The pong that follows the
+catch-up carries the server's head: once the socket holds it, it is reported as
+"BACK <unit id> <monotonic ns> <frames replayed> <snapshot 0/1>".
 """
 
 from __future__ import annotations
@@ -26,24 +32,36 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.support.procs import raise_nofile
 
+MAX_DELAY_S = 30.0  # the app's backoff cap
+
 
 class Fleet:
-    def __init__(self, port: int, pairs: list[tuple[int, str]], heartbeat: float) -> None:
+    def __init__(
+        self, port: int, pairs: list[tuple[int, str]], heartbeat: float, reconnect: bool = False
+    ) -> None:
         self.port = port
         self.pairs = pairs
+        self.tokens = dict(pairs)
         self.heartbeat = heartbeat
+        self.reconnect = reconnect
         self.sockets: dict[int, ClientConnection] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self.pongs = 0
         self.closed = 0
         self.alerts = 0
+        self.failures = 0  # connection attempts refused or timed out
+        self.last_seq: dict[int, int] = {}
+        self.replayed: dict[int, int] = {}  # numbered frames since the last (re)connect
+        self.snapshot: dict[int, bool] = {}
+        self.syncing: set[int] = set()  # reconnected, not yet holding the server's head
+        self.stopping = False
         self.out = sys.stdout
 
     def emit(self, line: str) -> None:
         self.out.write(line + "\n")
         self.out.flush()
 
-    async def open_one(self, unit_id: int, token: str) -> bool:
+    async def open_one(self, unit_id: int, token: str, *, again: bool = False) -> bool:
         try:
             ws = await connect(
                 f"ws://127.0.0.1:{self.port}/ws/unit/?token={token}",
@@ -52,13 +70,34 @@ class Fleet:
                 ping_interval=None,
                 max_queue=None,
             )
-            await ws.send(json.dumps({"type": "hello", "last_seq": 0}))
+            self.replayed[unit_id] = 0
+            self.snapshot[unit_id] = False
+            if again:
+                self.syncing.add(unit_id)
+            await ws.send(json.dumps({"type": "hello", "last_seq": self.last_seq.get(unit_id, 0)}))
+            if again:
+                await ws.send('{"type":"ping"}')  # its pong tells the head after the catch-up
         except Exception as exc:  # refused, timed out, rejected: counted as a failure
-            print(f"unit {unit_id}: {exc!r}", file=sys.stderr, flush=True)
+            self.failures += 1
+            if not again:
+                print(f"unit {unit_id}: {exc!r}", file=sys.stderr, flush=True)
             return False
         self.sockets[unit_id] = ws
         self.tasks.append(asyncio.create_task(self.run(unit_id, ws)))
         return True
+
+    def numbered(self, unit_id: int, frame: dict[str, Any]) -> None:
+        """Keep the last sequence number as the app does (a snapshot resets it; a re-sent alert
+        keeps its old number and is not counted)."""
+        seq = frame.get("seq")
+        if not isinstance(seq, int) or frame.get("resent"):
+            return
+        if frame.get("type") == "snapshot":
+            self.last_seq[unit_id] = seq
+            self.snapshot[unit_id] = True
+        elif seq == self.last_seq.get(unit_id, 0) + 1:
+            self.last_seq[unit_id] = seq
+            self.replayed[unit_id] = self.replayed.get(unit_id, 0) + 1
 
     async def run(self, unit_id: int, ws: ClientConnection) -> None:
         beat = asyncio.create_task(self.beat(ws)) if self.heartbeat else None  # staggered pings
@@ -66,6 +105,17 @@ class Fleet:
             async for raw in ws:
                 frame: dict[str, Any] = json.loads(raw)
                 kind = frame.get("type")
+                self.numbered(unit_id, frame)
+                if (
+                    kind == "pong"
+                    and unit_id in self.syncing
+                    and self.last_seq.get(unit_id, 0) >= int(frame.get("seq_head") or 0)
+                ):
+                    self.syncing.discard(unit_id)
+                    self.emit(
+                        f"BACK {unit_id} {time.monotonic_ns()} {self.replayed[unit_id]} "
+                        f"{1 if self.snapshot[unit_id] else 0}"
+                    )
                 if kind == "dispatch.alert":
                     now = time.monotonic_ns()
                     self.alerts += 1
@@ -83,8 +133,21 @@ class Fleet:
         finally:
             self.closed += 1
             self.sockets.pop(unit_id, None)
+            self.syncing.discard(unit_id)
             if beat is not None:
                 beat.cancel()
+        if self.reconnect and not self.stopping:
+            await self.come_back(unit_id)
+
+    async def come_back(self, unit_id: int) -> None:
+        """The app's reconnect loop: capped exponential backoff with equal jitter."""
+        attempt = 0
+        while not self.stopping:
+            base = min(MAX_DELAY_S, 2.0**attempt)
+            await asyncio.sleep(base / 2 + random.uniform(0, base / 2))
+            attempt = min(attempt + 1, 10)
+            if await self.open_one(unit_id, self.tokens[unit_id], again=True):
+                return
 
     async def beat(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed, asyncio.CancelledError):
@@ -111,6 +174,7 @@ class Fleet:
         return len(self.sockets), failed
 
     async def close(self) -> None:
+        self.stopping = True
         # All at once with one deadline: the process exiting closes whatever is left.
         closing = [ws.close() for ws in list(self.sockets.values())]
         with contextlib.suppress(Exception):
@@ -124,12 +188,14 @@ async def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--tokens", required=True, help="JSON file: [[unit id, token], …]")
     parser.add_argument("--heartbeat", type=float, default=0)
-    parser.add_argument("--parallel", type=int, default=10)
+    # Handshakes in flight at once: phones coming back after a restart are thousands at once.
+    parser.add_argument("--parallel", type=int, default=100)
+    parser.add_argument("--reconnect", action="store_true", help="come back as the app does")
     args = parser.parse_args()
     raise_nofile()
     with open(args.tokens, encoding="utf-8") as fh:
         pairs = [(int(u), str(t)) for u, t in json.load(fh)]
-    fleet = Fleet(args.port, pairs, args.heartbeat)
+    fleet = Fleet(args.port, pairs, args.heartbeat, args.reconnect)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -143,7 +209,10 @@ async def main() -> None:
             n_open, failed = await fleet.grow(int(rest[0]), args.parallel)
             fleet.emit(f"CONNECTED {n_open} {failed} {time.monotonic() - start:.2f}")
         elif cmd == "STATS":
-            fleet.emit(f"STATS {len(fleet.sockets)} {fleet.pongs} {fleet.closed} {fleet.alerts}")
+            fleet.emit(
+                f"STATS {len(fleet.sockets)} {fleet.pongs} {fleet.closed} {fleet.alerts} "
+                f"{fleet.failures}"
+            )
     await fleet.close()
 
 

@@ -8,7 +8,10 @@ asks for everything after its last sequence number on reconnect (`notices_since`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -21,6 +24,25 @@ from .models import Notice, NoticeCursor
 from .push import push_after_commit
 
 COMMAND = "command"
+
+_silenced: ContextVar[bool] = ContextVar("notices_silenced", default=False)
+
+
+@contextmanager
+def notices_silenced() -> Iterator[None]:
+    """Nobody listens: a simulation replays calls through the real services in a transaction
+    that is rolled back, so no notice is numbered, stored or pushed (the services' own writes
+    and the timeline are unchanged). Never used on a live path."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
+
+def nobody_listens() -> bool:
+    """True inside ``notices_silenced``: the notify helpers skip building their frames."""
+    return _silenced.get()
 
 
 def unit_audience(unit_id: int) -> str:
@@ -36,12 +58,59 @@ def notice_frame(notice: Notice) -> dict[str, Any]:
     return {**notice.payload, "type": notice.type, "seq": notice.seq}
 
 
+@dataclass
+class _Together:
+    audience: str
+    notices: list[Notice] = field(default_factory=list)
+
+
+_together: ContextVar[_Together | None] = ContextVar("notices_together", default=None)
+
+
+@contextmanager
+def notices_together(audience: str) -> Iterator[None]:
+    """The notices published to `audience` inside the block are numbered and written together
+    when it ends: one counter statement and one INSERT for all of them, in their order (a
+    dispatch tells the command centre twice, the unit's status and the incident's). Their `seq`
+    is set then. The audience's cursor is taken at the end of the block, after those of the
+    audiences published to inside it: enter it inside the caller's transaction, for the audience
+    that comes last in the lock order (the command centre's)."""
+    together = _Together(audience)
+    token = _together.set(together)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    if not together.notices:
+        return
+    with transaction.atomic(savepoint=False):
+        count = len(together.notices)
+        last = counter_next(NoticeCursor, key={"audience": audience}, field="last_seq", step=count)
+        for seq, notice in enumerate(together.notices, last - count + 1):
+            notice.seq = seq
+        Notice.objects.bulk_create(together.notices)
+    for notice in together.notices:
+        push_after_commit(
+            group_for(audience), {"type": "notice.push", "frame": notice_frame(notice)}
+        )
+
+
 def notice_publish(*, audience: str, type: str, payload: dict[str, Any]) -> Notice:
     """Append a numbered notice for an audience; it is pushed only if the transaction commits.
 
     Locks the audience's cursor row until commit. Callers lock their domain rows first
     (incident → unit → unit audience → command audience) so that lock order is the same everywhere.
+    Inside `notices_together(audience)` the notice is numbered and written at the block's end.
     """
+    if _silenced.get():
+        return Notice(audience=audience, seq=0, type=type, payload=payload)
+    together = _together.get()
+    if together is not None and together.audience == audience:
+        notice = Notice(
+            audience=audience, seq=0, type=type, payload=payload, created_at=timezone.now()
+        )
+        together.notices.append(notice)
+        return notice
     with transaction.atomic(savepoint=False):
         seq = counter_next(NoticeCursor, key={"audience": audience}, field="last_seq")
         notice = Notice.objects.create(

@@ -25,6 +25,10 @@ and every machine, and fake (region 530802 = Simao district, valid check digit).
 `load_demo_city()` is idempotent: every row is written with update_or_create on its natural key,
 so a second run changes nothing and creates nothing. Demo accounts get the given password on every
 run (a password changed in between is set back to it; an unchanged one is not rewritten).
+
+With ``history`` (the default) it then loads the last two months: the incidents of the model's
+load and mix (history.py) and the force's assessments, training, mentoring and care (staff.py),
+idempotent in the same way.
 """
 
 from __future__ import annotations
@@ -44,10 +48,21 @@ from apps.common.roles import STAFF_ROLES, Role, roles_sync
 from apps.personnel.models import Assignment, Person, PersonKind, TeamRole
 from apps.places.models import Place
 from apps.places.services import places_upsert
+from apps.stats.selectors import Summary
+from apps.stats.selectors import summary as stats_summary
 from apps.units.models import GridCell, StagingPoint, Station, StationDuty, Unit, UnitKind
 from apps.units.reference import station_apply_bbox, station_containing
 
 from .gazetteer import demo_places
+from .history import (
+    Area,
+    HistoryReport,
+    history_calls,
+    history_days,
+    history_load,
+    local_today,
+)
+from .staff import StaffReport, staff_records_load
 
 SEED = 20240501
 SIMAO_REGION = "530802"  # 云南省普洱市思茅区
@@ -353,6 +368,10 @@ class DemoSummary:
     places: int = 0
     created: int = 0
     logins: tuple[DemoLogin, ...] = DEMO_LOGINS
+    # With history: what was written, the figures of its days, the force's records.
+    history: HistoryReport | None = None
+    figures: Summary | None = None
+    staff: StaffReport | None = None
 
 
 def _upsert(
@@ -506,8 +525,12 @@ def _link_station_duty(summary: DemoSummary, user: User, station_code: str) -> N
         summary.created += 1
 
 
-def load_demo_city(*, password: str = "demo") -> DemoSummary:
-    """Load (or re-load) the demo city in one transaction; returns what is there afterwards."""
+def load_demo_city(
+    *, password: str = "demo", history: bool = True, stream: Any = None, quiet: bool = True
+) -> DemoSummary:
+    """Load (or re-load) the demo city in one transaction, then (``history``) its last two
+    months; returns what is there afterwards. Progress of the history goes to ``stream`` unless
+    ``quiet``."""
     summary = DemoSummary()
     roster = demo_roster()
     with transaction.atomic():
@@ -517,6 +540,8 @@ def load_demo_city(*, password: str = "demo") -> DemoSummary:
         _load_accounts(summary, password, roster)
         # The gazetteer (apps.places): created or updated by code, so a second run adds nothing.
         summary.created += places_upsert(places=demo_places(STAGING_POINTS, STATIONS)).created
+    if history:
+        _load_history(summary, roster, stream=stream, quiet=quiet)
     summary.stations = Station.objects.count()
     summary.staging_points = StagingPoint.objects.count()
     summary.cells = GridCell.objects.count()
@@ -526,3 +551,24 @@ def load_demo_city(*, password: str = "demo") -> DemoSummary:
     summary.auxiliaries = Person.objects.filter(kind=PersonKind.AUXILIARY).count()
     summary.places = Place.objects.filter(demo=True).count()
     return summary
+
+
+def _load_history(summary: DemoSummary, roster: Roster, *, stream: Any, quiet: bool) -> None:
+    """The incidents of the 61 days up to yesterday, then the force's records of them."""
+    days = history_days(local_today())
+    calls = history_calls(
+        days=days,
+        points=STAGING_POINTS,
+        callsigns=[unit_callsign(i) for i in range(len(STAGING_POINTS))],
+        area=Area(AREA_SOUTH, AREA_WEST, AREA_NORTH, AREA_EAST),
+        seed=SEED,
+    )
+    report = history_load(days=days, calls=calls, stream=stream, quiet=quiet)
+    summary.history = report
+    summary.created += report.created
+    if report.stopped:
+        return
+    summary.staff = staff_records_load(roster=roster, history_days=days)
+    summary.created += summary.staff.created
+    # The figures of the history's days, from the statistics service (as the dashboard).
+    summary.figures = stats_summary(start=days[0], end=days[-1])

@@ -36,7 +36,7 @@ from apps.units.models import UNIT_FREE_STATUSES, Station, Unit, UnitStatus
 from apps.units.selectors import station_ids_for_user, unit_recommendations
 
 from . import services
-from .models import Event, Incident, IncidentStatus, event_kind_label
+from .models import EVENT_KIND_LABELS, Event, Incident, IncidentStatus, event_kind_label
 from .selectors import caller_phone_visible, incidents_visible_to
 from .transitions import BY_ACTION, TRANSITIONS, Transition, actions_from
 from .transitions import Actor as TransitionActor
@@ -472,9 +472,25 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return HttpResponseRedirect(reverse("admin:incidents_incident_change", args=[incident.pk]))
 
 
+class EventKindFilter(admin.SimpleListFilter):
+    """The events by kind, named as on the timeline rather than by their codes."""
+
+    title = gettext_lazy("event")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(EVENT_KIND_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    """The timeline, read-only for everyone (the database refuses edits on PostgreSQL too)."""
+    """The timeline, read-only for everyone (the database refuses edits on PostgreSQL too).
+
+    An event's page shows labels and the time to the second; the chain's hashes are folded
+    away (verify_timeline checks them)."""
 
     list_display = [
         "stream",
@@ -485,11 +501,36 @@ class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):  # type: ignore[type-arg]
         "state_change",
         "actor",
     ]
-    list_filter = ["stream", "kind"]
+    list_filter = ["stream", EventKindFilter]
     search_fields = ["incident__number", "unit__callsign"]
     list_select_related = ["actor"]
     date_hierarchy = "at"
     actions = None
+    readonly_fields = ["at_seconds", "kind_label", "state_change"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "stream",
+                    "stream_id",
+                    "seq",
+                    "incident",
+                    "unit",
+                    "actor",
+                    "at_seconds",
+                    "kind_label",
+                    "state_change",
+                    "reason",
+                    "payload",
+                ]
+            },
+        ),
+        (
+            gettext_lazy("Hash chain (tamper evidence)"),
+            {"classes": ["collapse"], "fields": ["prev_hash", "hash", "key_id"]},
+        ),
+    ]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _is_operations(request)

@@ -283,17 +283,18 @@ class StreamKind(models.TextChoices):
     UNIT = "unit", _("Unit")
 
 
-# What each kind of timeline event is called on every screen (admin, command map).
+# What each kind of timeline event is called on every screen (admin, command map). Worded apart
+# from the statistics' counts ("resolved on scene", "cancelled"), which are other messages.
 EVENT_KIND_LABELS: dict[str, Any] = {
     "received": _("call taken (接警)"),
     "dispatched": _("dispatched (派警)"),
     "acknowledge": _("dispatch acknowledged by the crew"),
     "en_route": _("en route (出警)"),
     "arrive": _("arrived on scene"),
-    "resolved": _("resolved on scene"),
+    "resolved": _("incident resolved on scene"),
     "transferred": _("handed over to a station"),
     "transfer_received": _("station confirmed receipt"),
-    "cancelled": _("cancelled"),
+    "cancelled": _("incident cancelled"),
     "unassigned": _("unit taken off"),
     "escalated": _("acknowledge target missed: escalated"),
     "arrival_target_missed": _("arrival target missed"),
@@ -381,7 +382,9 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.stream}:{self.stream_id}#{self.seq} {event_kind_label(self.kind)}"
+        # Shown on the admin's timeline rows and event pages: the stream's label, not its code.
+        label = event_kind_label(self.kind)
+        return f"{self.get_stream_display()} {self.stream_id} #{self.seq} {label}"
 
 
 # --- the dispatch outbox and the 1-3-5 minute timers, written by the dispatch transaction ---------

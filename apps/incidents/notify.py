@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from django.db.models import Prefetch
 
 from apps.common.models import Notice
-from apps.common.notices import COMMAND, Payload, publish, unit_audience
+from apps.common.notices import COMMAND, Payload, nobody_listens, publish, unit_audience
 
 from .models import AssignmentRole, Incident, IncidentAssignment
 
@@ -228,6 +228,8 @@ def notify_incident(
     incident: Incident, *, from_status: str, kind: str, unit_ids: tuple[int, ...] = ()
 ) -> None:
     """Tell the crews concerned and the command centre that an incident moved."""
+    if nobody_listens():
+        return
     payload = incident_updated(incident, from_status=from_status, kind=kind)
     for unit_id in sorted(set(unit_ids)):
         publish(unit_audience(unit_id), payload)
@@ -237,6 +239,8 @@ def notify_incident(
 def notify_dispatch_alert(incident: Incident, *, unit_id: int, alert_id: uuid.UUID) -> Notice:
     """The dispatch alert's numbered frame for the unit's crew (the primary's or a backup's); its
     seq goes on the Alert row."""
+    if nobody_listens():
+        return Notice(audience=unit_audience(unit_id), seq=0, type=DispatchAlert.type, payload={})
     return publish(
         unit_audience(unit_id),
         DispatchAlert(alert_id=str(alert_id), incident=IncidentBrief.of(incident)),
@@ -247,6 +251,8 @@ def notify_target_missed(
     incident: Incident, *, unit_id: int, target: str, target_s: int, at: datetime
 ) -> None:
     """A missed 1-3-5 minute target, for the command centre."""
+    if nobody_listens():
+        return
     publish(
         COMMAND,
         IncidentEscalated(

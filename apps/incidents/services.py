@@ -37,6 +37,7 @@ from apps.calls.models import Call, CallStatus
 from apps.calls.notify import notify_call_updated
 from apps.calls.services import call_record_linked, call_take
 from apps.common.errors import IllegalTransition, ImplausibleTime, UnitBusy
+from apps.common.notices import COMMAND, notices_together
 from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.common.services import sequence_next
 from apps.units.models import UNIT_FREE_STATUSES, Station, Unit, UnitStatus
@@ -140,7 +141,8 @@ def _incident_event(
         at=at,
         actor=_user(actor),
         incident=incident,
-        unit=incident.unit,
+        # The id, not the row: the unit is not loaded with the locked incident.
+        unit_id=incident.unit_id,
         from_state=from_state,
         to_state=incident.status,
         reason=reason,
@@ -242,14 +244,20 @@ def _assignment_close(assignment: IncidentAssignment, *, at: datetime, reason: s
 
 
 def _release_backups(
-    incident: Incident, *, at: datetime, actor: Actor, kind: str, reason: str = ""
+    incident: Incident,
+    active: list[IncidentAssignment],
+    *,
+    at: datetime,
+    actor: Actor,
+    kind: str,
+    reason: str = "",
 ) -> tuple[int, ...]:
-    """The incident closed (resolved, transferred, cancelled): every backup still on it is
-    released and free again, its phone told. Returns the released units. (Locks each unit, after
-    the incident, in id order.)"""
+    """The incident closed (resolved, transferred, cancelled): every backup still on it (of
+    ``active``, its working assignments) is released and free again, its phone told. Returns the
+    released units. (Locks each unit, after the incident, in id order.)"""
     released = []
     for assignment in sorted(
-        (a for a in _active_assignments(incident) if a.role == AssignmentRole.BACKUP),
+        (a for a in active if a.role == AssignmentRole.BACKUP),
         key=lambda a: a.unit_id,
     ):
         unit = _lock_unit(assignment.unit_id)
@@ -262,8 +270,10 @@ def _release_backups(
     return tuple(released)
 
 
-def _primary_assignment(incident: Incident) -> IncidentAssignment | None:
-    active = _active_assignments(incident)
+def _primary_assignment(
+    incident: Incident, active: list[IncidentAssignment] | None = None
+) -> IncidentAssignment | None:
+    active = _active_assignments(incident) if active is None else active
     return active[0] if active and active[0].role == AssignmentRole.PRIMARY else None
 
 
@@ -532,8 +542,15 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
     sending the same unit: the second waits on the unit's lock, then finds it busy.
     """
     _require_operations(actor)
-    with transaction.atomic():
-        incident = _lock_incident(incident)
+    # The command centre's two notices (the unit's status, the incident's) in one write, last.
+    with transaction.atomic(), notices_together(COMMAND):
+        # With its grid cell, which sets the arrival deadline (FOR UPDATE OF the incident only:
+        # PostgreSQL refuses to lock the nullable side of the join).
+        incident = (
+            Incident.objects.select_for_update(of=("self",))
+            .select_related("grid_cell")
+            .get(pk=incident.pk)
+        )
         if incident.status in OWNED_STATUSES:
             return _backup_dispatch(incident, unit_id=unit.pk, actor=actor)
         _require_from(incident, "dispatch")
@@ -554,6 +571,7 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
         )
         others = _send_unit(incident, locked_unit, role=AssignmentRole.PRIMARY, at=now, actor=actor)
         notify_incident(incident, from_status=from_status, kind="dispatched", unit_ids=others)
+        del incident.active_assignments  # type: ignore[attr-defined]  # read by the briefs only
     return incident
 
 
@@ -564,9 +582,15 @@ def _send_unit(
     assignment, its status, its deadlines. The alert first: after commit the pushes go out in
     this order, the crew's before the command centre's and before the deadlines are queued (the
     unit's audience is also locked before the command audience, as everywhere). Returns the other
-    units on the incident, whose crews are told."""
+    units on the incident, whose crews are told.
+
+    The units working the incident are read once: the alert's brief lists those already on it,
+    the command centre's (`notify_incident`, after this) those and this one."""
+    working = _active_assignments(incident)
+    incident.active_assignments = working  # type: ignore[attr-defined]
     _alert_create(incident, unit, at)
     assignment = _assignment_open(incident, unit, role=role, at=at, actor=actor)
+    incident.active_assignments = [*working, assignment]  # type: ignore[attr-defined]
     _unit_set_status(
         unit,
         status=UnitStatus.DISPATCHED,
@@ -577,7 +601,7 @@ def _send_unit(
         kind="dispatched" if role == AssignmentRole.PRIMARY else "backup_dispatched",
     )
     deadlines_schedule(incident=incident, assignment=assignment)
-    return tuple(u for u in _assigned_unit_ids(incident) if u != unit.pk)
+    return tuple(sorted(a.unit_id for a in working if a.unit_id != unit.pk))
 
 
 def _backup_event(
@@ -620,6 +644,7 @@ def _backup_dispatch(incident: Incident, *, unit_id: int, actor: Actor) -> Incid
     notify_incident(
         incident, from_status=incident.status, kind="backup_dispatched", unit_ids=others
     )
+    del incident.active_assignments  # type: ignore[attr-defined]  # read by the briefs only
     return incident
 
 
@@ -696,11 +721,11 @@ def _withdraw_breach(
 
 
 def _acting_assignment(
-    incident: Incident, actor: Actor, unit_id: int | None
+    active: list[IncidentAssignment], incident: Incident, actor: Actor, unit_id: int | None
 ) -> IncidentAssignment | None:
-    """Whose step a crew action is: the unit named (the command centre acting for a backup), or
-    the actor's own backup assignment, or else the primary's (None when no unit works it)."""
-    active = _active_assignments(incident)
+    """Whose step a crew action is, among the incident's working assignments (``active``): the
+    unit named (the command centre acting for a backup), or the actor's own backup assignment,
+    or else the primary's (None when no unit works it)."""
     if unit_id is not None:
         named = next((a for a in active if a.unit_id == unit_id), None)
         if named is None:
@@ -731,11 +756,15 @@ def _crew_step(
 ) -> Incident:
     with transaction.atomic():
         incident = _lock_incident(incident)
-        assignment = _acting_assignment(incident, actor, unit_id)
+        # A step adds or ends no assignment: the crews to tell are the ones working it now.
+        active = _active_assignments(incident)
+        unit_ids = tuple(sorted(a.unit_id for a in active))
+        assignment = _acting_assignment(active, incident, actor, unit_id)
         if assignment is not None and assignment.role == AssignmentRole.BACKUP:
             return _backup_step(
                 incident,
                 assignment,
+                unit_ids,
                 actor=actor,
                 action=action,
                 stamp=stamp,
@@ -781,15 +810,14 @@ def _crew_step(
                 actor=actor,
                 kind=action,
             )
-        notify_incident(
-            incident, from_status=from_status, kind=action, unit_ids=_assigned_unit_ids(incident)
-        )
+        notify_incident(incident, from_status=from_status, kind=action, unit_ids=unit_ids)
     return incident
 
 
 def _backup_step(
     incident: Incident,
     assignment: IncidentAssignment,
+    unit_ids: tuple[int, ...],
     *,
     actor: Actor,
     action: str,
@@ -841,10 +869,7 @@ def _backup_step(
             kind=f"backup_{action}",
         )
     notify_incident(
-        incident,
-        from_status=incident.status,
-        kind=f"backup_{action}",
-        unit_ids=_assigned_unit_ids(incident),
+        incident, from_status=incident.status, kind=f"backup_{action}", unit_ids=unit_ids
     )
     return incident
 
@@ -974,7 +999,8 @@ def _close_assignments(
     assignment ends, it and every backup are free again (with `withdraw`, the primary's phone
     takes the incident down too: it did not close it). Returns the units released. (`primary`
     is locked by the caller; locks the backups' units after it.)"""
-    assignment = _primary_assignment(incident)
+    active = _active_assignments(incident)
+    assignment = _primary_assignment(incident, active)
     if assignment is not None:
         _assignment_close(assignment, at=at, reason=kind)
     released: tuple[int, ...] = ()
@@ -983,7 +1009,9 @@ def _close_assignments(
         if withdraw:
             notify_dispatch_withdrawn(incident, unit_id=primary.pk, kind=kind, reason=reason)
         released = (primary.pk,)
-    return released + _release_backups(incident, at=at, actor=actor, kind=kind, reason=reason)
+    return released + _release_backups(
+        incident, active, at=at, actor=actor, kind=kind, reason=reason
+    )
 
 
 def incident_transfer(

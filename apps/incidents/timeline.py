@@ -13,6 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +27,38 @@ from django.db import transaction
 from .models import Event, Incident, StreamKind
 
 GENESIS = "0" * 64
+
+
+@dataclass
+class _Batch:
+    """Events appended but not yet written, and each stream's head (seq, hash) so far."""
+
+    size: int
+    heads: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    pending: list[Event] = field(default_factory=list)
+
+    def flush(self) -> None:
+        if self.pending:
+            Event.objects.bulk_create(self.pending)
+            self.pending = []
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("timeline_batch", default=None)
+
+
+@contextmanager
+def events_batched(size: int = 2000) -> Iterator[_Batch]:
+    """Write the events appended inside in bulk, ``size`` at a time and at the end, with the same
+    chain (seq, prev_hash, hash) as one by one. For a single writer that holds every stream it
+    appends to for the whole block — the simulation, in its own transaction; nothing else may
+    read the events before the block ends or call ``flush()``."""
+    batch = _Batch(size=size)
+    token = _batch.set(batch)
+    try:
+        yield batch
+        batch.flush()
+    finally:
+        _batch.reset(token)
 
 
 class UnknownKey(Exception):
@@ -85,6 +121,7 @@ def event_append(
     actor: User | None = None,
     incident: Incident | None = None,
     unit: Any | None = None,
+    unit_id: int | None = None,
     from_state: str = "",
     to_state: str = "",
     reason: str = "",
@@ -92,12 +129,15 @@ def event_append(
 ) -> Event:
     """Append one event to a stream. The caller holds the lock on the stream's entity row."""
     assert transaction.get_connection().in_atomic_block, "events are written inside the change"
-    last = (
-        Event.objects.filter(stream=stream, stream_id=stream_id)
-        .order_by("-seq")
-        .values_list("seq", "hash")
-        .first()
-    )
+    batch = _batch.get()
+    last = batch.heads.get((stream, stream_id)) if batch is not None else None
+    if last is None:
+        last = (
+            Event.objects.filter(stream=stream, stream_id=stream_id)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     # Round-trip the payload through JSON so that the hash is computed over what is stored.
     clean_payload = json.loads(json.dumps(payload or {}, default=str))
@@ -106,7 +146,7 @@ def event_append(
         stream_id=stream_id,
         seq=seq,
         incident=incident,
-        unit=unit,
+        unit_id=unit.pk if unit is not None else unit_id,
         actor=actor if actor is not None and actor.is_authenticated else None,
         at=at,
         kind=kind,
@@ -118,5 +158,11 @@ def event_append(
         key_id=str(settings.TIMELINE_KEY_ID),
     )
     event.hash = event_hash(event)
+    if batch is not None:
+        batch.heads[(stream, stream_id)] = (seq, event.hash)
+        batch.pending.append(event)
+        if len(batch.pending) >= batch.size:
+            batch.flush()
+        return event
     event.save(force_insert=True)
     return event

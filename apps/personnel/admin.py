@@ -18,10 +18,11 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import XLSX
+from import_export.forms import SelectableFieldsExportForm
 
 from apps.common.errors import DomainError
 
@@ -39,7 +40,7 @@ from .models import (
     PersonKind,
     SchemeItem,
 )
-from .resources import AssessmentResource, AssignmentResource, PersonResource
+from .resources import AssessmentResource, AssignmentResource, HRResource, PersonResource
 from .selectors import people_visible_to, person_of_user, subordinate_ids
 from .services import (
     assessment_recompute_period,
@@ -113,11 +114,40 @@ class HRAdminMixin(_MixinBase):
         return qs.filter(**{f"{person_path}__in": subordinate_ids(me)})
 
 
+# Messages of django-import-export's pages that its zh_Hans catalogue leaves untranslated; ours
+# (LOCALE_PATHS, read first) carries them, so HR's import and export pages are all in Chinese.
+IMPORT_EXPORT_MESSAGES = (
+    gettext_noop("Select all"),
+    gettext_noop('Select at least 1 field for "%(resource_name)s" to export'),
+    gettext_noop(
+        "No valid data to import. Ensure your file has the correct headers or data for import."
+    ),
+    gettext_noop(
+        "%(exc_name)s encountered while trying to read file. Ensure you have chosen the correct "
+        "format for the file."
+    ),
+    ngettext_lazy("Export %(len)s selected item.", "Export %(len)s selected items.", "len"),
+)
+
+
+class HRExportForm(SelectableFieldsExportForm):
+    """The export page's column checkboxes, labelled with the sheet's headers (警号/工号), not
+    with the field names (Staff Number)."""
+
+    def _get_field_label(self, resource: Any, field_name: str) -> str:
+        if isinstance(resource, type) and issubclass(resource, HRResource):
+            return str(resource.label_of(field_name))
+        label: str = super()._get_field_label(resource, field_name)
+        return label
+
+
 class ImportExportHRMixin(ImportExportMixin):
-    """Excel (.xlsx) import and export for HR. The admin's dry run shows a row-by-row report;
-    the confirmed import is one transaction rolled back on any error or invalid row."""
+    """Excel (.xlsx) import and export for HR, in the reader's language (resources.HRResource).
+    The admin's dry run shows a row-by-row report; the confirmed import is one transaction rolled
+    back on any error or invalid row."""
 
     formats = [XLSX]
+    export_form_class = HRExportForm
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return is_hr(request.user)
@@ -227,7 +257,11 @@ class PersonAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
     list_display = ["staff_number", "name", "kind", "status", "id_card", "phone", "supervisor"]
     list_filter = ["kind", "status", "assignments__staging_point", "assignments__team_role"]
     list_select_related = ["supervisor"]
-    raw_id_fields = ["supervisor", "user"]
+    raw_id_fields = ["user"]
+    # The person boxes of every HR page search here (the chain's visibility applies):
+    # get_search_fields adds the ID number for HR; the attribute is what autocomplete requires.
+    search_fields = ["name", "staff_number", "phone"]
+    autocomplete_fields = ["supervisor"]
     inlines = [AssignmentInline]
 
     @admin.display(description=_("ID card number"))
@@ -254,11 +288,23 @@ class PersonAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
         return people_visible_to(request.user, super().get_queryset(request)).distinct()
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
-        fields = ["name", "staff_number", "phone"]
+        fields = list(self.search_fields)
         # Searching by ID number would let a non-HR user probe hidden numbers.
         if is_hr(request.user):
             fields.append("id_card_number")
         return fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Person], search_term: str
+    ) -> tuple[QuerySet[Person], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # An assessment's person box offers auxiliaries only (only they are assessed).
+        if (request.GET.get("app_label"), request.GET.get("model_name")) == (
+            "personnel",
+            "assessment",
+        ):
+            queryset = queryset.filter(kind=PersonKind.AUXILIARY)
+        return queryset, may_have_duplicates
 
     def get_fields(self, request: HttpRequest, obj: Person | None = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))
@@ -299,7 +345,7 @@ class AssignmentAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
     ]
     search_fields = ["person__name", "person__staff_number", "staging_point__name"]
     list_select_related = ["person", "staging_point", "unit"]
-    raw_id_fields = ["person"]
+    autocomplete_fields = ["person"]
     date_hierarchy = "valid_from"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
@@ -464,7 +510,7 @@ class AssessmentAdmin(HRAdminMixin, ImportExportHRMixin, PeriodGuardMixin, _Mode
     list_filter = ["period", "grade", "model_status", "period__status", "person__status"]
     search_fields = ["person__name", "person__staff_number"]
     list_select_related = ["period", "person"]
-    raw_id_fields = ["person"]
+    autocomplete_fields = ["person"]
     readonly_fields = [
         "own_score",
         "group_average",
@@ -507,7 +553,7 @@ class CareRecordAdmin(HRAdminMixin, _ModelAdminBase):
     list_filter = ["kind", "date"]
     search_fields = ["person__name", "person__staff_number", "summary"]
     list_select_related = ["person", "recorded_by"]
-    raw_id_fields = ["person"]
+    autocomplete_fields = ["person"]
     readonly_fields = ["recorded_by"]
     date_hierarchy = "date"
 

@@ -37,7 +37,7 @@ from .models import (
     SchemeItem,
     SchemeItemCode,
 )
-from .selectors import person_call_handling
+from .selectors import people_call_handling
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -274,8 +274,10 @@ def _compute_call_handling(period: AssessmentPeriod) -> None:
     item = period.scheme_items.filter(code=SchemeItemCode.CALL_HANDLING).first()
     if item is None:
         return
-    for assessment in period.assessments.select_related("person"):
-        figures = person_call_handling(person=assessment.person, month=period.month)
+    assessments = list(period.assessments.select_related("person"))
+    figures_of = people_call_handling(people=[a.person for a in assessments], month=period.month)
+    for assessment in assessments:
+        figures = figures_of[assessment.person_id]
         parts = [
             p
             for p in (

@@ -69,6 +69,8 @@ class ImportReport:
     unchanged: int = 0
     rejected_rows: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    # Stopped on request (Ctrl-C) at a batch boundary: the batches before are written.
+    stopped: bool = False
 
 
 def _aliases(text: str) -> tuple[str, ...]:
@@ -186,10 +188,14 @@ def import_places(
     crs: str = "wgs84",
     batch_size: int = BATCH_SIZE,
     on_reject: Callable[[Reject], None] | None = None,
+    on_batch: Callable[[int], bool] | None = None,
 ) -> ImportReport:
     """Import places from a CSV or GeoJSON text stream (see the module docstring).
 
-    Each batch is written in its own transaction by services.places_upsert.
+    Each batch is written in its own transaction by services.places_upsert (an import is
+    idempotent: run again, it leaves unchanged what it wrote). After each batch,
+    ``on_batch(rows read so far)`` is called; True stops the import there (Ctrl-C), with
+    ``report.stopped`` set.
     """
     if crs not in CRS:
         raise ImportFileError(_("Unknown coordinate system: %(crs)s") % {"crs": crs})
@@ -223,5 +229,10 @@ def import_places(
         batch.append(data)
         if len(batch) >= batch_size:
             flush()
+            if on_batch is not None and on_batch(report.rows):
+                report.stopped = True
+                return report
     flush()
+    if on_batch is not None:
+        on_batch(report.rows)
     return report

@@ -22,7 +22,7 @@ point whose unit is busy) and which free unit should move up to cover it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,9 +93,13 @@ def demand_points(incidents: QuerySet[Any]) -> list[DemandPoint]:
 
 
 def cover_sets(
-    sites: Sequence[Site], demand: Sequence[DemandPoint], threshold_s: float
+    sites: Sequence[Site],
+    demand: Sequence[DemandPoint],
+    threshold_s: float,
+    progress: Callable[[int], None] | None = None,
 ) -> list[frozenset[int]]:
-    """For each site, the indices of the demand points it reaches within ``threshold_s``."""
+    """For each site, the indices of the demand points it reaches within ``threshold_s``
+    (``progress(1)`` after each site)."""
     router = _router()
     origins = [LatLon(d.lat, d.lon) for d in demand]
     result = []
@@ -107,6 +111,8 @@ def cover_sets(
                 i for i, t in enumerate(travels) if t is not None and t.duration_s <= threshold_s
             )
         )
+        if progress is not None:
+            progress(1)
     return result
 
 
@@ -247,6 +253,7 @@ def coverage_report(
     propose: int | None = None,
     target_s: float = 300,
     candidates: Sequence[Site] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> CoverageReport:
     """Coverage of the incidents by the current staging points at 3 and 5 minutes (and at
     ``target_s``), each point's reach, the uncovered locations, and optionally a proposal of
@@ -277,7 +284,7 @@ def coverage_report(
     proposal_cov = None
     if propose:
         cands = list(candidates) if candidates is not None else candidate_sites()
-        cand_covers = cover_sets(cands, demand, target_s)
+        cand_covers = cover_sets(cands, demand, target_s, progress)
         picked = mclp(weights, cand_covers, propose)
         proposal = [cands[j] for j in picked]
         proposal_cov = coverage_of([cand_covers[j] for j in picked], weights, target_s)
@@ -420,3 +427,155 @@ def coverage_gap(
         covered_after_moves=after,
         share_after_moves=_share(after, total),
     )
+
+
+# --- Placement against the whole response (the simulation's proposal) --------------------------
+
+# A priority-zone call counts this many times in the placement objective.
+PRIORITY_ZONE_WEIGHT = 2
+
+
+@dataclass(frozen=True)
+class ZonedDemand:
+    """Calls at one place, and whether the place is in a priority zone (3-minute target)."""
+
+    lat: float
+    lon: float
+    weight: int
+    zone: bool
+
+
+@dataclass(frozen=True)
+class PlacementOption:
+    """``k`` sites placed against the whole response, and the calls they reach in time.
+
+    ``travel_budget_*`` is what is left of the target for driving once the call was taken,
+    dispatched, acknowledged and the unit turned out (``overhead_s``)."""
+
+    k: int
+    sites: list[Site]
+    calls: int
+    zone_calls: int
+    zone_in_time: int
+    other_calls: int
+    other_in_time: int
+    in_time_share: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def zoned_demand(
+    points: Sequence[tuple[float, float]], cells: Sequence[GridCell]
+) -> list[ZonedDemand]:
+    """Call locations grouped by rounded location (≈ 100 m), each with its cell's priority zone
+    (a point outside every cell is not in a zone)."""
+    counts: dict[tuple[float, float], int] = {}
+    for lat, lon in points:
+        key = (round(lat, DEMAND_DECIMALS), round(lon, DEMAND_DECIMALS))
+        counts[key] = counts.get(key, 0) + 1
+    out = []
+    for (lat, lon), n in sorted(counts.items()):
+        zone = any(
+            c.priority_zone and c.min_lat <= lat < c.max_lat and c.min_lon <= lon < c.max_lon
+            for c in cells
+        )
+        out.append(ZonedDemand(lat, lon, n, zone))
+    return out
+
+
+def _zoned_covers(
+    sites: Sequence[Site], demand: Sequence[ZonedDemand], *, overhead_s: float
+) -> list[frozenset[int]]:
+    """For each site, the demand points it reaches within their own target (3 minutes in a
+    priority zone, 5 elsewhere) once ``overhead_s`` of the target is spent before driving."""
+    router = _router()
+    short = float(settings.TARGET_ARRIVAL_PRIORITY_ZONE_S) - overhead_s
+    full = float(settings.TARGET_ARRIVAL_S) - overhead_s
+    origins = [LatLon(d.lat, d.lon) for d in demand]
+    result = []
+    for site in sites:
+        travels = router.travel(origins, LatLon(site.lat, site.lon))
+        result.append(
+            frozenset(
+                i
+                for i, (d, t) in enumerate(zip(demand, travels, strict=True))
+                if t is not None and t.duration_s <= (short if d.zone else full)
+            )
+        )
+    return result
+
+
+def placement_options(
+    demand: Sequence[ZonedDemand],
+    *,
+    ks: Sequence[int],
+    overhead_s: float,
+    candidates: Sequence[Site] | None = None,
+    zone_weight: int = PRIORITY_ZONE_WEIGHT,
+) -> list[PlacementOption]:
+    """For each number of units in ``ks``: the sites (MCLP over the candidates, a priority-zone
+    call weighing ``zone_weight``) that reach the most calls within their target counted from
+    the call, and how many they reach — the trade-off between units and calls on time."""
+    cands = list(candidates) if candidates is not None else candidate_sites()
+    covers = _zoned_covers(cands, demand, overhead_s=overhead_s)
+    weights = [d.weight * (zone_weight if d.zone else 1) for d in demand]
+    zone_calls = sum(d.weight for d in demand if d.zone)
+    other_calls = sum(d.weight for d in demand if not d.zone)
+    options = []
+    for k in ks:
+        picked = mclp(weights, covers, k)
+        reached: set[int] = set().union(*(covers[j] for j in picked)) if picked else set()
+        zone_in = sum(demand[i].weight for i in reached if demand[i].zone)
+        other_in = sum(demand[i].weight for i in reached if not demand[i].zone)
+        options.append(
+            PlacementOption(
+                k=k,
+                sites=[cands[j] for j in picked],
+                calls=zone_calls + other_calls,
+                zone_calls=zone_calls,
+                zone_in_time=zone_in,
+                other_calls=other_calls,
+                other_in_time=other_in,
+                in_time_share=_share(zone_in + other_in, zone_calls + other_calls),
+            )
+        )
+    return options
+
+
+def placement_apply(sites: Sequence[Site]) -> None:
+    """Move the staging points to ``sites`` (each point to the site nearest it, greedily, so the
+    fewest units move far) and give every grid cell to the nearest point. For a what-if inside a
+    transaction that is rolled back: it rewrites the city's plan."""
+    points = list(StagingPoint.objects.order_by("code"))
+    free = list(sites)
+    router = _router()
+    moved: list[StagingPoint] = []
+    pairs = sorted(
+        (
+            (router.travel([LatLon(p.lat, p.lon)], LatLon(s.lat, s.lon))[0], i, j)
+            for i, p in enumerate(points)
+            for j, s in enumerate(free)
+        ),
+        key=lambda t: (t[0].duration_s if t[0] is not None else float("inf"), t[1], t[2]),
+    )
+    used_points: set[int] = set()
+    used_sites: set[int] = set()
+    for _travel, i, j in pairs:
+        if i in used_points or j in used_sites:
+            continue
+        used_points.add(i)
+        used_sites.add(j)
+        points[i].lat, points[i].lon = free[j].lat, free[j].lon
+        moved.append(points[i])
+    StagingPoint.objects.bulk_update(moved, ["lat", "lon"])
+    cells = list(GridCell.objects.all())
+    for cell in cells:
+        centre = LatLon((cell.min_lat + cell.max_lat) / 2, (cell.min_lon + cell.max_lon) / 2)
+        travels = router.travel([LatLon(p.lat, p.lon) for p in moved], centre)
+        best = min(
+            range(len(moved)),
+            key=lambda n: travels[n].duration_s if travels[n] is not None else float("inf"),  # type: ignore[union-attr]
+        )
+        cell.staging_point_id = moved[best].pk
+    GridCell.objects.bulk_update(cells, ["staging_point"])

@@ -14,3 +14,6 @@ class RealtimeConfig(AppConfig):
         # CELERY_IMPORTS): the dispatch queues the deadlines' fast path by the task's name
         # (apps/incidents/deadlines.py), from the web processes.
         from . import tasks  # noqa: F401
+        from .handshake import autobahn_lazy_pformat
+
+        autobahn_lazy_pformat()

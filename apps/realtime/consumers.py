@@ -19,21 +19,24 @@ import logging
 import time
 import uuid
 import weakref
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.common.notices import COMMAND, group_for, notices_since, unit_audience
+from apps.common.notices import COMMAND, CatchUp, group_for, unit_audience
 from apps.common.parsers import JSONTooDeep, json_loads_bounded
 from apps.common.roles import is_command_centre
 from apps.common.services import user_group
+from apps.common.ws import Batched
 from apps.incidents.services import alert_receipt
 
 from . import selectors as sel
 from . import services
+from .groups import groups_add, groups_discard
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,14 @@ def snapshot_frames(
     return frames
 
 
+# The handshake's reads, each gathered over the sockets connecting at the same moment (one trip
+# to the database thread and one query for all of them: apps.common.ws.Batched).
+crew_units: Batched[Any, int] = Batched(sel.crew_units)
+sockets_joined: Batched[services.Arrival, services.Joined] = Batched(services.sockets_joined)
+catch_ups: Batched[tuple[str, int], CatchUp] = Batched(sel.catch_ups, limit=200)
+live_alerts: Batched[str, bool] = Batched(sel.live_alerts)
+
+
 class SequencedConsumer(AsyncWebsocketConsumer):
     # The frames a client may send: type → handler. Only these are dispatched; a type is never
     # turned into a method name (`{"type": "joined"}` used to call the internal on_joined hook).
@@ -99,6 +110,8 @@ class SequencedConsumer(AsyncWebsocketConsumer):
     user_group: str = ""
     last_sent: int = 0
     synced: bool = False
+    # The audience's head read once the groups were joined, for the first hello only.
+    joined_head: int | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch without its hop to the database thread before every message.
@@ -122,23 +135,44 @@ class SequencedConsumer(AsyncWebsocketConsumer):
         self.tokens_at = time.monotonic()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
+            await self.refuse(CLOSE_UNAUTHENTICATED)
         audience = await self.resolve_audience(user)
         if audience is None:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
+            await self.refuse(CLOSE_FORBIDDEN)
         self.audience = audience
         self.user_group = user_group(user.pk)
-        await self.channel_layer.group_add(group_for(audience), self.channel_name)
-        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        await groups_add(
+            self.channel_layer, self.channel_name, [group_for(audience), self.user_group]
+        )
+        # Only now, with the socket in its groups, the database once more: a sign-out committed
+        # since the token was looked up is seen here, a later one reaches the user's group; the
+        # head read now is the exact catch-up point (any later notice is pushed to the socket).
+        joined = await sockets_joined(
+            services.Arrival(
+                audience=audience,
+                user_id=user.pk,
+                token_hash=self.scope.get("token_hash", ""),
+                unit_id=self.unit_id_joined(),
+            )
+        )
+        if joined is None or not joined.authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+        self.joined_head = joined.head
         await self.accept()
-        await self.on_joined()
+        await self.on_joined(joined)
+
+    async def refuse(self, code: int) -> NoReturn:
+        """Refuse the handshake and end the consumer at once (with its channel-layer receive),
+        not when the server reports the client gone."""
+        await self.close(code=code)
+        await self.disconnect(code)
+        raise StopConsumer
 
     async def disconnect(self, code: int) -> None:
         if self.audience:
-            await self.channel_layer.group_discard(group_for(self.audience), self.channel_name)
-            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+            await groups_discard(
+                self.channel_layer, self.channel_name, [group_for(self.audience), self.user_group]
+            )
 
     async def session_revoked(self, message: dict[str, Any]) -> None:
         """A commander signed this user out everywhere (a lost phone): close at once."""
@@ -147,7 +181,11 @@ class SequencedConsumer(AsyncWebsocketConsumer):
     async def resolve_audience(self, user: Any) -> str | None:
         raise NotImplementedError
 
-    async def on_joined(self) -> None:
+    def unit_id_joined(self) -> int:
+        """The unit whose alerts are re-sent on connect (0: none)."""
+        return 0
+
+    async def on_joined(self, joined: services.Joined) -> None:
         """Hook after accept."""
 
     async def snapshot(self) -> dict[str, Any]:
@@ -203,9 +241,13 @@ class SequencedConsumer(AsyncWebsocketConsumer):
             last = 0
         if not isinstance(last, int) or isinstance(last, bool) or last < 0:
             raise FrameError("bad_field", "last_seq must be a non-negative integer.")
-        catch_up = await database_sync_to_async(notices_since)(
-            audience=self.audience, last_seq=last
-        )
+        head, self.joined_head = self.joined_head, None
+        if head is not None and last == head:
+            # Up to date when the socket joined its groups: nothing to read (a reconnect storm
+            # is mostly phones that missed nothing); what came since is pushed to it.
+            catch_up = CatchUp(frames=[], head=head)
+        else:
+            catch_up = await self.catch_up(last)
         async with self.send_lock:
             if catch_up.frames is None:
                 await self._send_snapshot(catch_up.head)
@@ -233,9 +275,7 @@ class SequencedConsumer(AsyncWebsocketConsumer):
             if seq <= self.last_sent:
                 return
             if seq > self.last_sent + 1:
-                catch_up = await database_sync_to_async(notices_since)(
-                    audience=self.audience, last_seq=self.last_sent
-                )
+                catch_up = await self.catch_up(self.last_sent)
                 if catch_up.frames is None:
                     await self._send_snapshot(catch_up.head)
                     self.last_sent = catch_up.head
@@ -247,6 +287,12 @@ class SequencedConsumer(AsyncWebsocketConsumer):
                 return
             await self._send_json(frame)
             self.last_sent = seq
+
+    async def catch_up(self, last: int) -> CatchUp:
+        """What the audience issued after `last`, from the database (`notices_since`)."""
+        catch_up = await catch_ups((self.audience, last))
+        assert catch_up is not None
+        return catch_up
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -339,27 +385,27 @@ class UnitConsumer(SequencedConsumer):
     unit_id: int = 0
 
     async def resolve_audience(self, user: Any) -> str | None:
-        unit_id = await database_sync_to_async(sel.unit_id_for_crew)(user)
+        unit_id = await crew_units(user)
         if unit_id is None:
             return None
         self.unit_id = unit_id
         self.last_fix = 0.0
         return unit_audience(unit_id)
 
-    async def on_joined(self) -> None:
+    def unit_id_joined(self) -> int:
+        return self.unit_id
+
+    async def on_joined(self, joined: services.Joined) -> None:
         await self.send_frame({"type": "welcome", "unit_id": self.unit_id})
-        await self.resend_pending_alerts()
+        # The alerts awaiting a receipt, read (and counted as sent) with the join.
+        for frame in joined.alerts:
+            await self.send_frame(frame)
         AlertResender.here().add(self)
 
     async def disconnect(self, code: int) -> None:
         if self.unit_id:
             AlertResender.here().remove(self)
         await super().disconnect(code)
-
-    async def resend_pending_alerts(self) -> None:
-        frames = await database_sync_to_async(services.alerts_resend_one)(self.unit_id)
-        for frame in frames:
-            await self.send_frame(frame)
 
     async def snapshot(self) -> dict[str, Any]:
         snap: dict[str, Any] = await database_sync_to_async(sel.unit_snapshot)(self.unit_id)
@@ -371,7 +417,8 @@ class UnitConsumer(SequencedConsumer):
         alert_ids = [str(f.get("alert_id")) for f in frames if f.get("type") == "dispatch.alert"]
         if not alert_ids:
             return frames
-        live = await database_sync_to_async(sel.live_alert_ids)(alert_ids)
+        answers = await asyncio.gather(*(live_alerts(a) for a in alert_ids))
+        live = {a for a, stands in zip(alert_ids, answers, strict=True) if stands}
         # A stale alert keeps its place in the sequence (the client's count stays gap-free) as a
         # silent `dispatch.expired` frame.
         return [

@@ -102,10 +102,13 @@ def escalation_phones(*, unit_id: int, now: datetime | None = None) -> list[str]
     return phones[: max(0, int(settings.ESCALATION_SMS_MAX))]
 
 
-def redispatch_candidates(incident: Incident, *, now: datetime | None = None) -> list[Unit]:
+def redispatch_candidates(
+    incident: Incident, *, now: datetime | None = None, check_phones: bool = True
+) -> list[Unit]:
     """The free units, best first, that may take over a silent unit's incident: never one that
     already missed this incident's acknowledge, and only one whose phone reported within
-    ESCALATION_HEARTBEAT_MAX_AGE_S (a unit that cannot hear the alert would only miss again)."""
+    ESCALATION_HEARTBEAT_MAX_AGE_S (a unit that cannot hear the alert would only miss again).
+    ``check_phones=False`` is the simulation's: its phones keep no heartbeat and all answer."""
     missed = set(
         Deadline.objects.filter(
             incident=incident, kind=DeadlineKind.ACKNOWLEDGE, outcome=DeadlineOutcome.MISSED
@@ -116,12 +119,16 @@ def redispatch_candidates(incident: Incident, *, now: datetime | None = None) ->
         for rec in unit_recommendations(lat=incident.lat, lon=incident.lon)
         if rec.unit.pk not in missed
     ]
+    if not check_phones:
+        return ranked
     ages = heartbeat_ages([u.pk for u in ranked], now=now)
     limit = int(settings.ESCALATION_HEARTBEAT_MAX_AGE_S)
     return [u for u in ranked if (age := ages.get(u.pk)) is not None and age <= limit]
 
 
-def redispatch_after_silence(*, incident_id: int, silent_unit_id: int) -> Incident | None:
+def redispatch_after_silence(
+    *, incident_id: int, silent_unit_id: int, check_phones: bool = True
+) -> Incident | None:
     """Take the silent unit off and send the best qualifying free unit. Returns the incident, or
     None when nothing was done: the unit acknowledged meanwhile, the incident moved on, or no unit
     qualifies — then the incident stays as it is, flagged escalated on the command map, for the
@@ -133,7 +140,7 @@ def redispatch_after_silence(*, incident_id: int, silent_unit_id: int) -> Incide
         or incident.unit_id != silent_unit_id
     ):
         return None
-    candidates = redispatch_candidates(incident)
+    candidates = redispatch_candidates(incident, check_phones=check_phones)
     if not candidates:
         log.warning(
             "incident %s: no free unit with a live phone to send after escalation; it stays with "

@@ -6,6 +6,7 @@ Each function runs in a worker thread (database_sync_to_async) and returns plain
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import asdict
 from typing import Any
 
@@ -14,8 +15,9 @@ from django.utils import timezone
 
 from apps.calls.notify import call_brief
 from apps.calls.selectors import calls_ringing
-from apps.common.models import Notice
-from apps.common.notices import unit_audience
+from apps.common.models import Notice, NoticeCursor
+from apps.common.notices import CatchUp, notices_since, unit_audience
+from apps.common.roles import roles_prefetch
 from apps.field.notify import UnitEmergency
 from apps.field.selectors import emergencies_open
 from apps.incidents.models import (
@@ -28,12 +30,31 @@ from apps.incidents.models import (
 )
 from apps.incidents.notify import IncidentBrief, active_assignments_prefetch
 from apps.units.models import Unit
-from apps.units.selectors import unit_for_user
+from apps.units.selectors import crew_unit_ids
 
 
-def unit_id_for_crew(user: Any) -> int | None:
-    unit = unit_for_user(user)
-    return unit.pk if unit is not None else None
+def crew_units(users: list[Any]) -> dict[Any, int]:
+    """The unit each of these users crews (`unit_for_user`, for all of them at once), by user;
+    those who crew none are missing."""
+    roles_prefetch(users)
+    unit_ids = crew_unit_ids(users)
+    return {user: unit_ids[user.pk] for user in users if user.pk in unit_ids}
+
+
+def audience_heads(audiences: Collection[str]) -> dict[str, int]:
+    """The last number issued to each audience (0 when none was)."""
+    heads = dict(
+        NoticeCursor.objects.filter(audience__in=audiences).values_list("audience", "last_seq")
+    )
+    return {audience: heads.get(audience, 0) for audience in audiences}
+
+
+def catch_ups(wanted: list[tuple[str, int]]) -> dict[tuple[str, int], CatchUp]:
+    """`notices_since` for many (audience, last_seq) at once, in one trip."""
+    return {
+        (audience, last): notices_since(audience=audience, last_seq=last)
+        for audience, last in wanted
+    }
 
 
 def _live_alerts() -> QuerySet[Alert]:
@@ -47,6 +68,11 @@ def _live_alerts() -> QuerySet[Alert]:
         cleared_at__isnull=True,
     )
     return Alert.objects.filter(Exists(waiting), withdrawn_at__isnull=True)
+
+
+def live_alerts(alert_ids: list[str]) -> dict[str, bool]:
+    """`live_alert_ids` as a mapping: alert id → True for those that stand."""
+    return dict.fromkeys(live_alert_ids(alert_ids), True)
 
 
 def live_alert_ids(alert_ids: list[str]) -> set[str]:

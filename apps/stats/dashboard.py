@@ -8,14 +8,13 @@ group-by being one SQL aggregate query, never a query per row.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Round, TruncDate
+from django.db.models import Count, FloatField, Q, QuerySet
+from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -23,27 +22,20 @@ from django.utils.translation import gettext_lazy as _
 from apps.incidents.models import AssignmentRole, Category, Incident, IncidentAssignment
 from apps.units.models import StagingPoint, Unit, UnitStatus
 
+from . import selectors
 from .exports import Column, Kind, Table
-from .models import COUNT_COLUMNS, HIST_EDGES_S, INTERVAL_COLUMNS, DailyStats, hist_columns
+from .models import COUNT_COLUMNS, HIST_EDGES_S, INTERVAL_COLUMNS, hist_columns
 from .selectors import (
     EXACT_MAX_DAYS,
-    SHANGHAI,
-    SUMMED_COLUMNS,
     IntervalFigures,
     ResponseFigures,
     StatsFilter,
     Summary,
-    _add,
     _figures_from,
-    _raw_ranges,
-    _rolled_up_days,
-    alias_intervals,
     count_aggregates,
-    histogram_aggregates,
     incidents_in,
     interval_percentiles,
     intervals_of,
-    local_today,
     period_bounds,
     rate,
     street_presence,
@@ -91,7 +83,7 @@ def daily_figures(incidents: QuerySet[Incident], *, now: datetime) -> list[DayFi
     """Per day of receipt (Asia/Shanghai) and category: calls and target counts. One query."""
     rows = (
         incidents.order_by()
-        .annotate(_day=TruncDate("received_at", tzinfo=SHANGHAI))
+        .annotate(_day=selectors.local_date())
         .values("_day", "category")
         .annotate(**count_aggregates(now))
         .order_by("_day", "category")
@@ -129,7 +121,9 @@ class Histogram:
 
 def response_histograms(incidents: QuerySet[Incident]) -> dict[str, Histogram]:
     """The distribution of every response interval in the statistics buckets. One query."""
-    row = alias_intervals(incidents.order_by()).aggregate(**histogram_aggregates())
+    row = selectors.grouped_sums(
+        incidents, (), now=timezone.now(), columns=selectors.ALL_HIST_COLUMNS
+    )[()]
     return {
         name: Histogram(HIST_EDGES_S, [int(row[col]) for col in hist_columns(prefix)])
         for name, prefix in INTERVAL_COLUMNS.items()
@@ -198,41 +192,17 @@ def period_sums(
     now: datetime,
     keys: tuple[str, ...],
 ) -> dict[tuple[Hashable, ...], dict[str, int]]:
-    """Summed ``DailyStats`` columns (counts and interval histograms) per group, as
-    ``stats.summary`` sums them: the aggregates for the days rolled up after they ended, the
-    incidents themselves (bucketed in SQL) for the other days. Two queries."""
-    daily_keys = [GROUP_KEYS[k][0] for k in keys if k != "all"]
-    raw_keys = [GROUP_KEYS[k][1] for k in keys if k != "all"]
-    sums: dict[tuple[Hashable, ...], dict[str, int]] = defaultdict(dict)
-    aggregated = _rolled_up_days(start, end, local_today(now))
-    if aggregated:
-        daily = DailyStats.objects.filter(day__in=aggregated).filter(filters.daily_q()).order_by()
-        summed = {col: Sum(col) for col in SUMMED_COLUMNS}
-        rows = (
-            daily.values(*daily_keys).annotate(**summed)
-            if daily_keys
-            else [daily.aggregate(**summed)]
-        )
-        for row in rows:
-            _add(sums[tuple(row[k] for k in daily_keys)], row, SUMMED_COLUMNS)
-    ranges = _raw_ranges(start, end, set(aggregated))
-    if ranges:
-        lo, hi = period_bounds(start, end)
-        span = Q()
-        for r_lo, r_hi in ranges:
-            span |= Q(received_at__gte=r_lo, received_at__lt=r_hi)
-        raw = alias_intervals(incidents_in(lo, hi, filters).filter(span))
-        if "day" in keys:
-            raw = raw.annotate(_day=TruncDate("received_at", tzinfo=SHANGHAI))
-        aggs = {**count_aggregates(now), **histogram_aggregates()}
-        raw_rows = (
-            raw.values(*raw_keys).annotate(**aggs).order_by()
-            if raw_keys
-            else [raw.order_by().aggregate(**aggs)]
-        )
-        for row in raw_rows:
-            _add(sums[tuple(row[k] for k in raw_keys)], row, list(aggs))
-    return sums
+    """Summed counts (for the key ``all``: the interval histograms) per group, as
+    ``stats.summary`` sums them (``selectors.period_sums``): the aggregates for the days rolled
+    up after they ended, the incidents themselves for the other days. Two queries."""
+    return selectors.period_sums(
+        start=start,
+        end=end,
+        filters=filters,
+        now=now,
+        keys=tuple(k for k in keys if k != "all"),  # the names of selectors.SUM_KEYS
+        columns=selectors.ALL_HIST_COLUMNS if "all" in keys else COUNT_COLUMNS,
+    ).groups
 
 
 def period_grouped_figures(
@@ -295,10 +265,25 @@ def _response_columns() -> list[Column]:
         Column("arrival_median", _("Arrival median (s)"), Kind.SECONDS),
         Column("arrival_p90", _("Arrival p90 (s)"), Kind.SECONDS),
         Column("ack_share", _("Acknowledged within target"), Kind.RATE),
+        Column("ack_late", _("Not acknowledged within target")),
         Column("arrival_share", _("Arrived within target"), Kind.RATE),
-        Column("escalations", _("Escalations")),
-        Column("breaches", _("Arrival targets missed")),
+        Column("arrival_late", _("Not arrived within target")),
+        # Recorded by the live timers (apps/incidents/deadlines.py): an imported call had none,
+        # so these are not the complements of the shares (which read every call's times).
+        Column("escalations", _("Live escalations")),
+        Column("breaches", _("Live arrival alarms")),
     ]
+
+
+def late_acknowledgements(fig: ResponseFigures) -> int:
+    """Calls due for the acknowledge target that missed it (late or never): the complement of
+    the share, from the same timestamps."""
+    return fig.acknowledge_due - fig.acknowledge_within_target
+
+
+def late_arrivals(fig: ResponseFigures) -> int:
+    """Calls due for the arrival target that missed it: the complement of the share."""
+    return fig.arrival_due - fig.arrival_within_target
 
 
 def _response_values(fig: ResponseFigures | None) -> dict[str, Any]:
@@ -307,6 +292,8 @@ def _response_values(fig: ResponseFigures | None) -> dict[str, Any]:
             "total": 0,
             "transferred": 0,
             "resolved_on_scene": 0,
+            "ack_late": 0,
+            "arrival_late": 0,
             "escalations": 0,
             "breaches": 0,
         }
@@ -321,7 +308,9 @@ def _response_values(fig: ResponseFigures | None) -> dict[str, Any]:
         "arrival_median": fig.dispatch_to_arrival.median_s,
         "arrival_p90": fig.dispatch_to_arrival.p90_s,
         "ack_share": fig.acknowledge_target_share,
+        "ack_late": late_acknowledgements(fig),
         "arrival_share": fig.arrival_target_share,
+        "arrival_late": late_arrivals(fig),
         "escalations": fig.escalations,
         "breaches": fig.breaches,
     }
@@ -384,6 +373,21 @@ class Dashboard:
     heat: list[HeatCell]
     points: list[StagingPoint]
     tables: dict[str, Table]
+    # Calls of the period imported from history: no live timers, so no escalation or arrival
+    # alarm could be recorded for them.
+    imported: int
+
+    @property
+    def live(self) -> int:
+        return self.summary.total - self.imported
+
+    @property
+    def ack_late(self) -> int:
+        return late_acknowledgements(self.summary.response)
+
+    @property
+    def arrival_late(self) -> int:
+        return late_arrivals(self.summary.response)
 
 
 def dashboard(
@@ -504,4 +508,5 @@ def dashboard(
         heat=heat_cells(incidents),
         points=points,
         tables={t.key: t for t in (category_table(result), points_table, units_table)},
+        imported=incidents.filter(imported=True).count(),
     )

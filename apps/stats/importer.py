@@ -97,6 +97,8 @@ class ImportReport:
     rejects: list[Reject] = field(default_factory=list)
     # Asia/Shanghai dates of the imported incidents (for the statistics rollup).
     days: set[date] = field(default_factory=set)
+    # Stopped on request (Ctrl-C) at a batch boundary: the batches before are written.
+    stopped: bool = False
 
 
 class SpatialIndex:
@@ -313,11 +315,14 @@ def import_incidents(
     *,
     batch_size: int = BATCH_SIZE,
     on_reject: Callable[[Reject], None] | None = None,
+    on_batch: Callable[[int], bool] | None = None,
 ) -> ImportReport:
     """Import incidents from a CSV text stream. See the module docstring for the columns.
 
     Each batch is written in its own transaction (an interrupted import keeps the batches
-    already written; running it again skips them by number).
+    already written; running it again skips them by number). After each batch,
+    ``on_batch(rows read so far)`` is called; when it returns True the import stops there
+    (Ctrl-C), with ``report.stopped`` set.
     """
     reader = csv.DictReader(stream)
     if reader.fieldnames is None:
@@ -358,25 +363,30 @@ def import_incidents(
                 report.skipped_existing += 1
                 continue
             candidates[incident.number] = incident
-        if not candidates:
-            continue
-        with transaction.atomic():
-            existing = set(
-                Incident.objects.filter(number__in=list(candidates)).values_list(
-                    "number", flat=True
-                )
-            )
-            new = [inc for number, inc in candidates.items() if number not in existing]
-            Incident.objects.bulk_create(new, batch_size=batch_size)
-            IncidentAssignment.objects.bulk_create(
-                [_primary_of(inc) for inc in new if inc.unit_id is not None],
-                batch_size=batch_size,
-            )
-        report.skipped_existing += len(existing)
-        report.imported += len(new)
-        for inc in new:
-            report.days.add(inc.received_at.astimezone(SHANGHAI).date())
+        if candidates:
+            _write_batch(candidates, report, batch_size)
+        if on_batch is not None and on_batch(report.rows):
+            report.stopped = True
+            break
     return report
+
+
+def _write_batch(candidates: dict[str, Incident], report: ImportReport, batch_size: int) -> None:
+    """One batch in one transaction: the rows whose number is not there yet."""
+    with transaction.atomic():
+        existing = set(
+            Incident.objects.filter(number__in=list(candidates)).values_list("number", flat=True)
+        )
+        new = [inc for number, inc in candidates.items() if number not in existing]
+        Incident.objects.bulk_create(new, batch_size=batch_size)
+        IncidentAssignment.objects.bulk_create(
+            [_primary_of(inc) for inc in new if inc.unit_id is not None],
+            batch_size=batch_size,
+        )
+    report.skipped_existing += len(existing)
+    report.imported += len(new)
+    for inc in new:
+        report.days.add(inc.received_at.astimezone(SHANGHAI).date())
 
 
 def describe(report: ImportReport) -> dict[str, Any]:

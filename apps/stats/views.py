@@ -2,13 +2,19 @@
 
 Commanders and dispatchers only (others 403; anonymous → the admin login). The query string
 holds the filters (start, end, station, staging_point, unit, category, shift; default: the last
-30 days) and, for an export, ``format=csv|xlsx`` and ``table=category|staging_points|units``;
-``format=json`` answers the figures as JSON. Bad input → 400 with a message per field (JSON for
-exports and JSON, the page with the form's errors otherwise).
+30 days) and, for an export, ``format=csv|xlsx`` and
+``table=category|staging_points|units|incidents`` (the last: the period's incidents one by one,
+streamed); ``format=json`` answers the figures as JSON. Bad input → 400 with a message per
+field (JSON for exports and JSON, the page with the form's errors otherwise).
+
+The page itself computes nothing: it answers at once with the filters and a notice of what is
+being computed, and its script loads the figures (``format=fragment``: the cards, charts and
+tables as HTML, with the charts' figures embedded), so a long period never shows a blank page,
+and a failed request shows a message.
 
 Every figure comes from the statistics service through apps/stats/dashboard.py;
 the charts are drawn by static/stats/dashboard.js as SVG from the figures embedded in the
-page.
+fragment.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponseBase,
+    HttpResponseForbidden,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,12 +45,12 @@ from apps.units.models import StagingPoint, Station, Unit
 
 from .api import MAX_PERIOD_DAYS
 from .dashboard import Dashboard, dashboard
-from .exports import Table, to_csv, to_xlsx
+from .exports import Table, incidents_response, table_response
 from .selectors import StatsFilter, local_today
 
 DEFAULT_DAYS = 30
-FORMATS = ("html", "json", "csv", "xlsx")
-TABLES = ("category", "staging_points", "units")
+FORMATS = ("html", "fragment", "json", "csv", "xlsx")
+TABLES = ("category", "staging_points", "units", "incidents")
 
 
 def _shift_choices() -> list[tuple[str, str]]:
@@ -136,7 +147,7 @@ def _wants_json(request: HttpRequest) -> bool:
 
 @require_GET
 @never_cache
-def dashboard_page(request: HttpRequest) -> HttpResponse:
+def dashboard_page(request: HttpRequest) -> HttpResponseBase:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not is_command_centre(request.user):
@@ -146,46 +157,60 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         errors = {field: [str(m) for m in msgs] for field, msgs in form.errors.items()}
         if _wants_json(request):
             return JsonResponse({"errors": errors}, status=400)
-        return render(request, "stats/dashboard.html", {"form": form, "data": None}, status=400)
+        return render(request, "stats/dashboard.html", {"form": form}, status=400)
+    query = request.GET.copy()
+    for key in ("format", "table"):
+        query.pop(key, None)
+    fmt = form.cleaned_data.get("format") or "html"
+    if fmt == "html":
+        fragment = query.copy()
+        fragment["format"] = "fragment"
+        return render(
+            request,
+            "stats/dashboard.html",
+            {
+                "form": form,
+                "start": form.cleaned_data["start"],
+                "end": form.cleaned_data["end"],
+                "fragment_query": fragment.urlencode(),
+                "strings": _strings(),
+            },
+        )
+    if fmt in ("csv", "xlsx") and form.cleaned_data["table"] == "incidents":
+        # The incidents one by one, streamed; nothing of the dashboard is computed for them.
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        return incidents_response(
+            start=start,
+            end=end,
+            filters=form.stats_filter(),
+            fmt=fmt,
+            filename=f"incidents_{start:%Y%m%d}-{end:%Y%m%d}.{fmt}",
+        )
     data = dashboard(
         start=form.cleaned_data["start"],
         end=form.cleaned_data["end"],
         filters=form.stats_filter(),
     )
-    fmt = form.cleaned_data.get("format") or "html"
     if fmt in ("csv", "xlsx"):
         return _export(data.tables[form.cleaned_data["table"]], data, fmt)
     if fmt == "json":
         return JsonResponse(_figures(data))
-    query = request.GET.copy()
-    for key in ("format", "table"):
-        query.pop(key, None)
     return render(
         request,
-        "stats/dashboard.html",
+        "stats/dashboard_figures.html",
         {
-            "form": form,
             "data": data,
             "tables": list(data.tables.values()),
             "figures": _figures(data),
-            "strings": _strings(),
             "map": _map_config(data),
             "export_query": query.urlencode(),
         },
     )
 
 
-def _export(table: Table, data: Dashboard, fmt: str) -> HttpResponse:
+def _export(table: Table, data: Dashboard, fmt: str) -> HttpResponseBase:
     name = f"{table.key}_{data.start:%Y%m%d}-{data.end:%Y%m%d}.{fmt}"
-    if fmt == "csv":
-        response = HttpResponse(to_csv(table), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(
-            to_xlsx(table),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return table_response(table, fmt, name)
 
 
 def _figures(data: Dashboard) -> dict[str, Any]:
@@ -195,6 +220,7 @@ def _figures(data: Dashboard) -> dict[str, Any]:
         "start": data.start.isoformat(),
         "end": data.end.isoformat(),
         "summary": data.summary.to_dict(),
+        "imported": data.imported,
         "categories": [{"code": str(c), "label": str(labels[c])} for c in Category.values],
         "days": [{**asdict(d), "day": d.day.isoformat()} for d in data.days],
         "histograms": {name: asdict(h) for name, h in data.histograms.items()},
@@ -250,4 +276,10 @@ def _strings() -> dict[str, str]:
         "moveUpGap": _("No free unit reaches these staging points' areas in time: %(points)s"),
         "listSeparator": _(", "),
         "moveUpError": _("The coverage gap could not be loaded."),
+        "loadError": _(
+            "The figures could not be computed (%(reason)s). Try again, or choose a shorter period."
+        ),
+        "httpError": _("the server answered %(status)s"),
+        "networkError": _("no answer from the server"),
+        "retry": _("Try again"),
     }

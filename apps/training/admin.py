@@ -13,12 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields
 
 from apps.personnel.access import is_hr
 from apps.personnel.admin import AssignmentAdmin, HRAdminMixin, ImportExportHRMixin
 from apps.personnel.models import Assignment, Person
-from apps.personnel.resources import LookupWidget
+from apps.personnel.resources import HRResource, LookupWidget
 from apps.units.models import StagingPoint
 
 from .models import (
@@ -43,7 +43,7 @@ else:  # the admin classes are not subscriptable at runtime
 # --- Import/export ----------------------------------------------------------------------
 
 
-class TrainingSessionResource(resources.ModelResource):
+class TrainingSessionResource(HRResource):
     trainer = fields.Field(
         attribute="trainer", column_name="trainer", widget=LookupWidget(Person, "staff_number")
     )
@@ -55,13 +55,19 @@ class TrainingSessionResource(resources.ModelResource):
         skip_unchanged = True
 
 
-class AttendanceResource(resources.ModelResource):
+class AttendanceResource(HRResource):
     session = fields.Field(
         attribute="session", column_name="session", widget=LookupWidget(TrainingSession, "pk")
     )
     person = fields.Field(
         attribute="person", column_name="staff_number", widget=LookupWidget(Person, "staff_number")
     )
+
+    # The status field's verbose name is the model's ("attendance"): the column is named apart.
+    column_labels = {
+        "person": Person._meta.get_field("staff_number").verbose_name,
+        "status": _("attendance status"),
+    }
 
     class Meta:
         model = Attendance
@@ -77,7 +83,7 @@ class AttendanceResource(resources.ModelResource):
 class AttendanceInline(_InlineBase):
     model = Attendance
     extra = 0
-    raw_id_fields = ["person"]
+    autocomplete_fields = ["person"]
 
 
 @admin.register(TrainingSession)
@@ -87,7 +93,7 @@ class TrainingSessionAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
     list_filter = ["type", "starts_at", "place"]
     search_fields = ["title", "place", "trainer__name", "attendance__person__name"]
     list_select_related = ["trainer"]
-    raw_id_fields = ["trainer"]
+    autocomplete_fields = ["trainer"]
     date_hierarchy = "starts_at"
     inlines = [AttendanceInline]
 
@@ -106,7 +112,7 @@ class AttendanceAdmin(HRAdminMixin, ImportExportHRMixin, _ModelAdminBase):
     list_filter = ["status", "session__type", "session__starts_at"]
     search_fields = ["person__name", "person__staff_number", "session__title"]
     list_select_related = ["session", "person"]
-    raw_id_fields = ["session", "person"]
+    autocomplete_fields = ["session", "person"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Attendance]:
         return self.chain_filter(request, super().get_queryset(request), "person")
@@ -133,7 +139,7 @@ class MentorshipAdmin(HRAdminMixin, _ModelAdminBase):
     list_filter = ["started_on", "ended_on", "sign_offs__competency"]
     search_fields = ["mentor__name", "mentee__name", "mentee__staff_number"]
     list_select_related = ["mentor", "mentee"]
-    raw_id_fields = ["mentor", "mentee"]
+    autocomplete_fields = ["mentor", "mentee"]
     inlines = [SignOffInline]
 
     @admin.display(description=_("signed off"))
@@ -172,7 +178,7 @@ class CertificationAdmin(HRAdminMixin, _ModelAdminBase):
     list_filter = [ExpiryFilter, "name"]
     search_fields = ["person__name", "person__staff_number", "name", "number"]
     list_select_related = ["person"]
-    raw_id_fields = ["person"]
+    autocomplete_fields = ["person"]
     date_hierarchy = "expires_on"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Certification]:

@@ -56,7 +56,15 @@ class MapModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))
         if self._view_only(request, obj):
-            fields = [self.readonly_maps.get(f, f) if isinstance(f, str) else f for f in fields]
+            # Django lists the form's fields, then the read-only ones (the map methods among
+            # them): each map takes its field's place, once. Listed twice, the same map container
+            # was drawn twice ("Map container is already initialized").
+            maps = self.readonly_maps
+            fields = [
+                maps.get(f, f) if isinstance(f, str) else f
+                for f in fields
+                if f not in maps.values()
+            ]
         return fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from djgeojson.fields import PolygonField
 
@@ -185,6 +186,9 @@ class Unit(models.Model):
         _("status"), max_length=16, choices=UnitStatus.choices, default=UnitStatus.AVAILABLE
     )
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    # From when the unit exists: its street presence is never counted before (stats). Units from
+    # before this column got the migration's time, their status records reaching further back.
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     # The incident this unit works, as its primary ("who handles is responsible") or as a backup;
     # at most one at a time.
     current_incident = models.ForeignKey(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from apps.common.notices import COMMAND, Payload, group_for, publish
+from apps.common.notices import COMMAND, Payload, group_for, nobody_listens, publish
 from apps.common.push import push_after_commit
 
 from .models import Unit
@@ -49,6 +49,8 @@ class UnitPosition(Payload):
 
 
 def notify_unit_status(unit: Unit) -> None:
+    if nobody_listens():
+        return
     publish(
         COMMAND,
         UnitUpdated(
@@ -61,6 +63,8 @@ def notify_unit_status(unit: Unit) -> None:
 
 
 def notify_unit_position(unit: Unit, *, lat: float, lon: float, at: datetime) -> None:
+    if nobody_listens():
+        return
     frame = UnitPosition(
         unit_id=unit.pk,
         callsign=unit.callsign,

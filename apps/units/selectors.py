@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -354,8 +354,10 @@ def unit_board() -> QuerySet[Unit]:
 def _posted(path: str, user: Any, at: datetime, shift: int | None = None) -> Q:
     """A posting (personnel.Assignment, reached by `path` from Unit) of the user valid at `at`,
     on the shift running then when `shift` is given (a posting without a shift: all shifts).
-    One Q: Django applies its conditions to the same posting row."""
-    q = Q(**{f"{path}__person__user": user, f"{path}__valid_from__lte": at}) & (
+    One Q: Django applies its conditions to the same posting row. `user` is a user, or a list
+    of user ids (a posting of any of them)."""
+    who = "person__user__in" if isinstance(user, list) else "person__user"
+    q = Q(**{f"{path}__{who}": user, f"{path}__valid_from__lte": at}) & (
         Q(**{f"{path}__valid_to__isnull": True}) | Q(**{f"{path}__valid_to__gt": at})
     )
     if shift is not None:
@@ -363,15 +365,25 @@ def _posted(path: str, user: Any, at: datetime, shift: int | None = None) -> Q:
     return q
 
 
-def _crew_q(user: Any, at: datetime, shift: int | None = None) -> Q:
-    """The units a user crews: a patrol unit through a posting to its staging point (one that
-    names no unit), any unit through a posting naming it (an elite squad group)."""
+def _crew_ways(user: Any, at: datetime, shift: int | None = None) -> list[tuple[str, Q]]:
+    """The ways to crew a unit, each with the path from Unit to its posting: a patrol unit
+    through a posting to its staging point (one that names no unit), any unit through a posting
+    naming it (an elite squad group). `user` as for `_posted`."""
     via_point = (
         Q(kind=UnitKind.PATROL)
         & Q(staging_point__assignments__unit__isnull=True)
         & _posted("staging_point__assignments", user, at, shift)
     )
-    return via_point | _posted("crew_postings", user, at, shift)
+    return [
+        ("staging_point__assignments", via_point),
+        ("crew_postings", _posted("crew_postings", user, at, shift)),
+    ]
+
+
+def _crew_q(user: Any, at: datetime, shift: int | None = None) -> Q:
+    """The units a user crews (any of `_crew_ways`)."""
+    (_, via_point), (_, via_posting) = _crew_ways(user, at, shift)
+    return via_point | via_posting
 
 
 def _crew_units(user: Any, at: datetime | None = None) -> QuerySet[Unit]:
@@ -388,6 +400,24 @@ def unit_for_user(user: Any, *, at: datetime | None = None) -> Unit | None:
     if not user.is_authenticated or not has_role(user, *UNIT_CREW_ROLES):
         return None
     return _crew_units(user, at).order_by("callsign").distinct().first()
+
+
+def crew_unit_ids(users: Collection[Any], *, at: datetime | None = None) -> dict[int, int]:
+    """`unit_for_user` for many users at once: {user id: id of the unit}, without those who crew
+    none. One query per way of crewing a unit, whatever the number of users, each led by the
+    users' postings (the websocket handshakes of a reconnect storm). `unit_for_user`'s one query
+    joins both ways with outer joins and reads every unit: 47 ms each with 6,000 units."""
+    at = at or timezone.now()
+    user_ids = [u.pk for u in users if u.is_authenticated and has_role(u, *UNIT_CREW_ROLES)]
+    if not user_ids:
+        return {}
+    first: dict[int, tuple[str, int]] = {}  # by user: (call sign, unit), the lowest call sign
+    for path, q in _crew_ways(user_ids, at):
+        rows = Unit.objects.filter(q).values_list(f"{path}__person__user", "callsign", "pk")
+        for user_id, callsign, unit_id in rows:
+            if user_id not in first or (callsign, unit_id) < first[user_id]:
+                first[user_id] = (callsign, unit_id)
+    return {user_id: unit_id for user_id, (_, unit_id) in first.items()}
 
 
 def is_crew(user: Any, unit: Unit, *, at: datetime | None = None) -> bool:

@@ -19,8 +19,11 @@ def test_commanders_and_dispatchers_open_the_dashboard(role: Role) -> None:
     client.force_login(UserFactory(roles=[role]))
     response = client.get(URL)
     assert response.status_code == 200
-    assert b'id="dashboard-figures"' in response.content
+    assert b'id="loading"' in response.content
     assert b"leaflet/leaflet.js" in response.content
+    fragment = client.get(URL, {"format": "fragment"})
+    assert fragment.status_code == 200
+    assert b'id="dashboard-figures"' in fragment.content
 
 
 @pytest.mark.parametrize(
@@ -31,6 +34,7 @@ def test_other_roles_are_refused(roles: list[Role]) -> None:
     client.force_login(UserFactory(roles=roles))
     assert client.get(URL).status_code == 403
     assert client.get(URL, {"format": "csv", "table": "units"}).status_code == 403
+    assert client.get(URL, {"format": "fragment"}).status_code == 403
 
 
 def test_anonymous_visitors_are_sent_to_the_admin_login() -> None:

@@ -28,9 +28,11 @@ def table_json(client: Client, table: str, **params: Any) -> dict[str, Any]:
 
 def export(client: Client, fmt: str, table: str, **params: Any) -> bytes:
     response = client.get(URL, {"format": fmt, "table": table, "start": DAY, "end": DAY, **params})
-    assert response.status_code == 200, response.content
+    assert response.status_code == 200, response.getvalue()
     assert response["Content-Disposition"].startswith(f'attachment; filename="{table}_20260302')
-    return response.content
+    # Streamed (CSV) or sent from a file (.xlsx): read through, as a browser does.
+    body: bytes = response.getvalue()
+    return body
 
 
 def as_text(value: Any) -> str:

@@ -75,7 +75,9 @@ def test_a_long_period_is_answered_with_the_daily_aggregates(
 
     build()
     stats_rollup_day(day=date(2026, 3, 2))
-    response = commander.get(URL, {"start": "2026-01-01", "end": "2026-03-09"})
+    response = commander.get(
+        URL, {"start": "2026-01-01", "end": "2026-03-09", "format": "fragment"}
+    )
     assert response.status_code == 200
     summary = response.context["data"].summary
     assert (summary.total, summary.aggregated_days, summary.response.exact) == (6, 1, True)

@@ -19,6 +19,6 @@ from tests.support.factories import DEMO_PASSWORD
 @pytest.fixture(scope="module")
 def demo_city(django_db_setup: Any, django_db_blocker: Any) -> Iterator[DemoSummary]:
     with django_db_blocker.unblock(), transaction.atomic():
-        summary = load_demo_city(password=DEMO_PASSWORD)
+        summary = load_demo_city(password=DEMO_PASSWORD, history=False)
         yield summary
         transaction.set_rollback(True)

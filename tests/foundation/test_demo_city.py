@@ -303,14 +303,14 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
 
 def test_loading_again_changes_nothing(demo_city: DemoSummary) -> None:
     before = snapshot()
-    again = load_demo_city(password=DEMO_PASSWORD)
+    again = load_demo_city(password=DEMO_PASSWORD, history=False)
     assert again.created == 0
     assert snapshot() == before
 
 
 def test_loading_with_another_password_sets_it_and_adds_nothing(demo_city: DemoSummary) -> None:
     counts = {k: len(v) for k, v in snapshot().items()}
-    load_demo_city(password="another-pw")
+    load_demo_city(password="another-pw", history=False)
     assert {k: len(v) for k, v in snapshot().items()} == counts
     assert authenticate(username="commander", password="another-pw") is not None
     assert authenticate(username="commander", password=DEMO_PASSWORD) is None
@@ -318,7 +318,7 @@ def test_loading_with_another_password_sets_it_and_adds_nothing(demo_city: DemoS
 
 def test_the_command_prints_the_numbers_and_the_logins(demo_city: DemoSummary) -> None:
     out = io.StringIO()
-    call_command("load_demo_city", "--password", DEMO_PASSWORD, stdout=out)
+    call_command("load_demo_city", "--password", DEMO_PASSWORD, "--no-history", stdout=out)
     text = out.getvalue()
     assert "8 staging points" in text and "224 auxiliaries" in text and "0 rows created" in text
     for username in ("commander", "dispatcher", "hr", "station", "officer", "auxiliary"):

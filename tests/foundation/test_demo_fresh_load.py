@@ -18,10 +18,10 @@ def counts() -> dict[str, int]:
 
 def test_an_empty_database_gets_the_whole_city_and_a_second_run_adds_nothing() -> None:
     assert counts() == dict.fromkeys(counts(), 0)
-    first = load_demo_city(password="pw")
+    first = load_demo_city(password="pw", history=False)
     assert first.created > 0
     after_first = counts()
     assert after_first["StagingPoint"] == 8 and after_first["Person"] == 239
-    second = load_demo_city(password="pw")
+    second = load_demo_city(password="pw", history=False)
     assert second.created == 0
     assert counts() == after_first

@@ -113,8 +113,9 @@ def test_an_invalid_people_file_writes_nothing_and_reports_each_bad_row(
     result = dry.context["result"]
     invalid = {r.number: r.error_dict for r in result.invalid_rows}
     assert set(invalid) == {2, 3}
-    assert "kind" in invalid[2]
-    assert "supervisor" in invalid[3]
+    # Keyed by the column headers the reader sees (zh-Hans, the default language).
+    assert "类型" in invalid[2]
+    assert "上级" in invalid[3]
     assert Person.objects.count() == before
     assert not Person.objects.filter(staff_number="A200").exists()
 
@@ -198,7 +199,7 @@ def test_assessment_scores_import_then_export_with_computed_totals(hr_client: Cl
     sheet = load_workbook(io.BytesIO(exported.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert "total" in rows[0]
+    assert "合计" in rows[0]
     assert any("D1" in row and "90.67" in [str(v) for v in row] for row in rows[1:])
 
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_city_loads_a_gazetteer_of_simao_once() -> None:
-    first = load_demo_city(password="pw")
+    first = load_demo_city(password="pw", history=False)
     assert 60 <= first.places <= 150
     assert not Place.objects.filter(demo=False).exists()
     snapshot = list(Place.objects.order_by("pk").values())
@@ -26,14 +26,14 @@ def test_the_demo_city_loads_a_gazetteer_of_simao_once() -> None:
     for kind in PlaceKind.values:
         assert Place.objects.filter(kind=kind).exists(), kind
 
-    again = load_demo_city(password="pw")
+    again = load_demo_city(password="pw", history=False)
     assert again.created == 0
     assert list(Place.objects.order_by("pk").values()) == snapshot
     assert PlaceKey.objects.count() == keys
 
 
 def test_demo_places_are_where_the_city_is() -> None:
-    load_demo_city(password="pw")
+    load_demo_city(password="pw", history=False)
     for spec in STATIONS:
         place = Place.objects.get(name=spec.name)
         station = station_at(lat=place.lat, lon=place.lon)

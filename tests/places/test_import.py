@@ -37,9 +37,9 @@ def run(
     with translation.override("en"):
         if rejected:
             with pytest.raises(CommandError, match=f"^{rejected} rows were rejected"):
-                call_command("import_places", str(path), *args, stdout=out, stderr=err)
+                call_command("import_places", str(path), "--quiet", *args, stdout=out, stderr=err)
         else:
-            call_command("import_places", str(path), *args, stdout=out, stderr=err)
+            call_command("import_places", str(path), "--quiet", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 

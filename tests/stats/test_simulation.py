@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import io
+import json
+from dataclasses import asdict
 from datetime import date
 
 import pytest
 from django.core.management import call_command
 
 from apps.incidents.models import Incident
-from apps.planning.simulation import simulate
+from apps.planning.coverage import Site, ZonedDemand, placement_options
+from apps.planning.simulation import (
+    Assumptions,
+    compare,
+    default_start,
+    simulate,
+    transfer_probability,
+)
+from apps.units.models import StagingPoint, Unit
 from tests.support.factories import small_city
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +61,114 @@ def test_the_command_prints_the_report_reproducibly() -> None:
     text = run()
     assert text == run()
     assert "15 calls" in text and "Calls received: 15," in text
+
+
+# --- the simulation a commander can decide with (issue: escalations run, units patrol, outcomes
+# are results, placements are compared on the same calls) ---------------------------------------
+
+
+def test_escalations_run_and_a_silent_unit_is_replaced_as_live() -> None:
+    small_city()
+    silent = Assumptions(acknowledge_on_time_share=0.0, acknowledge_late_s=(70, 90))
+    result = simulate(days=1, calls=6, seed=2, start=date(2026, 3, 1), assumptions=silent)
+    # Every first crew answered after the minute: the deadline fired, the escalation is counted
+    # and the live follow-up sent the next unit.
+    assert result.summary.escalations == 6
+    assert result.redispatched >= 1
+    kept = simulate(
+        days=1,
+        calls=6,
+        seed=2,
+        start=date(2026, 3, 1),
+        assumptions=Assumptions(**{**asdict(silent), "redispatch": False}),
+    )
+    assert kept.summary.escalations == 6 and kept.redispatched == 0
+
+
+def test_idle_units_patrol_their_grid_and_the_ranking_sees_where_they_are() -> None:
+    city = small_city()
+    simulate(days=1, calls=8, seed=4, start=date(2026, 3, 1), keep=True)
+    fixes = {u.callsign: (u.lat, u.lon) for u in Unit.objects.exclude(position_at=None)}
+    assert fixes, "free units report where they patrol"
+    # A fix lies in the unit's own cells (patrolling) or on its way back from a scene, and is
+    # not simply its staging point.
+    points = {u.callsign: (u.staging_point.lat, u.staging_point.lon) for u in city.units}
+    assert any(fixes[c] != points[c] for c in fixes)
+    for lat, lon in fixes.values():
+        assert 22.76 <= lat <= 22.80 and 100.94 <= lon <= 101.02
+    waiting = simulate(
+        days=1,
+        calls=8,
+        seed=4,
+        start=date(2026, 3, 2),
+        assumptions=Assumptions(patrol=False),
+    )
+    assert waiting.assumptions.patrol is False
+
+
+def test_transfers_are_a_result_of_how_fast_units_arrive() -> None:
+    assert transfer_probability("dispute", late_s=0) == pytest.approx(0.13)
+    assert transfer_probability("dispute", late_s=600) > transfer_probability("dispute", late_s=60)
+    assert transfer_probability("criminal", late_s=-100) == pytest.approx(0.90)
+    small_city()
+
+    def run(factor: tuple[float, float]) -> int:
+        a = Assumptions(travel_factor=factor)
+        return simulate(
+            days=2, calls=60, seed=5, start=date(2026, 3, 1), assumptions=a
+        ).summary.transferred
+
+    # The same calls and crews; only the roads are slower.
+    assert run((6.0, 8.0)) > run((0.5, 0.6))
+
+
+def test_the_comparison_runs_today_the_proposal_and_move_up_on_the_same_calls() -> None:
+    city = small_city()
+    before = [(p.lat, p.lon) for p in city.points]
+    cmp = compare(days=1, calls=15, seed=6, start=date(2026, 3, 1), ks=(2, 3, 4))
+    assert cmp.today.calls == cmp.proposed.calls == cmp.move_up.calls == 15
+    assert cmp.move_up.assumptions.move_up and not cmp.today.assumptions.move_up
+    assert [o.k for o in cmp.options] == [2, 3, 4]
+    shares = [o.in_time_share or 0 for o in cmp.options]
+    assert shares == sorted(shares)  # more units never reach fewer calls
+    # Nothing of the what-ifs stays: no incident, the staging points where they were.
+    assert Incident.objects.count() == 0
+    assert [(p.lat, p.lon) for p in StagingPoint.objects.order_by("code")] == before
+
+
+def test_the_placement_weights_priority_zone_calls() -> None:
+    zone = ZonedDemand(22.770, 100.950, 3, True)
+    busy = ZonedDemand(22.790, 101.010, 4, False)
+    sites = [Site(22.770, 100.950, "zone"), Site(22.790, 101.010, "busy")]
+    weighted = placement_options([zone, busy], ks=[1], overhead_s=60, candidates=sites)
+    assert [s.label for s in weighted[0].sites] == ["zone"]  # 3 × 2 > 4
+    plain = placement_options([zone, busy], ks=[1], overhead_s=60, candidates=sites, zone_weight=1)
+    assert [s.label for s in plain[0].sites] == ["busy"]
+
+
+def test_a_period_holding_incidents_is_refused_and_the_default_start_is_after_them() -> None:
+    small_city()
+    simulate(days=1, calls=3, seed=1, start=date(2026, 3, 1), keep=True)
+    with pytest.raises(ValueError):
+        simulate(days=1, calls=3, seed=1, start=date(2026, 3, 1))
+    assert default_start(7, date(2026, 3, 1)) == date(2026, 3, 2)
+
+
+def test_the_command_compares_and_states_its_assumptions() -> None:
+    small_city()
+    out = io.StringIO()
+    call_command(
+        "simulate", "--days", "1", "--calls", "10", "--seed", "3", "--start", "2026-03-01",
+        "--compare", "--lang", "en", "--quiet", stdout=out, stderr=io.StringIO(),
+    )  # fmt: skip
+    text = out.getvalue()
+    assert "today's staging points" in text and "proposed staging points" in text
+    assert "with move-up" in text and "Assumed:" in text
+    assert "6 units" in text and "12 units" in text
+    data = io.StringIO()
+    call_command(
+        "simulate", "--days", "1", "--calls", "10", "--seed", "3", "--start", "2026-03-01",
+        "--json", "--quiet", stdout=data, stderr=io.StringIO(),
+    )  # fmt: skip
+    parsed = json.loads(data.getvalue())
+    assert parsed["calls"] == 10 and "reach" in parsed and parsed["assumptions"]["patrol"]

@@ -9,15 +9,22 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+import time_machine
 from django.db import transaction
 
 from apps.incidents.models import StreamKind
 from apps.incidents.timeline import event_append
 from apps.stats.selectors import street_presence
 from apps.units.models import Unit
-from tests.support.factories import at, small_city
+from tests.support.factories import SmallCity, at, small_city
 
 pytestmark = pytest.mark.django_db
+
+
+def city_from_the_day_before() -> SmallCity:
+    """The units exist from 1 March: no presence is counted before a unit exists."""
+    with time_machine.travel(at(1, 0), tick=False):
+        return small_city()
 
 
 def change(unit: Unit, when: datetime, from_state: str, to_state: str) -> None:
@@ -34,7 +41,7 @@ def change(unit: Unit, when: datetime, from_state: str, to_state: str) -> None:
 
 
 def test_hours_per_status_follow_the_status_changes() -> None:
-    city = small_city()
+    city = city_from_the_day_before()
     u0 = city.units[0]
     change(u0, at(1, 7), "available", "patrolling")  # before the period
     change(u0, at(2, 10), "patrolling", "dispatched")
@@ -58,7 +65,7 @@ def test_hours_per_status_follow_the_status_changes() -> None:
 
 
 def test_the_period_stops_at_now_and_filters_by_unit() -> None:
-    city = small_city()
+    city = city_from_the_day_before()
     u0 = city.units[0]
     change(u0, at(2, 10), "available", "patrolling")
     result = street_presence(

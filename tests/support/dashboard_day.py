@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import time_machine
+
 from apps.incidents.models import Category, IncidentStatus
 from tests.support.factories import SmallCity, at, incident_row, small_city
 
@@ -29,7 +31,9 @@ NOW = at(10, 12)
 
 
 def build() -> SmallCity:
-    city = small_city()
+    # The units exist from the day before the calls (street presence starts when a unit does).
+    with time_machine.travel(at(1, 0), tick=False):
+        city = small_city()
     u, c = city.units, city.cells
     t0 = at(2, 10)
     common = {"received_at": t0, "caller_phone": PHONE, "caller_name": "张三"}

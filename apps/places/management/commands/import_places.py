@@ -12,7 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from apps.common.imports import ImportFileError, rejected_exit, rejects_write
+from apps.common.imports import ImportFileError, data_lines, rejected_exit, rejects_write
+from apps.common.progress import Progress, add_quiet_argument
 from apps.places.importer import CRS, import_places
 
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format", choices=("csv", "geojson"), help="default: from the file's extension"
         )
+        add_quiet_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -34,8 +36,25 @@ class Command(BaseCommand):
             "geojson" if path.suffix.lower() in (".geojson", ".json") else "csv"
         )
         try:
-            with path.open(newline="", encoding="utf-8-sig") as stream:
-                report = import_places(stream, fmt=fmt, crs=options["crs"])
+            total = None
+            if fmt == "csv":
+                total = data_lines(str(path))
+            with (
+                path.open(newline="", encoding="utf-8-sig") as stream,
+                Progress(
+                    self.stderr,
+                    total=total,
+                    label=_("Importing"),
+                    unit=_("rows"),
+                    quiet=options["quiet"],
+                ) as progress,
+            ):
+
+                def on_batch(rows: int) -> bool:
+                    progress.update(rows - progress.done)
+                    return progress.stop_requested
+
+                report = import_places(stream, fmt=fmt, crs=options["crs"], on_batch=on_batch)
         except (OSError, UnicodeDecodeError, csv.Error, ImportFileError) as exc:
             raise CommandError(str(exc)) from exc
         rejects_write(self.stderr, report.rejects, report.rejected_rows)
@@ -52,4 +71,6 @@ class Command(BaseCommand):
                 "rejected": report.rejected_rows,
             }
         )
+        if report.stopped:
+            raise CommandError(progress.stopped_note())
         rejected_exit(report.rejected_rows)

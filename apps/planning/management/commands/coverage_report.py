@@ -14,7 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.planning.coverage import Coverage, coverage_report, period_incidents
+from apps.common.progress import Progress, add_quiet_argument
+from apps.planning.coverage import Coverage, candidate_sites, coverage_report, period_incidents
 from apps.stats.selectors import local_today, period_bounds
 
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--end", help="last day, inclusive (default: today)")
         parser.add_argument("--propose", type=int, help="propose this many sites")
         parser.add_argument("--target", type=int, default=300, help="seconds (default 300)")
+        add_quiet_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         end = _day(options["end"]) if options["end"] else local_today(timezone.now())
@@ -48,9 +50,22 @@ class Command(BaseCommand):
         if options["target"] < 1:
             raise CommandError(_("--target must be at least 1 second."))
         lo, hi = period_bounds(start, end)
-        report = coverage_report(
-            period_incidents(lo, hi), propose=options["propose"], target_s=options["target"]
-        )
+        candidates = candidate_sites() if options["propose"] else []
+        with Progress(
+            self.stderr,
+            total=len(candidates),
+            label=_("Placing"),
+            unit=_("candidate sites"),
+            quiet=options["quiet"] or not candidates,
+            stoppable=False,
+        ) as progress:
+            report = coverage_report(
+                period_incidents(lo, hi),
+                propose=options["propose"],
+                target_s=options["target"],
+                candidates=candidates or None,
+                progress=progress.update,
+            )
 
         def line(label: str, cov: Coverage) -> str:
             return _(

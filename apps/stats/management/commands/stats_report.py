@@ -1,7 +1,8 @@
 """python manage.py stats_report --start YYYY-MM-DD --end YYYY-MM-DD: the model's report.
 
 Prints the figures the way the model reported them ("共接报警情 5046 起，其中刑事 327 起…，
-移交率 21.6%，纠纷现场处结率 84.8%…"), in Chinese by default, ``--lang en`` for English.
+移交率 21.6%，纠纷现场处结率 84.8%…", the arrivals as "3分钟到达率 (重点区域) x%, 5分钟到达率 y%"),
+in Chinese by default, ``--lang en`` for English.
 """
 
 from __future__ import annotations
