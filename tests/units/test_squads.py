@@ -3,9 +3,12 @@ to them, ranked apart from the patrol units and sent deliberately (as the primar
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.incidents import services
@@ -102,9 +105,13 @@ def test_a_silent_squad_texts_its_own_members_not_the_patrol_crew_of_its_base(
     patrol_person = world.auxiliary.person  # type: ignore[attr-defined]
     patrol_person.phone = "13900000022"
     patrol_person.save(update_fields=["phone"])
-    phones = escalation_phones(unit_id=squad.pk)
+    # During shift 1 (both are posted to it), whatever the hour the suite runs at.
+    on_shift = (timezone.localtime() + timedelta(days=1)).replace(
+        hour=settings.SHIFT_START_HOURS[0], minute=30
+    )
+    phones = escalation_phones(unit_id=squad.pk, now=on_shift)
     assert "13900000011" in phones and "13900000022" not in phones
-    assert "13900000022" in escalation_phones(unit_id=world.unit.pk)
+    assert "13900000022" in escalation_phones(unit_id=world.unit.pk, now=on_shift)
 
 
 def test_a_squad_may_be_the_primary_unit(world: World, squad: Unit) -> None:
