@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import os
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from bench.data import build_city
 from bench.env import BenchEnv, machine, rss_kib, write_result
 from bench.fleet import FleetProc
-from tests.support.procs import BIN, Proc, free_port, wait_for
+from tests.support.procs import Proc, wait_for
 
 HEARTBEAT_S = 5.0
 STEP = 1000
@@ -34,30 +32,7 @@ def cpu_s(pid: int) -> float:
 
 def start_floor(env: BenchEnv, name: str) -> tuple[Proc, int]:
     """daphne with the bare ASGI app of bench/wsfloor.py."""
-    port = free_port()
-    proc = env.spawn(
-        name,
-        [
-            str(BIN / "daphne"),
-            *("-b", "127.0.0.1", "-p", str(port)),
-            *env.daphne_args,
-            "bench.wsfloor:app",
-        ],
-    )
-
-    def ready() -> bool:
-        if not proc.alive():
-            raise RuntimeError(f"{name} exited:\n{proc.tail()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
-                return True
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-
-    wait_for(ready, timeout=60, what=f"{name} to listen")
-    return proc, port
+    return env.start_daphne(name, probe="/", app="bench.wsfloor:app")
 
 
 def measure(

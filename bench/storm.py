@@ -15,47 +15,20 @@ import random
 import signal
 import threading
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from bench.data import CENTER, build_city
 from bench.env import BenchEnv, machine, write_result
 from bench.fleet import FleetProc, percentiles
 from tests.support.api import Api
-from tests.support.procs import BIN, Proc, free_port, wait_for
+from tests.support.procs import Proc, free_port, wait_for
 
 HEARTBEAT_S = 25.0  # the app's ping period (frontend/static/common/socket.js)
 
 
 def start_ws(env: BenchEnv, name: str, port: int) -> Proc:
     """daphne with the project's ASGI application on `port` (the same port after a restart)."""
-    proc = env.spawn(
-        name,
-        [
-            str(BIN / "daphne"),
-            *("-b", "127.0.0.1", "-p", str(port)),
-            *env.daphne_args,
-            "cad_project.asgi:application",
-        ],
-    )
-
-    def ready() -> bool:
-        if not proc.alive():
-            raise RuntimeError(f"{name} exited:\n{proc.tail()}")
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/schema/", headers=env.probe_headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=2):
-                return True
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-
-    wait_for(ready, timeout=60, what=f"{name} to listen")
-    return proc
+    return env.start_daphne(name, port=port)[0]
 
 
 class Dispatcher:

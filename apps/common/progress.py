@@ -140,11 +140,11 @@ class Progress:
         if now - self._last_line >= self.every_s:
             self._line(now)
 
-    def set_total(self, total: int) -> None:
-        self.total = total
-        if self._bar is not None:
-            self._bar.total = total
-            self._bar.refresh()
+    def reach(self, done: int) -> bool:
+        """Progress to ``done`` items in all; True when Ctrl-C asked to stop (the callback of a
+        batched loop: ``on_batch=progress.reach``)."""
+        self.update(done - self.done)
+        return self.stop_requested
 
     def write(self, message: str) -> None:
         """A message that does not break the bar."""

@@ -95,20 +95,27 @@ def demand_points(incidents: QuerySet[Any]) -> list[DemandPoint]:
 def cover_sets(
     sites: Sequence[Site],
     demand: Sequence[DemandPoint],
-    threshold_s: float,
+    threshold_s: float | Sequence[float],
     progress: Callable[[int], None] | None = None,
 ) -> list[frozenset[int]]:
-    """For each site, the indices of the demand points it reaches within ``threshold_s``
-    (``progress(1)`` after each site)."""
+    """For each site, the indices of the demand points it reaches within ``threshold_s`` (one
+    threshold for all, or one per demand point); ``progress(1)`` after each site."""
     router = _router()
     origins = [LatLon(d.lat, d.lon) for d in demand]
+    limits = (
+        [float(threshold_s)] * len(demand)
+        if isinstance(threshold_s, int | float)
+        else list(threshold_s)
+    )
     result = []
     for site in sites:
         # Straight-line travel is symmetric: demand points as origins, the site as destination.
         travels = router.travel(origins, LatLon(site.lat, site.lon))
         result.append(
             frozenset(
-                i for i, t in enumerate(travels) if t is not None and t.duration_s <= threshold_s
+                i
+                for i, (t, limit) in enumerate(zip(travels, limits, strict=True))
+                if t is not None and t.duration_s <= limit
             )
         )
         if progress is not None:
@@ -436,12 +443,9 @@ PRIORITY_ZONE_WEIGHT = 2
 
 
 @dataclass(frozen=True)
-class ZonedDemand:
+class ZonedDemand(DemandPoint):
     """Calls at one place, and whether the place is in a priority zone (3-minute target)."""
 
-    lat: float
-    lon: float
-    weight: int
     zone: bool
 
 
@@ -489,21 +493,9 @@ def _zoned_covers(
 ) -> list[frozenset[int]]:
     """For each site, the demand points it reaches within their own target (3 minutes in a
     priority zone, 5 elsewhere) once ``overhead_s`` of the target is spent before driving."""
-    router = _router()
     short = float(settings.TARGET_ARRIVAL_PRIORITY_ZONE_S) - overhead_s
     full = float(settings.TARGET_ARRIVAL_S) - overhead_s
-    origins = [LatLon(d.lat, d.lon) for d in demand]
-    result = []
-    for site in sites:
-        travels = router.travel(origins, LatLon(site.lat, site.lon))
-        result.append(
-            frozenset(
-                i
-                for i, (d, t) in enumerate(zip(demand, travels, strict=True))
-                if t is not None and t.duration_s <= (short if d.zone else full)
-            )
-        )
-    return result
+    return cover_sets(sites, demand, [short if d.zone else full for d in demand])
 
 
 def placement_options(

@@ -33,14 +33,13 @@ of placements differs only by the placement.
 from __future__ import annotations
 
 import heapq
-import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from unittest import mock
 
 from django.conf import settings
@@ -50,7 +49,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.common.errors import DomainError
-from apps.common.geo import LatLon
+from apps.common.geo import LatLon, haversine_m
 from apps.common.notices import notices_silenced
 from apps.common.roles import Role
 from apps.incidents import services
@@ -291,16 +290,6 @@ def transfer_probability(category: str, *, late_s: float) -> float:
     return need + (1 - need) * lost
 
 
-def _haversine_m(a: LatLon, b: LatLon) -> float:
-    dlat = math.radians(b.lat - a.lat)
-    dlon = math.radians(b.lon - a.lon)
-    h = (
-        math.sin(dlat / 2) ** 2
-        + math.cos(math.radians(a.lat)) * math.cos(math.radians(b.lat)) * math.sin(dlon / 2) ** 2
-    )
-    return 2 * 6_371_000 * math.asin(math.sqrt(h))
-
-
 class _Travel:
     """The router's estimates, cached per pair of ~100 m squares."""
 
@@ -353,7 +342,8 @@ class _Patrol:
     stand: LatLon | None = None  # moved up: it stands at this staging point
     busy: bool = False
 
-    def _point(self) -> LatLon:
+    def point(self) -> LatLon:
+        """A point to head for: its stand when moved up, else a random point of its cells."""
         if self.stand is not None:
             return self.stand
         cell = self.rng.choice(self.home)
@@ -367,8 +357,8 @@ class _Patrol:
         while patrol and moment > self.leg.end + timedelta(minutes=PATROL_DWELL_MIN[1]):
             dwell = timedelta(minutes=self.rng.uniform(*PATROL_DWELL_MIN))
             start = self.leg.end + dwell
-            target = self._point()
-            metres = _haversine_m(self.leg.b, target)
+            target = self.point()
+            metres = haversine_m(self.leg.b.lat, self.leg.b.lon, target.lat, target.lon)
             seconds = metres / (PATROL_SPEED_KMH / 3.6)
             self.leg = _Leg(self.leg.b, target, start, start + timedelta(seconds=seconds))
         return self.leg.at(moment)
@@ -443,7 +433,7 @@ def simulate(
         )
         if not cells or not units:
             raise ValueError(
-                "The simulation needs grid cells and patrol units (load a city first)."
+                _("The simulation needs grid cells and patrol units (load a city first).")
             )
         generated = generate_calls(
             rng, days=days, calls=calls, start=start, cells=cells, assumptions=a
@@ -506,14 +496,15 @@ def simulate(
             p = patrols[unit_id]
             p.busy = False
             p.stand = None
-            back = p._point() if a.patrol else home_point[unit_id]
+            back = p.point() if a.patrol else home_point[unit_id]
             seconds = travel.seconds(where, back)
             p.leg = _Leg(where, back, clock.now, clock.now + timedelta(seconds=seconds))
             for other in patrols.values():
                 if other.stand == home_point[unit_id] and not other.busy:
                     other.stand = None
 
-        deadline_kind: dict[int, str] = {}
+        # The deadlines the dispatches wrote: id → (kind, incident).
+        deadlines: dict[int, tuple[str, int]] = {}
         # (incident, unit) pairs whose crew acknowledged / arrived.
         acknowledged: set[tuple[int, int]] = set()
         reached: set[tuple[int, int]] = set()
@@ -533,11 +524,8 @@ def simulate(
             for pk, kind, due in Deadline.objects.filter(
                 incident_id=incident.pk, unit_id=unit_id, fired_at__isnull=True
             ).values_list("pk", "kind", "due_at"):
-                deadline_kind[pk] = kind
+                deadlines[pk] = (kind, incident.pk)
                 at(due, "deadline", pk, unit_id)
-                deadline_incident[pk] = incident.pk
-
-        deadline_incident: dict[int, int] = {}
 
         def dispatch(incident: Incident) -> bool:
             fixes()
@@ -578,9 +566,9 @@ def simulate(
                         break
                     continue
                 if action == "deadline":
-                    kind = deadline_kind[ref]
+                    kind, of_incident = deadlines[ref]
                     done = acknowledged if kind == DeadlineKind.ACKNOWLEDGE else reached
-                    if (deadline_incident[ref], unit_id) in done:
+                    if (of_incident, unit_id) in done:
                         # Met before it was due: firing it would only record "met" (no
                         # figure counts that); left for the sweeper when the run is kept.
                         continue
@@ -593,7 +581,7 @@ def simulate(
                     ):
                         fixes()
                         after = redispatch_after_silence(
-                            incident_id=deadline_incident[ref],
+                            incident_id=of_incident,
                             silent_unit_id=unit_id,
                             check_phones=False,
                         )
@@ -714,11 +702,28 @@ class Comparison:
     """The model's load under today's staging points, under the proposed points, and under
     today's points with move-up; and the placement trade-off between units and calls on time."""
 
-    today: SimulationResult
-    proposed: SimulationResult
-    move_up: SimulationResult
+    # Today's points, the proposed points, move-up: fewer when stopped on request.
+    runs: list[SimulationResult]
     options: list[PlacementOption]
     overhead_s: float
+
+    SCENARIOS: ClassVar[tuple[str, ...]] = ("today", "proposed", "move_up")
+
+    @property
+    def today(self) -> SimulationResult:
+        return self.runs[0]
+
+    @property
+    def proposed(self) -> SimulationResult | None:
+        return self.runs[1] if len(self.runs) > 1 else None
+
+    @property
+    def move_up(self) -> SimulationResult | None:
+        return self.runs[2] if len(self.runs) > 2 else None
+
+    @property
+    def stopped(self) -> bool:
+        return len(self.runs) < len(self.SCENARIOS) or self.runs[-1].stopped
 
 
 def response_overhead_s(a: Assumptions) -> float:
@@ -779,12 +784,8 @@ def compare(
         done += result.calls
         if result.stopped:
             break
-    while len(runs) < 3:
-        runs.append(runs[-1])
     return Comparison(
-        today=runs[0],
-        proposed=runs[1],
-        move_up=runs[2],
+        runs=runs,
         options=[o for o in options if o.k in ks],
         overhead_s=overhead,
     )

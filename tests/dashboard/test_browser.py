@@ -19,7 +19,7 @@ from django.db import connections
 from django.test import Client
 
 from apps.common.roles import Role
-from tests.support.browser import ARTIFACTS, close_settled
+from tests.support.browser import ARTIFACTS, chromium, close_settled
 from tests.support.dashboard_day import DAY, build
 from tests.support.factories import UserFactory
 
@@ -38,26 +38,16 @@ def browser_context(viewport: dict[str, int] = DESK) -> Iterator[Any]:
     """A Chromium context. Open it only after the test's own database work: Playwright's sync
     API runs the test in a greenlet with its own context variables, where the ORM would open a
     second connection that pytest-django never closes (the live server's threads are fine)."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-            context = browser.new_context(viewport=viewport, locale="zh-CN")
-            context.set_default_timeout(20_000)
-            try:
-                yield context
-            finally:
-                close_settled(context)
-                # close_settled's query ran in Playwright's greenlet, on a connection of its own.
-                connections.close_all()
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    pytest.importorskip("playwright.sync_api")
+    with chromium() as browser:
+        context = browser.new_context(viewport=viewport, locale="zh-CN")
+        context.set_default_timeout(20_000)
+        try:
+            yield context
+        finally:
+            close_settled(context)
+            # close_settled's query ran in Playwright's greenlet, on a connection of its own.
+            connections.close_all()
 
 
 def expect(locator: Any) -> Any:

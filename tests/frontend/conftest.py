@@ -8,7 +8,6 @@ is written from the test process with `transactional_db` (committed, so daphne s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.support.browser import (
     Live,
     LiveServers,
     Scene,
+    chromium,
     close_settled,
     new_phone,
     new_scene,
@@ -49,21 +49,8 @@ def live_daphne(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Live]:
 
 @pytest.fixture(scope="package")
 def browser(live_daphne: Live) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop running in this thread; Django's ORM refuses to
-    # run beside a running loop unless told it is safe (it is: the loop is Playwright's, the ORM
-    # calls are ordinary blocking ones from the test).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

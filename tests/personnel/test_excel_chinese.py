@@ -15,13 +15,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from apps.common.roles import Role
 from apps.personnel.models import Assignment, Person, PersonStatus
 from apps.personnel.resources import AssessmentResource, AssignmentResource, PersonResource
 from apps.training.admin import AttendanceResource, TrainingSessionResource
 from apps.units.models import UnitKind
+from tests.support.excel import xlsx
 from tests.support.factories import PersonFactory, StagingPointFactory, UnitFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,18 +56,6 @@ def hr() -> Client:
     client = Client()
     client.force_login(UserFactory(roles=[Role.HR], is_staff=True))
     return client
-
-
-def xlsx(header: list[Any], rows: list[list[Any]]) -> SimpleUploadedFile:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buf = io.BytesIO()
-    book.save(buf)
-    return SimpleUploadedFile("导入.xlsx", buf.getvalue())
 
 
 def export(client: Client, model: str, resource: str, names: list[str]) -> bytes:

@@ -12,11 +12,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from apps.common.roles import Role
 from apps.personnel.models import Assessment, Assignment, Person
 from apps.personnel.services import period_open
+from tests.support.excel import xlsx
 from tests.support.factories import PersonFactory, StagingPointFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,22 +32,6 @@ PEOPLE_HEADER = [
     "hire_date",
     "supervisor",
 ]
-
-
-def xlsx(header: list[str], rows: list[list[Any]]) -> SimpleUploadedFile:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buf = io.BytesIO()
-    book.save(buf)
-    return SimpleUploadedFile(
-        "import.xlsx",
-        buf.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ tests/frontend/conftest.py. Screenshots and daphne's log go to artifacts/ (gitig
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,29 @@ START = {"latitude": 22.781, "longitude": 100.951, "accuracy": 15}
 # Tiles come from a closed local port: the app must stay usable without them, and no test waits
 # on the internet.
 DEAD_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright's sync API. That API keeps an event loop running in
+    this thread; Django's ORM refuses to run beside a running loop unless told it is safe (it is:
+    the loop is Playwright's, the ORM calls are ordinary blocking ones from the test)."""
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def websockets_available() -> bool:

@@ -208,10 +208,16 @@ class Servers:
         return self.redis
 
     def start_daphne(
-        self, name: str = "daphne", *, probe: str = "/api/schema/"
+        self,
+        name: str = "daphne",
+        *,
+        probe: str = "/api/schema/",
+        port: int | None = None,
+        app: str = "cad_project.asgi:application",
     ) -> tuple[Proc, int]:
-        """daphne on a free port, once it answers `probe` (any HTTP answer will do)."""
-        port = free_port()
+        """daphne serving `app` on `port` (default: a free one; the same one to stand in for a
+        restarted process), once it answers `probe` (any HTTP answer will do)."""
+        port = port or free_port()
         proc = self.spawn(
             name,
             [
@@ -221,7 +227,7 @@ class Servers:
                 "-p",
                 str(port),
                 *self.daphne_args,
-                "cad_project.asgi:application",
+                app,
             ],
         )
 

@@ -13,10 +13,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from apps.common.roles import Role
 from apps.training.models import Attendance, TrainingSession
+from tests.support.excel import xlsx
 from tests.support.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,18 +31,6 @@ def hr() -> Client:
     client = Client()
     client.force_login(UserFactory(roles=[Role.HR], is_staff=True))
     return client
-
-
-def xlsx(header: list[str], rows: list[list[Any]]) -> SimpleUploadedFile:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buf = io.BytesIO()
-    book.save(buf)
-    return SimpleUploadedFile("培训.xlsx", buf.getvalue())
 
 
 def upload(client: Client, model: str, file: SimpleUploadedFile) -> tuple[Any, bool]:

@@ -3,32 +3,17 @@ the file has an invalid row."""
 
 from __future__ import annotations
 
-import io
-from typing import Any
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from openpyxl import Workbook
 
 from apps.common.roles import Role
 from apps.training.models import Attendance, TrainingSession
+from tests.support.excel import xlsx
 from tests.support.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def xlsx(header: list[str], rows: list[list[Any]]) -> SimpleUploadedFile:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buf = io.BytesIO()
-    book.save(buf)
-    return SimpleUploadedFile("import.xlsx", buf.getvalue())
 
 
 def upload(client: Client, model: str, file: SimpleUploadedFile) -> bool:

@@ -4,7 +4,6 @@ helpers of tests/support/browser.py): each map is drawn once and the page logs n
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from django.db import connection
 
 from apps.common.roles import Role
 from tests.support.browser import CHROMIUM, Live, LiveServers, close_settled, expect
+from tests.support.browser import chromium as launch_chromium
 from tests.support.factories import StagingPointFactory, StationFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,20 +40,8 @@ def live(
 
 @pytest.fixture(scope="module")
 def chromium(live: Live) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls beside it are
-    # ordinary blocking ones (see tests/frontend/conftest.py).
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def desk(chromium: Any, live: Live, role: str) -> Any:

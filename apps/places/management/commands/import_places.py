@@ -49,12 +49,7 @@ class Command(BaseCommand):
                     quiet=options["quiet"],
                 ) as progress,
             ):
-
-                def on_batch(rows: int) -> bool:
-                    progress.update(rows - progress.done)
-                    return progress.stop_requested
-
-                report = import_places(stream, fmt=fmt, crs=options["crs"], on_batch=on_batch)
+                report = import_places(stream, fmt=fmt, crs=options["crs"], on_batch=progress.reach)
         except (OSError, UnicodeDecodeError, csv.Error, ImportFileError) as exc:
             raise CommandError(str(exc)) from exc
         rejects_write(self.stderr, report.rejects, report.rejected_rows)

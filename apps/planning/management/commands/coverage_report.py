@@ -7,23 +7,17 @@ apps/units/coverage.py).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.common.commands import command_day
 from apps.common.progress import Progress, add_quiet_argument
 from apps.planning.coverage import Coverage, candidate_sites, coverage_report, period_incidents
 from apps.stats.selectors import local_today, period_bounds
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(_("%(value)s is not a date (YYYY-MM-DD).") % {"value": value}) from exc
 
 
 def _percent(value: float | None) -> str:
@@ -41,8 +35,8 @@ class Command(BaseCommand):
         add_quiet_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        end = _day(options["end"]) if options["end"] else local_today(timezone.now())
-        start = _day(options["start"]) if options["start"] else end - timedelta(days=364)
+        end = command_day(options["end"]) if options["end"] else local_today(timezone.now())
+        start = command_day(options["start"]) if options["start"] else end - timedelta(days=364)
         if end < start:
             raise CommandError(_("The end is before the start."))
         if options["propose"] is not None and options["propose"] < 1:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from apps.common.commands import command_day
 from apps.common.progress import Progress, add_quiet_argument
 from apps.planning.simulation import (
     Assumptions,
@@ -118,10 +118,7 @@ class Command(BaseCommand):
         if options["compare"] and options["keep"]:
             raise CommandError(_("--compare keeps nothing; leave out --keep."))
         if options["start"]:
-            try:
-                start = date.fromisoformat(options["start"])
-            except ValueError as exc:
-                raise CommandError(_("--start is not a date (YYYY-MM-DD).")) from exc
+            start = command_day(options["start"])
         else:
             start = default_start(days, local_today())
         assumptions = Assumptions(
@@ -143,11 +140,6 @@ class Command(BaseCommand):
                 unit=_("calls"),
                 quiet=options["quiet"],
             ) as progress:
-
-                def on_call(n: int) -> bool:
-                    progress.update(n - progress.done)
-                    return progress.stop_requested
-
                 if options["compare"]:
                     comparison = compare(
                         days=days,
@@ -155,7 +147,7 @@ class Command(BaseCommand):
                         seed=options["seed"],
                         start=start,
                         assumptions=assumptions,
-                        on_call=on_call,
+                        on_call=progress.reach,
                     )
                     result = comparison.today
                 else:
@@ -167,7 +159,7 @@ class Command(BaseCommand):
                         start=start,
                         keep=options["keep"],
                         assumptions=assumptions,
-                        on_call=on_call,
+                        on_call=progress.reach,
                     )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
@@ -217,11 +209,12 @@ class Command(BaseCommand):
     def _comparison(self, c: Comparison) -> None:
         self.stdout.write("")
         self.stdout.write(_("Calls reached in time, from the call, on the same calls and crews:"))
-        for label, run in (
-            (_("today's staging points"), c.today),
-            (_("proposed staging points"), c.proposed),
-            (_("today's points with move-up"), c.move_up),
-        ):
+        labels = (
+            _("today's staging points"),
+            _("proposed staging points"),
+            _("today's points with move-up"),
+        )
+        for label, run in zip(labels, c.runs, strict=False):
             r = run.reach
             self.stdout.write(
                 _(
@@ -260,9 +253,7 @@ class Command(BaseCommand):
 
     def _comparison_json(self, c: Comparison) -> dict[str, Any]:
         return {
-            "today": describe(c.today),
-            "proposed": describe(c.proposed),
-            "move_up": describe(c.move_up),
+            **{name: describe(run) for name, run in zip(c.SCENARIOS, c.runs, strict=False)},
             "overhead_s": c.overhead_s,
             "options": [asdict(o) for o in c.options],
         }

@@ -60,16 +60,11 @@ class Command(BaseCommand):
                     self.stderr, total=total, label=_("Importing"), unit=_("rows"), quiet=quiet
                 ) as progress,
             ):
-
-                def on_batch(rows: int) -> bool:
-                    progress.update(rows - progress.done)
-                    return progress.stop_requested
-
                 report = import_incidents(
                     stream,
                     batch_size=options["batch_size"],
                     on_reject=on_reject,
-                    on_batch=on_batch,
+                    on_batch=progress.reach,
                 )
         except (OSError, UnicodeDecodeError, csv.Error, ImportFileError) as exc:
             raise CommandError(str(exc)) from exc

@@ -7,24 +7,17 @@ in Chinese by default, ``--lang en`` for English.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from apps.common.commands import command_day
 from apps.incidents.models import Category
 from apps.stats.report import render
 from apps.stats.selectors import StatsFilter, summary
 from apps.units.models import StagingPoint, Station, Unit
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(_("%(value)s is not a date (YYYY-MM-DD).") % {"value": value}) from exc
 
 
 class Command(BaseCommand):
@@ -41,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--shift", type=int, choices=[1, 2, 3])
 
     def handle(self, *args: Any, **options: Any) -> None:
-        start, end = _day(options["start"]), _day(options["end"])
+        start, end = command_day(options["start"]), command_day(options["end"])
         if end < start:
             raise CommandError(_("The end is before the start."))
         filters = StatsFilter(

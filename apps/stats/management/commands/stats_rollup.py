@@ -8,21 +8,15 @@ days it finished and a rerun is harmless.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from apps.common.commands import command_day
 from apps.common.progress import Progress, add_quiet_argument
 from apps.stats.services import stats_rollup_day
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise CommandError(_("%(value)s is not a date (YYYY-MM-DD).") % {"value": value}) from exc
 
 
 class Command(BaseCommand):
@@ -34,7 +28,7 @@ class Command(BaseCommand):
         add_quiet_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        start, end = _day(options["start"]), _day(options["end"])
+        start, end = command_day(options["start"]), command_day(options["end"])
         if end < start:
             raise CommandError(_("The end is before the start."))
         day, days, incidents = start, 0, 0
