@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.common.prepared import Prepared, insert, save_fields
 from apps.common.push import after_commit
 
 from .models import (
@@ -46,6 +47,24 @@ from .timeline import event_append
 # The fast path's Celery task, queued by name: it lives in the realtime app, a layer above this
 # one. The name is the one it had before the apps were split, so queued messages still run.
 DEADLINE_FIRE_TASK = "apps.incidents.deadline_tasks.deadline_fire_task"
+
+# The incident row, locked, with its grid cell, which sets the arrival target (FOR UPDATE OF the
+# incident only: PostgreSQL refuses to lock the nullable side of the join). Compiled once per
+# connection (apps/common/prepared.py); the dispatch locks the incident with it too.
+LOCKED_INCIDENT_WITH_CELL = Prepared(
+    lambda pk: (
+        Incident.objects.select_for_update(of=("self",)).select_related("grid_cell").filter(pk=pk)
+    )
+)
+
+# An unfired deadline claimed, with the assignment it judges (its row is not locked).
+_CLAIMED_DEADLINE = Prepared(
+    lambda pk: (
+        Deadline.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("assignment")
+        .filter(pk=pk, fired_at__isnull=True)
+    )
+)
 
 _AWAITING_ACK = (IncidentStatus.DISPATCHED,)
 _AWAITING_ARRIVAL = (
@@ -73,20 +92,19 @@ def deadlines_schedule(*, incident: Incident, assignment: IncidentAssignment) ->
         "unit_id": assignment.unit_id,
         "assignment": assignment,
     }
-    rows = Deadline.objects.bulk_create(
-        [
-            Deadline(
-                kind=DeadlineKind.ACKNOWLEDGE,
-                due_at=dispatched_at + timedelta(seconds=settings.TARGET_ACKNOWLEDGE_S),
-                **common,
-            ),
-            Deadline(
-                kind=DeadlineKind.ARRIVAL,
-                due_at=dispatched_at + timedelta(seconds=arrival_target_s(incident)),
-                **common,
-            ),
-        ]
-    )
+    rows = [
+        Deadline(
+            kind=DeadlineKind.ACKNOWLEDGE,
+            due_at=dispatched_at + timedelta(seconds=settings.TARGET_ACKNOWLEDGE_S),
+            **common,
+        ),
+        Deadline(
+            kind=DeadlineKind.ARRIVAL,
+            due_at=dispatched_at + timedelta(seconds=arrival_target_s(incident)),
+            **common,
+        ),
+    ]
+    insert(*rows)
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         # Eager mode (no broker) would run the countdown at once; there the sweeper does it all.
         # One message per dispatch: the acknowledge deadline's task queues the arrival deadline's
@@ -107,23 +125,16 @@ def deadline_fire(*, deadline_id: int, now: datetime | None = None) -> DeadlineO
     """
     now = now or timezone.now()
     with transaction.atomic():
-        deadline = (
-            Deadline.objects.select_for_update(skip_locked=True)
-            .filter(pk=deadline_id, fired_at__isnull=True, due_at__lte=now)
-            .first()
-        )
-        if deadline is None:
+        claimed = _CLAIMED_DEADLINE(deadline_id)
+        deadline = claimed[0] if claimed else None
+        if deadline is None or deadline.due_at > now:
             return None
-        incident = (
-            Incident.objects.select_for_update(of=("self",))
-            .select_related("grid_cell")
-            .get(pk=deadline.incident_id)
-        )
+        incident = LOCKED_INCIDENT_WITH_CELL.one(deadline.incident_id)
         assignment = deadline.assignment
         outcome = _judge(deadline, incident, assignment)
         deadline.fired_at = now
         deadline.outcome = outcome
-        deadline.save(update_fields=["fired_at", "outcome"])
+        save_fields(deadline, "fired_at", "outcome")
         if outcome == DeadlineOutcome.MISSED:
             # A backup's missed target is the command centre's to see; the incident's marks (its
             # escalation, its breach, the 1-3-5 figures) are the primary's.
@@ -168,7 +179,7 @@ def _escalate_unacknowledged(
 ) -> None:
     if mark and incident.escalated_at is None:
         incident.escalated_at = now
-        incident.save(update_fields=["escalated_at"])
+        save_fields(incident, "escalated_at")
     event_append(
         stream=StreamKind.INCIDENT,
         stream_id=incident.pk,
@@ -192,7 +203,7 @@ def _record_arrival_breach(
 ) -> None:
     if mark and incident.arrival_breached_at is None:
         incident.arrival_breached_at = now
-        incident.save(update_fields=["arrival_breached_at"])
+        save_fields(incident, "arrival_breached_at")
     target = arrival_target_s(incident)
     event_append(
         stream=StreamKind.INCIDENT,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.calls.models import Call, CallStatus
 from apps.calls.selectors import calls_of_caller
 from apps.common.geo import LatLon, haversine_m
+from apps.common.prepared import Prepared
 from apps.common.roles import OPERATIONS_ROLES, UNIT_CREW_ROLES, Role, has_role, is_command_centre
 from apps.units.models import Unit, UnitKind
 from apps.units.routing_engine import get_router
@@ -37,11 +38,17 @@ from .notify import active_assignments_prefetch
 INCIDENT_READER_ROLES = (*OPERATIONS_ROLES, *UNIT_CREW_ROLES, Role.STATION)
 
 
+_WORKING = Prepared(
+    lambda incident_id: IncidentAssignment.objects.filter(
+        incident_id=incident_id, cleared_at__isnull=True
+    ).select_related("unit")
+)
+
+
 def working_assignments(incident: Incident) -> list[IncidentAssignment]:
     """The units working an incident now (with their units), primary first, then by dispatch."""
-    rows = IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
     return sorted(
-        rows.select_related("unit"),
+        _WORKING(incident.pk),
         key=lambda a: (a.role != AssignmentRole.PRIMARY, a.dispatched_at, a.pk),
     )
 

@@ -38,6 +38,7 @@ from apps.calls.notify import notify_call_updated
 from apps.calls.services import call_record_linked, call_take
 from apps.common.errors import IllegalTransition, ImplausibleTime, UnitBusy
 from apps.common.notices import COMMAND, notices_together
+from apps.common.prepared import Prepared, PreparedUpdate, insert, save_fields
 from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.common.services import sequence_next
 from apps.units.models import UNIT_FREE_STATUSES, Station, Unit, UnitStatus
@@ -52,7 +53,7 @@ from apps.units.selectors import (
     unit_recommendations,
 )
 
-from .deadlines import deadlines_schedule
+from .deadlines import LOCKED_INCIDENT_WITH_CELL, deadlines_schedule
 from .models import (
     OPEN_STATUSES,
     OWNED_STATUSES,
@@ -111,13 +112,19 @@ def _require_from(incident: Incident, action: str) -> None:
         )
 
 
+# The row locks every change starts with, compiled once per connection (apps/common/prepared.py).
+_LOCKED_INCIDENT = Prepared(lambda pk: Incident.objects.select_for_update().filter(pk=pk))
+# The unit's row.
+_LOCKED_UNIT = Prepared(lambda pk: Unit.objects.select_for_update().filter(pk=pk))
+
+
 def _lock_incident(incident: Incident) -> Incident:
-    return Incident.objects.select_for_update().get(pk=incident.pk)
+    return _LOCKED_INCIDENT.one(incident.pk)
 
 
 def _lock_unit(unit_id: int) -> Unit:
-    # Plain row lock, no join: the incident row is always locked before this one.
-    return Unit.objects.select_for_update().select_related("staging_point").get(pk=unit_id)
+    # The incident row is always locked before this one.
+    return _LOCKED_UNIT.one(unit_id)
 
 
 def _user(actor: Actor) -> Any:
@@ -166,7 +173,7 @@ def _unit_set_status(
     unit.status = status
     unit.status_changed_at = at
     unit.current_incident = incident if owns else None
-    unit.save(update_fields=["status", "status_changed_at", "current_incident"])
+    save_fields(unit, "status", "status_changed_at", "current_incident")
     event_append(
         stream=StreamKind.UNIT,
         stream_id=unit.pk,
@@ -189,19 +196,25 @@ def _alert_create(incident: Incident, unit: Unit, at: datetime) -> Alert:
     taking it off or releasing it withdraws its alert.)"""
     alert_id = uuid.uuid4()
     notice = notify_dispatch_alert(incident, unit_id=unit.pk, alert_id=alert_id)
-    return Alert.objects.create(
-        id=alert_id, incident=incident, unit=unit, seq=notice.seq, created_at=at
-    )
+    alert = Alert(id=alert_id, incident=incident, unit=unit, seq=notice.seq, created_at=at)
+    insert(alert)
+    return alert
+
+
+_PENDING_ALERT_DELIVERED = PreparedUpdate(
+    lambda incident_id, unit_id: Alert.objects.filter(
+        incident_id=incident_id,
+        unit_id=unit_id,
+        delivered_at__isnull=True,
+        withdrawn_at__isnull=True,
+    ),
+    "delivered_at",
+)
 
 
 def _alerts_receipt(incident: Incident, unit: Unit, at: datetime) -> int:
     """The unit acknowledged: its pending alert counts as delivered."""
-    return Alert.objects.filter(
-        incident=incident,
-        unit=unit,
-        delivered_at__isnull=True,
-        withdrawn_at__isnull=True,
-    ).update(delivered_at=at)
+    return _PENDING_ALERT_DELIVERED(incident.pk, unit.pk, delivered_at=at)
 
 
 def _alerts_withdraw(incident: Incident, at: datetime, *, unit_id: int | None = None) -> int:
@@ -231,16 +244,18 @@ def _assigned_unit_ids(incident: Incident) -> tuple[int, ...]:
 def _assignment_open(
     incident: Incident, unit: Unit, *, role: AssignmentRole, at: datetime, actor: Actor
 ) -> IncidentAssignment:
-    return IncidentAssignment.objects.create(
+    assignment = IncidentAssignment(
         incident=incident, unit=unit, role=role, dispatched_at=at, dispatched_by=_user(actor)
     )
+    insert(assignment)
+    return assignment
 
 
 def _assignment_close(assignment: IncidentAssignment, *, at: datetime, reason: str) -> None:
     assignment.status = AssignmentStatus.CLEARED
     assignment.cleared_at = at
     assignment.clear_reason = reason[:200]
-    assignment.save(update_fields=["status", "cleared_at", "clear_reason"])
+    save_fields(assignment, "status", "cleared_at", "clear_reason")
 
 
 def _release_backups(
@@ -382,7 +397,7 @@ def _incident_insert(
     station = station_at(lat=lat, lon=lon)
     if station is None and cell is not None:
         station = cell.staging_point.station
-    incident = Incident.objects.create(
+    incident = Incident(
         number=incident_number(received_at=received_at),
         category=category,
         priority=priority,
@@ -398,6 +413,7 @@ def _incident_insert(
         received_at=received_at,
         origin=origin,
     )
+    insert(incident)
     _incident_event(
         incident,
         kind="received",
@@ -460,7 +476,7 @@ def incident_raise_on_patrol(
         incident.status = S.ON_SCENE
         incident.unit = locked
         incident.arrived_at = now
-        incident.save(update_fields=["status", "unit", "arrived_at"])
+        save_fields(incident, "status", "unit", "arrived_at")
         IncidentAssignment.objects.create(
             incident=incident,
             unit=locked,
@@ -544,13 +560,7 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
     _require_operations(actor)
     # The command centre's two notices (the unit's status, the incident's) in one write, last.
     with transaction.atomic(), notices_together(COMMAND):
-        # With its grid cell, which sets the arrival deadline (FOR UPDATE OF the incident only:
-        # PostgreSQL refuses to lock the nullable side of the join).
-        incident = (
-            Incident.objects.select_for_update(of=("self",))
-            .select_related("grid_cell")
-            .get(pk=incident.pk)
-        )
+        incident = LOCKED_INCIDENT_WITH_CELL.one(incident.pk)
         if incident.status in OWNED_STATUSES:
             return _backup_dispatch(incident, unit_id=unit.pk, actor=actor)
         _require_from(incident, "dispatch")
@@ -560,7 +570,7 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
         incident.status = S.DISPATCHED
         incident.unit = locked_unit
         incident.dispatched_at = now
-        incident.save(update_fields=["status", "unit", "dispatched_at"])
+        save_fields(incident, "status", "unit", "dispatched_at")
         _incident_event(
             incident,
             kind="dispatched",
@@ -697,17 +707,20 @@ def _withdraw_breach(
     kind = _MEETS.get(action)
     if kind is None:
         return
-    withdrawn = (
-        Deadline.objects.filter(kind=kind, outcome=DeadlineOutcome.MISSED, due_at__gte=at)
-        .filter(assignment=assignment)
-        .update(outcome=DeadlineOutcome.MET)
-    )
+    primary = assignment.role == AssignmentRole.PRIMARY
+    mark = "escalated_at" if kind == DeadlineKind.ACKNOWLEDGE else "arrival_breached_at"
+    if primary and getattr(incident, mark) is None:
+        # The primary's missed target marks the incident when it fires (deadline_fire), and
+        # only this withdrawal clears the mark: no mark, no missed deadline to look for.
+        return
+    withdrawn = Deadline.objects.filter(
+        assignment_id=assignment.pk, kind=kind, outcome=DeadlineOutcome.MISSED, due_at__gte=at
+    ).update(outcome=DeadlineOutcome.MET)
     if not withdrawn:
         return
-    if assignment.role == AssignmentRole.PRIMARY:
-        mark = "escalated_at" if kind == DeadlineKind.ACKNOWLEDGE else "arrival_breached_at"
+    if primary:
         setattr(incident, mark, None)
-        incident.save(update_fields=[mark])
+        save_fields(incident, mark)
     event_append(
         stream=StreamKind.INCIDENT,
         stream_id=incident.pk,
@@ -780,12 +793,12 @@ def _crew_step(
         from_status = incident.status
         incident.status = to_status
         setattr(incident, stamp, at)
-        incident.save(update_fields=["status", stamp])
+        save_fields(incident, "status", stamp)
         # The primary's assignment moves with the incident (its states are the crew's part of
         # the incident's: dispatched … on scene).
         assignment.status = AssignmentStatus(to_status)
         setattr(assignment, stamp, at)
-        assignment.save(update_fields=["status", stamp])
+        save_fields(assignment, "status", stamp)
         _incident_event(
             incident,
             kind=action,
@@ -843,7 +856,7 @@ def _backup_step(
     at = field_time(occurred_at, previous=getattr(assignment, _PREVIOUS_STAMP[action]), now=now)
     assignment.status = to_state
     setattr(assignment, stamp, at)
-    assignment.save(update_fields=["status", stamp])
+    save_fields(assignment, "status", stamp)
     _backup_event(
         incident,
         unit,
@@ -971,7 +984,7 @@ def incident_resolve(
         incident.status = S.RESOLVED_ON_SCENE
         incident.summary = summary
         incident.closed_at = at
-        incident.save(update_fields=["status", "summary", "closed_at"])
+        save_fields(incident, "status", "summary", "closed_at")
         _incident_event(
             incident,
             kind="resolved",
@@ -1096,7 +1109,7 @@ def incident_receive_transfer(*, incident: Incident, actor: Actor) -> Incident:
         incident.status = S.TRANSFER_RECEIVED
         incident.transfer_received_at = now
         incident.transfer_received_by = _user(actor)
-        incident.save(update_fields=["status", "transfer_received_at", "transfer_received_by"])
+        save_fields(incident, "status", "transfer_received_at", "transfer_received_by")
         _incident_event(
             incident,
             kind="transfer_received",
@@ -1130,7 +1143,7 @@ def incident_cancel(*, incident: Incident, reason: str, actor: Actor) -> Inciden
         incident.status = S.CANCELLED
         incident.cancel_reason = reason
         incident.closed_at = now
-        incident.save(update_fields=["status", "cancel_reason", "closed_at"])
+        save_fields(incident, "status", "cancel_reason", "closed_at")
         _incident_event(
             incident, kind="cancelled", at=now, actor=actor, from_state=from_status, reason=reason
         )

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from apps.common.prepared import Prepared, insert_many
+
 from .models import Event, Incident, StreamKind
 
 GENESIS = "0" * 64
@@ -39,7 +41,7 @@ class _Batch:
 
     def flush(self) -> None:
         if self.pending:
-            Event.objects.bulk_create(self.pending)
+            insert_many(self.pending)
             self.pending = []
 
 
@@ -59,6 +61,20 @@ def events_batched(size: int = 2000) -> Iterator[_Batch]:
         batch.flush()
     finally:
         _batch.reset(token)
+
+
+# A stream's last event (its seq and hash), read before each append outside a batch: compiled
+# once per connection and stream kind (apps/common/prepared.py).
+_HEAD = {
+    kind: Prepared(
+        lambda stream_id, kind=kind: (
+            Event.objects.filter(stream=kind, stream_id=stream_id)
+            .order_by("-seq")
+            .only("seq", "hash")[:1]
+        )
+    )
+    for kind in StreamKind
+}
 
 
 class UnknownKey(Exception):
@@ -132,12 +148,8 @@ def event_append(
     batch = _batch.get()
     last = batch.heads.get((stream, stream_id)) if batch is not None else None
     if last is None:
-        last = (
-            Event.objects.filter(stream=stream, stream_id=stream_id)
-            .order_by("-seq")
-            .values_list("seq", "hash")
-            .first()
-        )
+        heads = _HEAD[stream](stream_id)
+        last = (heads[0].seq, heads[0].hash) if heads else None
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     # Round-trip the payload through JSON so that the hash is computed over what is stored.
     clean_payload = json.loads(json.dumps(payload or {}, default=str))

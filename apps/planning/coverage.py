@@ -40,6 +40,8 @@ from apps.units.selectors import unit_origin
 
 DEMAND_DECIMALS = 3
 TARGETS_S = (180, 300)
+# The live coverage-gap advice weighs the grid cells by their incidents over this many days.
+DEMAND_HISTORY_DAYS = 365
 
 
 def _router() -> StraightLineRouter:
@@ -359,7 +361,7 @@ def _cell_demand(since: datetime) -> tuple[list[GridCell], list[int]]:
 
 
 def coverage_gap(
-    *, now: datetime | None = None, history_days: int = 365, target_s: float = 300
+    *, now: datetime | None = None, history_days: int = DEMAND_HISTORY_DAYS, target_s: float = 300
 ) -> CoverageGap:
     """Which areas no free unit reaches in time right now, and which free units to move up.
 

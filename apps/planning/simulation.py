@@ -39,18 +39,21 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar
+from functools import partial
+from typing import Any, ClassVar, cast
 from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
 from django.utils.translation import gettext as _
 
 from apps.common.errors import DomainError
 from apps.common.geo import LatLon, haversine_m
 from apps.common.notices import notices_silenced
+from apps.common.prepared import Prepared
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.deadlines import arrival_target_s, deadline_fire
@@ -71,12 +74,14 @@ from apps.units.routing_engine import Router, get_router
 from apps.units.selectors import unit_recommendations
 
 from .coverage import (
+    DEMAND_HISTORY_DAYS,
     PlacementOption,
     coverage_gap,
     placement_apply,
     placement_options,
     zoned_demand,
 )
+from .sandbox import sandbox
 
 # The model's two months: calls and transfers by category.
 MODEL_MIX: dict[str, tuple[int, int]] = {
@@ -371,6 +376,14 @@ def _period_clear(start: date, end: date) -> None:
     StatsDay.objects.filter(day__gte=start, day__lte=end).delete()
 
 
+# The deadlines a dispatch wrote for one unit (read after every dispatch).
+_UNFIRED = Prepared(
+    lambda incident_id, unit_id: Deadline.objects.filter(
+        incident_id=incident_id, unit_id=unit_id, fired_at__isnull=True
+    ).order_by("pk")
+)
+
+
 def default_start(days: int, today: date) -> date:
     """The first day of a simulated period that holds no real incident: ``days`` before today,
     or the day after the last incident when that is later."""
@@ -394,22 +407,65 @@ def simulate(
 ) -> SimulationResult:
     """Run the simulation (see the module docstring) and return the statistics of the period.
 
+    It runs in a private in-memory copy of the city (``sandbox``): the live database is read
+    once, for the copy, and never written or locked, so dispatch goes on while a commander
+    compares placements. ``keep=True`` runs in this database instead and commits the simulated
+    incidents (for a training or test database; the period must hold no incidents).
+
     ``on_call(n)`` is called after each call taken (n = calls so far) and returns True to stop
     early (Ctrl-C); ``prepare()`` runs first inside the transaction (a scenario: staging points
     moved, say), so it is rolled back with the rest. Raises ValueError when there is nothing to
-    simulate with, or when the period already holds incidents.
+    simulate with, or when a period to keep already holds incidents.
     """
     a = assumptions or Assumptions()
-    rng = random.Random(seed)
     router = get_router()
     a = Assumptions(**{**asdict(a), "router": type(router).__name__})
     end = start + timedelta(days=days - 1)
     lo, hi = period_bounds(start, end)
-    if Incident.objects.filter(received_at__gte=lo, received_at__lt=hi).exists():
-        raise ValueError(
-            _("The period %(start)s – %(end)s already holds incidents; simulate another period.")
-            % {"start": start, "end": end}
-        )
+    run = partial(
+        _run,
+        a=a,
+        router=router,
+        days=days,
+        calls=calls,
+        seed=seed,
+        start=start,
+        end=end,
+        keep=keep,
+        on_call=on_call,
+        prepare=prepare,
+    )
+    if keep:
+        if Incident.objects.filter(received_at__gte=lo, received_at__lt=hi).exists():
+            raise ValueError(
+                _(
+                    "The period %(start)s – %(end)s already holds incidents; simulate another "
+                    "period."
+                )
+                % {"start": start, "end": end}
+            )
+        return run()
+    # The move-up advice weighs the cells by the incidents of the year before.
+    history = (lo - timedelta(days=DEMAND_HISTORY_DAYS), lo) if a.move_up else None
+    with sandbox(history=history):
+        return run()
+
+
+def _run(
+    *,
+    a: Assumptions,
+    router: Router,
+    days: int,
+    calls: int,
+    seed: int,
+    start: date,
+    end: date,
+    keep: bool,
+    on_call: Callable[[int], bool] | None,
+    prepare: Callable[[], None] | None,
+) -> SimulationResult:
+    rng = random.Random(seed)
+    lo, hi = period_bounds(start, end)
     travel = _Travel(router)
     queue: list[tuple[datetime, int, str, int, int]] = []
     counter = 0
@@ -456,10 +512,22 @@ def simulate(
             )
         incident_call: dict[int, GeneratedCall] = {}
         _period_clear(start, end)
+        # The positions' write: one prepared UPDATE run for every unit at once.
+        lat_c, lon_c, at_c, pk_c = (
+            connection.ops.quote_name(cast("Field[Any, Any]", Unit._meta.get_field(name)).column)
+            for name in ("lat", "lon", "position_at", "id")
+        )
+        position_sql = (
+            f"UPDATE {connection.ops.quote_name(Unit._meta.db_table)} "
+            f"SET {lat_c} = %s, {lon_c} = %s, {at_c} = %s WHERE {pk_c} = %s"
+        )
 
         def fixes() -> None:
-            """Every free patrol unit reports where it is now (what the ranking reads)."""
+            """Every free patrol unit reports where it is now (what the ranking reads): the
+            unit's latest position only, in one statement (the phones' path also keeps a
+            breadcrumb trail, which nothing in a simulation reads)."""
             now = clock.now
+            stamp = connection.ops.adapt_datetimefield_value(now)
             rows = []
             for unit in units:
                 p = patrols[unit.pk]
@@ -468,10 +536,10 @@ def simulate(
                 here = p.position(now, a.patrol)
                 if not a.patrol and p.stand is None and now >= p.leg.end:
                     continue  # no fixes: ranked from its staging point
-                unit.lat, unit.lon, unit.position_at = here.lat, here.lon, now
-                rows.append(unit)
+                rows.append((here.lat, here.lon, stamp, unit.pk))
             if rows:
-                Unit.objects.bulk_update(rows, ["lat", "lon", "position_at"])
+                with connection.cursor() as cursor:
+                    cursor.executemany(position_sql, rows)
 
         def move_up() -> None:
             nonlocal moves_up
@@ -521,11 +589,9 @@ def simulate(
             attempt = attempts[incident.pk] = attempts.get(incident.pk, -1) + 1
             answer = clock.now + timedelta(seconds=call.acknowledge_after(attempt, a))
             at(answer, "acknowledge", incident.pk, unit_id)
-            for pk, kind, due in Deadline.objects.filter(
-                incident_id=incident.pk, unit_id=unit_id, fired_at__isnull=True
-            ).values_list("pk", "kind", "due_at"):
-                deadlines[pk] = (kind, incident.pk)
-                at(due, "deadline", pk, unit_id)
+            for deadline in _UNFIRED(incident.pk, unit_id):
+                deadlines[deadline.pk] = (deadline.kind, incident.pk)
+                at(deadline.due_at, "deadline", deadline.pk, unit_id)
 
         def dispatch(incident: Incident) -> bool:
             fixes()

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.common.geo import EARTH_RADIUS_M, LatLon, polygon_contains
+from apps.common.prepared import Prepared
 from apps.common.roles import UNIT_CREW_ROLES, Role, has_role
 from apps.common.shifts import shift_of
 
@@ -33,17 +34,26 @@ def _bbox_filter(lat: float, lon: float) -> Q:
     return Q(min_lat__lte=lat, max_lat__gte=lat, min_lon__lte=lon, max_lon__gte=lon)
 
 
+# Both are read for every call taken: compiled once per connection (apps/common/prepared.py).
+_CELL_AT = Prepared(
+    lambda lat, lon: (
+        GridCell.objects.select_related("staging_point")
+        .filter(_bbox_filter(lat, lon))
+        .order_by("row", "col")[:1]
+    )
+)
+_STATIONS_AROUND = Prepared(
+    lambda lat, lon: Station.objects.filter(_bbox_filter(lat, lon)).order_by("code")
+)
+
+
 def grid_cell_at(*, lat: float, lon: float) -> GridCell | None:
     """The grid cell containing the point (cells are rectangles: the bbox is the geometry).
 
     Where cells share an edge, the lowest row/column wins, so the answer is deterministic.
     """
-    return (
-        GridCell.objects.select_related("staging_point")
-        .filter(_bbox_filter(lat, lon))
-        .order_by("row", "col")
-        .first()
-    )
+    cells = _CELL_AT(float(lat), float(lon))
+    return cells[0] if cells else None
 
 
 def station_at(*, lat: float, lon: float) -> Station | None:
@@ -51,7 +61,7 @@ def station_at(*, lat: float, lon: float) -> Station | None:
 
     The stored bounding box narrows the candidates in SQL; the polygon test runs in Python.
     """
-    for station in Station.objects.filter(_bbox_filter(lat, lon)).order_by("code"):
+    for station in _STATIONS_AROUND(float(lat), float(lon)):
         if polygon_contains(station.jurisdiction, lat, lon):
             return station
     return None
@@ -117,9 +127,6 @@ def unit_recommendations(
     now = now or timezone.now()
     router = router or get_router()
     cap = settings.DISPATCH_RECOMMENDATIONS if limit is None else limit
-    free = Unit.objects.filter(
-        status__in=UNIT_FREE_STATUSES, current_incident__isnull=True, kind=kind
-    )
     destination = LatLon(lat, lon)
     if isinstance(router, StraightLineRouter) and cap > 0:
         fetch = max(RANKING_PRESELECT, 2 * cap)
@@ -133,6 +140,9 @@ def unit_recommendations(
         if len(near) < fetch or _nobody_left_out_is_nearer(near[-1].hav, top, cap, router):
             by_pk = {n.pk: n for n in near}
             return [_recommendation(by_pk[row[3]].unit, row) for row in top]
+    free = Unit.objects.filter(
+        status__in=UNIT_FREE_STATUSES, current_incident__isnull=True, kind=kind
+    )
     rows = list(
         free.order_by("pk").values_list(
             "pk",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from apps.incidents.models import Incident
 from apps.planning.coverage import Site, ZonedDemand, placement_options
@@ -19,8 +21,9 @@ from apps.planning.simulation import (
     simulate,
     transfer_probability,
 )
+from apps.stats.selectors import local_today
 from apps.units.models import StagingPoint, Unit
-from tests.support.factories import small_city
+from tests.support.factories import advance, new_incident, new_world, small_city
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +41,47 @@ def test_the_same_seed_gives_the_same_figures_and_nothing_is_kept() -> None:
     assert Incident.objects.count() == 0
     other = simulate(days=2, calls=20, seed=8, start=date(2026, 3, 1))
     assert other.summary != first.summary
+
+
+def test_the_simulation_runs_in_a_private_copy_and_only_reads_the_live_database() -> None:
+    """Nothing of the live database is written or locked while a commander simulates (in one
+    long transaction there, the units' rows would stay locked and live dispatch would wait)."""
+    world = new_world()
+    busy = advance(world, new_incident(world), "en_route")
+    live = connections["default"]
+    seen: list[tuple[str, str, int]] = []
+
+    def look(n: int) -> bool:
+        if n == 1:
+            here = connections["default"]
+            free = Unit.objects.filter(current_incident__isnull=True).count()
+            seen.append((here.vendor, str(here.settings_dict["NAME"]), free))
+        return False
+
+    with CaptureQueriesContext(live) as ctx:
+        result = simulate(days=1, calls=12, seed=5, start=date(2026, 3, 1), on_call=look)
+    assert result.summary.total == 12 and result.summary.closed == 12
+    # Inside: an in-memory SQLite copy in which every unit is free (the live incident's unit too).
+    assert seen == [("sqlite", ":memory:", 4)]
+    statements = [q["sql"].lstrip().upper() for q in ctx.captured_queries]
+    assert statements and all(s.startswith("SELECT") for s in statements), statements
+    assert not any("FOR UPDATE" in s for s in statements)
+    assert connections["default"] is live
+    # With move-up, the year before the period is copied too: the demand the advice weighs.
+    copied: list[int] = []
+    tomorrow = local_today() + timedelta(days=1)
+    simulate(
+        days=1,
+        calls=3,
+        seed=5,
+        start=tomorrow,
+        assumptions=Assumptions(move_up=True),
+        on_call=lambda n: bool(copied.append(Incident.objects.filter(pk=busy.pk).count())),
+    )
+    assert copied[0] == 1
+    busy.refresh_from_db()
+    assert busy.status == "en_route" and Incident.objects.count() == 1
+    assert Unit.objects.get(pk=busy.unit_id).current_incident_id == busy.pk
 
 
 def test_keep_commits_the_simulated_incidents() -> None:
@@ -146,12 +190,16 @@ def test_the_placement_weights_priority_zone_calls() -> None:
     assert [s.label for s in plain[0].sites] == ["busy"]
 
 
-def test_a_period_holding_incidents_is_refused_and_the_default_start_is_after_them() -> None:
+def test_keeping_refuses_a_period_holding_incidents_and_the_default_start_is_after_them() -> None:
     small_city()
     simulate(days=1, calls=3, seed=1, start=date(2026, 3, 1), keep=True)
     with pytest.raises(ValueError):
-        simulate(days=1, calls=3, seed=1, start=date(2026, 3, 1))
+        simulate(days=1, calls=3, seed=1, start=date(2026, 3, 1), keep=True)
     assert default_start(7, date(2026, 3, 1)) == date(2026, 3, 2)
+    # In the private copy the same period simulates, and the real incidents stay as they were.
+    real = list(Incident.objects.order_by("pk").values_list("pk", "status", "closed_at"))
+    assert simulate(days=1, calls=3, seed=1, start=date(2026, 3, 1)).summary.total == 3
+    assert list(Incident.objects.order_by("pk").values_list("pk", "status", "closed_at")) == real
 
 
 def test_the_command_compares_and_states_its_assumptions() -> None:

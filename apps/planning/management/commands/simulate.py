@@ -2,7 +2,9 @@
 [--move-up] [--no-patrol] [--no-redispatch] [--compare] [--quiet] [--json]
 
 Replays a synthetic stream of calls through the real dispatch services in simulated time and
-prints the statistics (apps/planning/simulation.py). Nothing is kept unless --keep is given.
+prints the statistics (apps/planning/simulation.py). It runs in a private in-memory copy of the
+city, so the live system is not disturbed; --keep runs in this database instead and commits the
+simulated incidents (a training or test database).
 --compare runs the same calls under today's staging points, under the proposed points and with
 move-up, and prints the trade-off between the number of units and the calls reached in time.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -90,7 +93,11 @@ class Command(BaseCommand):
         parser.add_argument("--calls", type=int, default=5046)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
-            "--start", help="first simulated day (default: a period without incidents)"
+            "--start",
+            help=(
+                "first simulated day (default: the DAYS days to yesterday; with --keep, the "
+                "first days without incidents)"
+            ),
         )
         parser.add_argument("--keep", action="store_true", help="commit the simulated incidents")
         parser.add_argument("--move-up", action="store_true", help="free units move up")
@@ -119,8 +126,11 @@ class Command(BaseCommand):
             raise CommandError(_("--compare keeps nothing; leave out --keep."))
         if options["start"]:
             start = command_day(options["start"])
-        else:
+        elif options["keep"]:
             start = default_start(days, local_today())
+        else:
+            # A run in the private copy may overlap real incidents: the period just ended.
+            start = local_today() - timedelta(days=days)
         assumptions = Assumptions(
             patrol=not options["no_patrol"],
             move_up=options["move_up"],
