@@ -698,6 +698,14 @@ _PREVIOUS_STAMP = {
 _MEETS = {"acknowledge": DeadlineKind.ACKNOWLEDGE, "arrive": DeadlineKind.ARRIVAL}
 
 
+# An assignment's missed deadlines (the late report that may withdraw one comes often).
+_MISSED = Prepared(
+    lambda assignment_id: Deadline.objects.filter(
+        assignment_id=assignment_id, outcome=DeadlineOutcome.MISSED
+    )
+)
+
+
 def _withdraw_breach(
     incident: Incident, assignment: IncidentAssignment, action: str, at: datetime, now: datetime
 ) -> None:
@@ -713,11 +721,13 @@ def _withdraw_breach(
         # The primary's missed target marks the incident when it fires (deadline_fire), and
         # only this withdrawal clears the mark: no mark, no missed deadline to look for.
         return
-    withdrawn = Deadline.objects.filter(
-        assignment_id=assignment.pk, kind=kind, outcome=DeadlineOutcome.MISSED, due_at__gte=at
-    ).update(outcome=DeadlineOutcome.MET)
+    # (Only this withdrawal changes a missed deadline, under the incident's lock held here.)
+    withdrawn = [d for d in _MISSED(assignment.pk) if d.kind == kind and d.due_at >= at]
     if not withdrawn:
         return
+    for deadline in withdrawn:
+        deadline.outcome = DeadlineOutcome.MET
+        save_fields(deadline, "outcome")
     if primary:
         setattr(incident, mark, None)
         save_fields(incident, mark)
@@ -1067,14 +1077,13 @@ def incident_transfer(
         incident.transfer_reason = reason
         incident.handed_over_at = handed
         incident.closed_at = handed
-        incident.save(
-            update_fields=[
-                "status",
-                "transfer_station",
-                "transfer_reason",
-                "handed_over_at",
-                "closed_at",
-            ]
+        save_fields(
+            incident,
+            "status",
+            "transfer_station",
+            "transfer_reason",
+            "handed_over_at",
+            "closed_at",
         )
         _incident_event(
             incident,
@@ -1175,9 +1184,7 @@ def incident_unassign(*, incident: Incident, reason: str, actor: Actor) -> Incid
         incident.dispatched_at = None
         incident.acknowledged_at = None
         incident.en_route_at = None
-        incident.save(
-            update_fields=["status", "unit", "dispatched_at", "acknowledged_at", "en_route_at"]
-        )
+        save_fields(incident, "status", "unit", "dispatched_at", "acknowledged_at", "en_route_at")
         _incident_event(
             incident,
             kind="unassigned",
