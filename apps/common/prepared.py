@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
 from django.db.models import Field, Model, QuerySet
 from django.db.models import query as orm_query
 from django.db.transaction import TransactionManagementError
@@ -272,11 +272,36 @@ def _shape(objs: Sequence[Model]) -> tuple[type[Model], bool]:
     return model, with_pk
 
 
+# Fields whose value, when already of this type, is what the ORM would send to the database
+# (their preparation converts to that type and stops): the exact field classes, not subclasses,
+# which may prepare differently.
+_AS_IS: dict[type[Any], type[Any]] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.IntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.SmallIntegerField: int,
+    models.BigIntegerField: int,
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.ForeignKey: int,
+    models.BooleanField: bool,
+    models.FloatField: float,
+}
+
+
 def _values(fields: tuple[Any, ...], obj: Model, connection: Any) -> list[Any] | None:
     """The row's values as the ORM prepares them, or None when one is left to the database
     (a db_default): then the ORM writes the row."""
     values = []
     for field in fields:
+        as_is = _AS_IS.get(type(field))
+        if as_is is not None:
+            value = getattr(obj, field.attname)
+            if value is None or type(value) is as_is:
+                values.append(value)
+                continue
         value = field.pre_save(obj, True)
         if hasattr(value, "resolve_expression"):
             return None
