@@ -72,7 +72,7 @@ class UnitClient:
                 raw = self.ws.recv(timeout=max(0.01, end - time.monotonic()))
             except TimeoutError:
                 return
-            except ConnectionClosed:
+            except (ConnectionClosed, OSError):
                 self.ws = None
                 continue
             self.handle(json.loads(raw))
@@ -85,8 +85,13 @@ class UnitClient:
             self.last_seq = frame["seq"]
         if frame.get("type") == "dispatch.alert":
             assert self.ws is not None
-            self.ws.send(json.dumps({"type": "alert.received", "alert_id": frame["alert_id"]}))
             self.alerts.setdefault(frame["alert_id"], frame)
+            try:
+                self.ws.send(json.dumps({"type": "alert.received", "alert_id": frame["alert_id"]}))
+            except (ConnectionClosed, OSError):
+                # The server closed the socket as the alert came in (Redis went down, say): as
+                # the app, reconnect; the outbox sends the alert again and it is receipted then.
+                self.ws = None
 
     def wait_alert(self, incident_id: int, timeout: float = 60) -> dict[str, Any]:
         end = time.monotonic() + timeout
