@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +18,55 @@ from bench.data import CENTER, build_city
 from bench.env import BenchEnv, machine, write_result
 from bench.fleet import FleetProc, percentiles
 from tests.support.api import Api
-from tests.support.procs import BIN, wait_for
+from tests.support.procs import BIN, Proc, wait_for
 
 FLOOR_SAMPLES = 200
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes of one process group: a benchmark
+    process with its children (the Celery worker's pool)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # the fields after the name: state, ppid, pgrp, …
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine spent busy (all cores; /proc/stat less idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        values = [int(v) for v in fh.readline().split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / CLK_TCK
+
+
+class CpuShares:
+    """How many cores each benchmark process used during a cell, and the rest of the machine:
+    PostgreSQL, Redis, this process's load generator, and anything else running. A large rest
+    besides PostgreSQL's usual share marks a run that other work on the machine disturbed."""
+
+    def __init__(self, procs: dict[str, Proc]) -> None:
+        self.pgids = {name: p.popen.pid for name, p in procs.items()}  # each leads its group
+        self.start = time.monotonic()
+        self.before = {name: group_cpu_s(g) for name, g in self.pgids.items()}
+        self.busy_before = machine_busy_s()
+
+    def cores(self) -> dict[str, float]:
+        took = time.monotonic() - self.start
+        used = {
+            name: round((group_cpu_s(g) - self.before[name]) / took, 2)
+            for name, g in self.pgids.items()
+        }
+        machine = round((machine_busy_s() - self.busy_before) / took, 2)
+        return {**used, "rest": round(machine - sum(used.values()), 2), "machine": machine}
 
 
 def redis_floor(env: BenchEnv, samples: int = FLOOR_SAMPLES) -> dict[str, Any]:
@@ -71,7 +118,12 @@ def websocket_floor(port: int, token: str, samples: int = FLOOR_SAMPLES) -> dict
 
 
 def run_cell(
-    apis: list[Api], fleet: FleetProc, unit_ids: list[int], rate: float, seconds: float
+    apis: list[Api],
+    fleet: FleetProc,
+    unit_ids: list[int],
+    rate: float,
+    seconds: float,
+    procs: dict[str, Proc],
 ) -> dict[str, Any]:
     count = max(1, int(rate * seconds))
     free: collections.deque[int] = collections.deque(unit_ids)
@@ -115,14 +167,18 @@ def run_cell(
             cancels.append((time.monotonic() + 1.0, incident["id"], unit))
 
     def canceller() -> None:
-        # Frees the units (a unit takes one incident at a time) a second after dispatch.
-        api = apis[-1]
+        # Frees the units (a unit takes one incident at a time) a second after dispatch, through
+        # the API processes in turn as a load balancer would (all through the last one, its
+        # single request thread had ~0.75 s of CPU work a second, and its dispatches queued).
+        sent = 0
         while not (done.is_set() and not cancels):
             with cancel_lock:
                 due = [c for c in cancels if c[0] <= time.monotonic()]
                 for c in due:
                     cancels.remove(c)
             for _, incident_id, unit in due:
+                api = apis[sent % len(apis)]
+                sent += 1
                 status, data = api.call(
                     "POST", f"/api/incidents/{incident_id}/cancel/", {"reason": "基准测试"}
                 )
@@ -135,6 +191,8 @@ def run_cell(
 
     cancel_thread = threading.Thread(target=canceller, daemon=True)
     cancel_thread.start()
+    fleet.command("LAG", 30)  # from now on
+    cpu = CpuShares(procs)
     t0 = time.monotonic() + 0.5
     workers = int(min(64, max(4, rate * 2)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -145,6 +203,8 @@ def run_cell(
     ids = set(starts)
     with contextlib.suppress(TimeoutError):
         wait_for(lambda: ids <= set(fleet.arrivals), timeout=30, what="alerts")
+    cores = cpu.cores()
+    _, lag_samples, lag_p50, lag_p99, lag_max = fleet.command("LAG", 30)
     done.set()
     cancel_thread.join(timeout=120)
     latencies, dispatch_ms, resent = [], [], 0
@@ -169,6 +229,15 @@ def run_cell(
         "delivered_by_resend": resent,
         "errors": len(errors),
         "error_samples": errors[:5],
+        # The clients' event loop woke this late (every 10 ms): what a frame arriving then waited
+        # in the client before it was timestamped.
+        "client_loop_lag_ms": {
+            "samples": int(lag_samples),
+            "p50": float(lag_p50),
+            "p99": float(lag_p99),
+            "max": float(lag_max),
+        },
+        "cpu_cores_during_cell": cores,
     }
 
 
@@ -177,7 +246,8 @@ def run(
 ) -> dict[str, Any]:
     city = build_city(max(ns))
     ws_proc, ws_port = env.start_daphne("daphne-ws")
-    api_ports = [env.start_daphne(f"daphne-api-{i}")[1] for i in range(2)]
+    api_daphnes = [env.start_daphne(f"daphne-api-{i}") for i in range(2)]
+    api_ports = [port for _, port in api_daphnes]
     worker = env.spawn(
         "worker",
         [
@@ -196,6 +266,12 @@ def run(
     apis = [env.api(port, city.dispatcher_token) for port in api_ports]
     pairs = [(u, city.unit_tokens[u]) for u in city.unit_ids]
     fleet = FleetProc.start(env, "fleet", ws_port, pairs)
+    procs = {
+        "websocket_daphne": ws_proc,
+        **{f"api_daphne_{i}": proc for i, (proc, _) in enumerate(api_daphnes)},
+        "celery_worker": worker,
+        "clients": fleet.proc,
+    }
     result: dict[str, Any] = {
         "benchmark": "alert_latency",
         "machine": machine(),
@@ -221,7 +297,7 @@ def run(
                 flush=True,
             )
             for rate in rates:
-                cell = run_cell(apis, fleet, city.unit_ids[:n], rate, seconds)
+                cell = run_cell(apis, fleet, city.unit_ids[:n], rate, seconds, procs)
                 lat = cell["alert_latency_ms"]
                 floor_sum = (floor_ws["p50"] or 0) + (floor_redis["p50"] or 0)
                 cell.update(
@@ -242,6 +318,11 @@ def run(
                     f"dispatched {cell['dispatched']}/{cell['dispatches_planned']} "
                     f"({cell['achieved_rate_per_s']}/s), errors {cell['errors']}, "
                     f"ratio p50/floor {cell['ratio_p50_to_floor']}",
+                    flush=True,
+                )
+                print(
+                    f"    cores used: {cell['cpu_cores_during_cell']}; client loop lag "
+                    f"p99 {cell['client_loop_lag_ms']['p99']} ms",
                     flush=True,
                 )
                 write_result("alert_latency", result)  # so far, in case a later cell fails

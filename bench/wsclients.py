@@ -4,6 +4,8 @@ Reads commands on stdin, one per line, and answers on stdout:
   CONNECT <n>   open sockets for the first n (unit id, token) pairs of the tokens file
                 → "CONNECTED <open> <failed> <seconds>"
   STATS         → "STATS <open> <pongs> <closed> <alerts>"
+  LAG           → "LAG <samples> <p50 ms> <p99 ms> <max ms>": how late this process's event loop
+                woke since the last LAG (see LagProbe)
   QUIT          close everything and exit (also on end of input)
 Each dispatch.alert frame is answered with its receipt and reported at once as
 "ALERT <unit id> <incident id> <monotonic ns> <resent 0/1>". With --heartbeat S every socket
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import random
@@ -33,6 +36,36 @@ from websockets.exceptions import ConnectionClosed
 from tests.support.procs import raise_nofile
 
 MAX_DELAY_S = 30.0  # the app's backoff cap
+
+
+class LagProbe:
+    """How late this process's event loop wakes: a timer every PERIOD_S, its overshoot recorded.
+    A frame that arrives meanwhile waits as long before it is read and timestamped, so this is
+    the clients' own share of a measured latency (a thousand sockets in one Python process, on
+    the cores the servers use)."""
+
+    PERIOD_S = 0.01
+
+    def __init__(self) -> None:
+        # The last 15 minutes' worth: the benchmarks that never ask keep no more.
+        self.lags_ms: collections.deque[float] = collections.deque(maxlen=90_000)
+
+    async def run(self) -> None:
+        while True:
+            start = time.monotonic()
+            await asyncio.sleep(self.PERIOD_S)
+            self.lags_ms.append((time.monotonic() - start - self.PERIOD_S) * 1000)
+
+    def take(self) -> str:
+        lags = sorted(self.lags_ms)
+        self.lags_ms.clear()
+        if not lags:
+            return "LAG 0 0 0 0"
+
+        def pct(p: float) -> float:
+            return lags[min(len(lags) - 1, max(0, round(p / 100 * len(lags) + 0.5) - 1))]
+
+        return f"LAG {len(lags)} {pct(50):.2f} {pct(99):.2f} {lags[-1]:.2f}"
 
 
 class Fleet:
@@ -196,6 +229,8 @@ async def main() -> None:
     with open(args.tokens, encoding="utf-8") as fh:
         pairs = [(int(u), str(t)) for u, t in json.load(fh)]
     fleet = Fleet(args.port, pairs, args.heartbeat, args.reconnect)
+    probe = LagProbe()
+    probing = asyncio.create_task(probe.run())
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -213,6 +248,9 @@ async def main() -> None:
                 f"STATS {len(fleet.sockets)} {fleet.pongs} {fleet.closed} {fleet.alerts} "
                 f"{fleet.failures}"
             )
+        elif cmd == "LAG":
+            fleet.emit(probe.take())
+    probing.cancel()
     await fleet.close()
 
 
