@@ -1,4 +1,4 @@
-"""Reads the hot paths repeat with different ids, compiled by the ORM once per connection.
+"""Statements the hot paths repeat with different ids, compiled once per connection.
 
 Building a queryset and compiling it to SQL costs the ORM several times what running the
 statement costs: 0.3–0.7 ms of Python for a row lock by primary key, against 0.05–0.1 ms for the
@@ -8,7 +8,7 @@ with stand-in values, keeps the SQL, where each value goes, the column converter
 instance builders the ORM computed, and later only binds the values, runs the statement and
 builds the instances as the ORM's own iterator does (select_related included). SQLAlchemy keeps
 such a compiled cache for every statement; Django has none, so the few statements that need it
-declare it here.
+declare it here. ``PreparedUpdate``, ``save_fields`` and ``insert`` do the same for the writes.
 
 The arguments bound are numbers (ids, coordinates): each is compiled as a stand-in number that
 the statement's parameters are searched for. The rest of the query is fixed when declared.
@@ -39,6 +39,29 @@ def _arity(build: Callable[..., Any]) -> int:
     return build.__code__.co_argcount - len(build.__defaults__ or ())
 
 
+def _stand_ins(arity: int) -> list[int]:
+    return [_STAND_IN + k for k in range(arity)]
+
+
+def _slots(params: Sequence[Any], arity: int) -> tuple[int | None, ...]:
+    """Where each stand-in went: for each parameter of the compiled statement, the index of the
+    argument bound there, or None for a constant of the query."""
+    stand_ins = _stand_ins(arity)
+    slots = tuple(stand_ins.index(p) if p in stand_ins else None for p in params)
+    if {s for s in slots if s is not None} != set(range(arity)):
+        raise ValueError("every argument of a prepared statement must be one of its parameters")
+    return slots
+
+
+def _bind(
+    slots: tuple[int | None, ...], constants: tuple[Any, ...], args: Sequence[Any]
+) -> list[Any]:
+    return [
+        args[slot] if slot is not None else constant
+        for slot, constant in zip(slots, constants, strict=True)
+    ]
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
@@ -64,13 +87,10 @@ class Prepared(Generic[M]):
         self._by_connection: weakref.WeakKeyDictionary[Any, _Compiled] = weakref.WeakKeyDictionary()
 
     def _compile(self, connection: Any) -> _Compiled:
-        stand_ins = [_STAND_IN + k for k in range(self._arity)]
-        queryset = self._build(*stand_ins)
+        queryset = self._build(*_stand_ins(self._arity))
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
-        slots = tuple(stand_ins.index(p) if p in stand_ins else None for p in params)
-        if {s for s in slots if s is not None} != set(range(self._arity)):
-            raise ValueError("every argument of a prepared query must be one of its parameters")
+        slots = _slots(params, self._arity)
         select, klass_info = compiler.select, compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         return _Compiled(
@@ -99,12 +119,8 @@ class Prepared(Generic[M]):
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
-        params = [
-            args[slot] if slot is not None else constant
-            for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
-        ]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(compiled.sql, _bind(compiled.slots, compiled.constants, args))
             rows: Any = cursor.fetchall()
         if compiled.converters:
             rows = compiled.compiler.apply_converters(rows, compiled.converters)
@@ -117,13 +133,18 @@ class Prepared(Generic[M]):
             out.append(cast(M, obj))
         return out
 
-    def one(self, *args: float) -> M:
-        """The single row, or the model's DoesNotExist (as ``QuerySet.get`` raises)."""
+    def first(self, *args: float) -> M | None:
+        """The first row, or None."""
         rows = self(*args)
-        if not rows:
+        return rows[0] if rows else None
+
+    def one(self, *args: float) -> M:
+        """The first row, or the model's DoesNotExist (as ``QuerySet.get`` raises)."""
+        row = self.first(*args)
+        if row is None:
             model: Any = self._by_connection[connections[DEFAULT_DB_ALIAS]].model
             raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
-        return rows[0]
+        return row
 
 
 @dataclass(frozen=True)
@@ -148,27 +169,16 @@ class PreparedUpdate:
         self._by_connection: weakref.WeakKeyDictionary[Any, _Filtered] = weakref.WeakKeyDictionary()
 
     def _compile(self, connection: Any) -> _Filtered:
-        stand_ins = [_STAND_IN + k for k in range(self._arity)]
-        query = self._build(*stand_ins).query
+        query = self._build(*_stand_ins(self._arity)).query
         if query.select_related or query.order_by or query.is_sliced:
             raise ValueError("a prepared update filters one table, unordered and unsliced")
-        model: Any = query.model
-        meta = model._meta
-        compiler = query.get_compiler(connection=connection)
-        where, params = compiler.compile(query.where)
-        slots = tuple(stand_ins.index(p) if p in stand_ins else None for p in params)
-        if {s for s in slots if s is not None} != set(range(self._arity)):
-            raise ValueError("every argument of a prepared update must be one of its parameters")
-        fields = tuple(cast("Field[Any, Any]", meta.get_field(name)) for name in self._names)
-        if any(f.primary_key or not f.concrete or hasattr(f, "get_placeholder") for f in fields):
-            raise ValueError(f"a prepared update cannot write {self._names} of {meta.label}")
-        qn = connection.ops.quote_name
-        sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+        where, params = query.get_compiler(connection=connection).compile(query.where)
+        update = _update_set(connection, query.model, self._names)
         return _Filtered(
-            sql=f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {where}",
-            slots=slots,
+            sql=f"{update.sql} WHERE {where}",
+            slots=_slots(params, self._arity),
             constants=tuple(params),
-            fields=fields,
+            fields=update.fields,
         )
 
     def __call__(self, *args: float, **values: Any) -> int:
@@ -179,10 +189,7 @@ class PreparedUpdate:
         if set(values) != set(self._names):
             raise TypeError(f"a value for each of {self._names}, and only those")
         params = [f.get_db_prep_save(values[f.name], connection) for f in compiled.fields]
-        params += [
-            args[slot] if slot is not None else constant
-            for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
-        ]
+        params += _bind(compiled.slots, compiled.constants, args)
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             return int(cursor.rowcount)
@@ -190,8 +197,18 @@ class PreparedUpdate:
 
 @dataclass(frozen=True)
 class _Update:
-    sql: str
+    sql: str  # UPDATE … SET …, without its WHERE
     fields: tuple[Any, ...]
+
+
+def _update_set(connection: Any, model: Any, names: tuple[str, ...]) -> _Update:
+    meta = model._meta
+    fields = tuple(cast("Field[Any, Any]", meta.get_field(name)) for name in names)
+    if any(f.primary_key or not f.concrete or hasattr(f, "get_placeholder") for f in fields):
+        raise ValueError(f"cannot write {names} of {meta.label} with a prepared UPDATE")
+    qn = connection.ops.quote_name
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    return _Update(sql=f"UPDATE {qn(meta.db_table)} SET {sets}", fields=fields)
 
 
 _updates: weakref.WeakKeyDictionary[Any, dict[tuple[type[Model], tuple[str, ...]], _Update]] = (
@@ -199,33 +216,47 @@ _updates: weakref.WeakKeyDictionary[Any, dict[tuple[type[Model], tuple[str, ...]
 )
 
 
+def _by_pk(connection: Any, model: type[Model], names: tuple[str, ...]) -> _Update:
+    """``UPDATE … SET <names> WHERE pk = %s``, written once per connection and set of fields."""
+    by_shape = _updates.setdefault(connection, {})
+    update = by_shape.get((model, names))
+    if update is None:
+        update = _update_set(connection, model, names)
+        where = connection.ops.quote_name(model._meta.pk.column)
+        update = by_shape[(model, names)] = _Update(
+            sql=f"{update.sql} WHERE {where} = %s", fields=update.fields
+        )
+    return update
+
+
+def _row(update: _Update, obj: Model, connection: Any) -> list[Any]:
+    params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in update.fields]
+    params.append(obj._meta.pk.get_db_prep_value(obj.pk, connection))
+    return params
+
+
 def save_fields(obj: Model, *names: str) -> None:
     """``obj.save(update_fields=names)`` for a row the hot paths write over and over (a unit's
-    status, an incident's stamps): the UPDATE is written once per connection and set of fields,
-    each value prepared by its field as the ORM prepares it. Like ``save``, refuses when no row
-    was updated. (No model here has save() logic or signals: the house style forbids both.)"""
+    status, an incident's stamps), each value prepared by its field as the ORM prepares it. Like
+    ``save``, refuses when no row was updated. (No model here has save() logic or signals: the
+    house style forbids both.)"""
     connection = connections[DEFAULT_DB_ALIAS]
-    model = type(obj)
-    key = (model, names)
-    by_shape = _updates.setdefault(connection, {})
-    update = by_shape.get(key)
-    if update is None:
-        meta = model._meta
-        fields = tuple(cast("Field[Any, Any]", meta.get_field(name)) for name in names)
-        if any(f.primary_key or not f.concrete or hasattr(f, "get_placeholder") for f in fields):
-            raise ValueError(f"save_fields cannot write {names} of {meta.label}")
-        qn = connection.ops.quote_name
-        sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
-        update = by_shape[key] = _Update(
-            sql=f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(meta.pk.column)} = %s",
-            fields=fields,
-        )
-    params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in update.fields]
-    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    update = _by_pk(connection, type(obj), names)
     with connection.cursor() as cursor:
-        cursor.execute(update.sql, params)
+        cursor.execute(update.sql, _row(update, obj, connection))
         if cursor.rowcount == 0:
             raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+def save_fields_many(objs: Sequence[Model], *names: str) -> None:
+    """``save_fields`` of many rows of one model at once (``bulk_update`` without its CASE
+    expressions): the same prepared UPDATE run for every row."""
+    if not objs:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    update = _by_pk(connection, type(objs[0]), names)
+    with connection.cursor() as cursor:
+        cursor.executemany(update.sql, [_row(update, obj, connection) for obj in objs])
 
 
 @dataclass(frozen=True)
@@ -323,18 +354,17 @@ def insert(*objs: Model) -> None:
         return
     connection = connections[DEFAULT_DB_ALIAS]
     model, with_pk = _shape(objs)
-    can_return = connection.features.can_return_rows_from_bulk_insert
-    if not with_pk and not can_return:
-        model._default_manager.bulk_create(objs)  # the ORM's way to the ids on this database
+    rows = None
+    if with_pk or connection.features.can_return_rows_from_bulk_insert:
+        statement = _insert_statement(connection, model, with_pk=with_pk, rows=len(objs))
+        rows = [_values(statement.fields, obj, connection) for obj in objs]
+    if rows is None or any(row is None for row in rows):
+        # A database that returns no ids from an INSERT, or a value left to the database: the
+        # ORM writes the rows, one by one as create() does.
+        for obj in objs:
+            obj.save(force_insert=True)
         return
-    statement = _insert_statement(connection, model, with_pk=with_pk, rows=len(objs))
-    params: list[Any] = []
-    for obj in objs:
-        values = _values(statement.fields, obj, connection)
-        if values is None:
-            model._default_manager.bulk_create(objs)
-            return
-        params.extend(values)
+    params = [value for row in rows for value in row]  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute(statement.sql, params)
         if statement.returns_pk:

@@ -125,8 +125,7 @@ def deadline_fire(*, deadline_id: int, now: datetime | None = None) -> DeadlineO
     """
     now = now or timezone.now()
     with transaction.atomic():
-        claimed = _CLAIMED_DEADLINE(deadline_id)
-        deadline = claimed[0] if claimed else None
+        deadline = _CLAIMED_DEADLINE.first(deadline_id)
         if deadline is None or deadline.due_at > now:
             return None
         incident = LOCKED_INCIDENT_WITH_CELL.one(deadline.incident_id)

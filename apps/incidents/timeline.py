@@ -148,8 +148,8 @@ def event_append(
     batch = _batch.get()
     last = batch.heads.get((stream, stream_id)) if batch is not None else None
     if last is None:
-        heads = _HEAD[stream](stream_id)
-        last = (heads[0].seq, heads[0].hash) if heads else None
+        head = _HEAD[stream].first(stream_id)
+        last = (head.seq, head.hash) if head is not None else None
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     # Round-trip the payload through JSON so that the hash is computed over what is stored.
     clean_payload = json.loads(json.dumps(payload or {}, default=str))

@@ -36,24 +36,22 @@ import heapq
 import random
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
-from django.db.models import Field
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.common.errors import DomainError
 from apps.common.geo import LatLon, haversine_m
 from apps.common.notices import notices_silenced
-from apps.common.prepared import Prepared
+from apps.common.prepared import Prepared, save_fields_many
 from apps.common.roles import Role
 from apps.incidents import services
 from apps.incidents.deadlines import arrival_target_s, deadline_fire
@@ -422,33 +420,26 @@ def simulate(
     a = Assumptions(**{**asdict(a), "router": type(router).__name__})
     end = start + timedelta(days=days - 1)
     lo, hi = period_bounds(start, end)
-    run = partial(
-        _run,
-        a=a,
-        router=router,
-        days=days,
-        calls=calls,
-        seed=seed,
-        start=start,
-        end=end,
-        keep=keep,
-        on_call=on_call,
-        prepare=prepare,
-    )
-    if keep:
-        if Incident.objects.filter(received_at__gte=lo, received_at__lt=hi).exists():
-            raise ValueError(
-                _(
-                    "The period %(start)s – %(end)s already holds incidents; simulate another "
-                    "period."
-                )
-                % {"start": start, "end": end}
-            )
-        return run()
+    if keep and Incident.objects.filter(received_at__gte=lo, received_at__lt=hi).exists():
+        raise ValueError(
+            _("The period %(start)s – %(end)s already holds incidents; simulate another period.")
+            % {"start": start, "end": end}
+        )
     # The move-up advice weighs the cells by the incidents of the year before.
     history = (lo - timedelta(days=DEMAND_HISTORY_DAYS), lo) if a.move_up else None
-    with sandbox(history=history):
-        return run()
+    with nullcontext() if keep else sandbox(history=history):
+        return _run(
+            a=a,
+            router=router,
+            days=days,
+            calls=calls,
+            seed=seed,
+            start=start,
+            end=end,
+            keep=keep,
+            on_call=on_call,
+            prepare=prepare,
+        )
 
 
 def _run(
@@ -512,22 +503,12 @@ def _run(
             )
         incident_call: dict[int, GeneratedCall] = {}
         _period_clear(start, end)
-        # The positions' write: one prepared UPDATE run for every unit at once.
-        lat_c, lon_c, at_c, pk_c = (
-            connection.ops.quote_name(cast("Field[Any, Any]", Unit._meta.get_field(name)).column)
-            for name in ("lat", "lon", "position_at", "id")
-        )
-        position_sql = (
-            f"UPDATE {connection.ops.quote_name(Unit._meta.db_table)} "
-            f"SET {lat_c} = %s, {lon_c} = %s, {at_c} = %s WHERE {pk_c} = %s"
-        )
 
         def fixes() -> None:
             """Every free patrol unit reports where it is now (what the ranking reads): the
-            unit's latest position only, in one statement (the phones' path also keeps a
-            breadcrumb trail, which nothing in a simulation reads)."""
+            unit's latest position only, one prepared UPDATE for them all (the phones' path also
+            keeps a breadcrumb trail, which nothing in a simulation reads)."""
             now = clock.now
-            stamp = connection.ops.adapt_datetimefield_value(now)
             rows = []
             for unit in units:
                 p = patrols[unit.pk]
@@ -536,10 +517,9 @@ def _run(
                 here = p.position(now, a.patrol)
                 if not a.patrol and p.stand is None and now >= p.leg.end:
                     continue  # no fixes: ranked from its staging point
-                rows.append((here.lat, here.lon, stamp, unit.pk))
-            if rows:
-                with connection.cursor() as cursor:
-                    cursor.executemany(position_sql, rows)
+                unit.lat, unit.lon, unit.position_at = here.lat, here.lon, now
+                rows.append(unit)
+            save_fields_many(rows, "lat", "lon", "position_at")
 
         def move_up() -> None:
             nonlocal moves_up

@@ -52,8 +52,7 @@ def grid_cell_at(*, lat: float, lon: float) -> GridCell | None:
 
     Where cells share an edge, the lowest row/column wins, so the answer is deterministic.
     """
-    cells = _CELL_AT(float(lat), float(lon))
-    return cells[0] if cells else None
+    return _CELL_AT.first(float(lat), float(lon))
 
 
 def station_at(*, lat: float, lon: float) -> Station | None:

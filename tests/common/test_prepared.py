@@ -10,7 +10,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.common.prepared import Prepared, insert, insert_many, save_fields
+from apps.common.prepared import Prepared, insert, insert_many, save_fields, save_fields_many
 from apps.units.models import GridCell, Unit, UnitStatus
 from tests.support.factories import small_city
 
@@ -41,6 +41,8 @@ def test_a_prepared_read_gives_the_orms_instances_with_their_related_rows_in_one
         assert _fields(point) == _fields(expected.staging_point)
         assert not got._state.adding and got._state.db == "default"
     assert UNIT_WITH_POINT(10**6) == []
+    assert UNIT_WITH_POINT.first(10**6) is None
+    assert UNIT_WITH_POINT.first(city.units[1].pk).pk == city.units[1].pk  # type: ignore[union-attr]
 
 
 def test_arguments_bind_where_the_query_uses_them_even_twice() -> None:
@@ -108,7 +110,7 @@ def test_insert_writes_the_rows_as_create_does_and_reads_their_ids_back() -> Non
     assert all(u.pk is not None and not u._state.adding for u in made)
     for unit in made:
         assert _fields(Unit.objects.get(pk=unit.pk)) == _fields(unit)
-    (one,) = [Unit(callsign="新9", plate="云J·99", staging_point=point)]
+    one = Unit(callsign="新9", plate="云J·99", staging_point=point)
     insert(one)
     assert Unit.objects.get(pk=one.pk).callsign == "新9"
     with pytest.raises(ValueError):
@@ -125,3 +127,20 @@ def test_insert_many_writes_every_row_in_one_prepared_statement() -> None:
     assert set(
         Unit.objects.filter(callsign__startswith="批").values_list("callsign", flat=True)
     ) == {f"批{k}" for k in range(50)}
+
+
+def test_save_fields_many_writes_each_rows_own_values_in_one_statement() -> None:
+    city = small_city()
+    units = list(Unit.objects.filter(pk__in=[u.pk for u in city.units]).order_by("pk"))
+    at = timezone.now()
+    for k, unit in enumerate(units):
+        unit.lat, unit.lon, unit.position_at = 22.70 + k / 100, 100.90 + k / 100, at
+        unit.callsign = f"不写{k}"
+    with CaptureQueriesContext(connection) as ctx:
+        save_fields_many(units, "lat", "lon", "position_at")
+    assert len(ctx.captured_queries) == 1  # one executemany
+    for k, unit in enumerate(units):
+        fresh = Unit.objects.get(pk=unit.pk)
+        assert (fresh.lat, fresh.lon, fresh.position_at) == (22.70 + k / 100, 100.90 + k / 100, at)
+        assert fresh.callsign == city.units[k].callsign
+    save_fields_many([], "lat")  # nothing to write
