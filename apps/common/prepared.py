@@ -1,9 +1,9 @@
-"""Statements the hot paths repeat with different ids, compiled once per connection.
+"""Statements the hot paths repeat with different ids, compiled once per process.
 
 Building a queryset and compiling it to SQL costs the ORM several times what running the
 statement costs: 0.3–0.7 ms of Python for a row lock by primary key, against 0.05–0.1 ms for the
 database (bench/simulation.py's profile). A dispatch or a crew's step takes a handful of such
-reads, the same shape every time. ``Prepared`` builds the queryset once per database connection
+reads, the same shape every time. ``Prepared`` builds the queryset once per kind of connection
 with stand-in values, keeps the SQL, where each value goes, the column converters and the
 instance builders the ORM computed, and later only binds the values, runs the statement and
 builds the instances as the ORM's own iterator does (select_related included). SQLAlchemy keeps
@@ -12,11 +12,16 @@ declare it here. ``PreparedUpdate``, ``save_fields`` and ``insert`` do the same 
 
 The arguments bound are numbers (ids, coordinates): each is compiled as a stand-in number that
 the statement's parameters are searched for. The rest of the query is fixed when declared.
+
+What is compiled is kept per kind of connection (its backend class and alias), not per
+connection object: under daphne every request runs in a thread of its own with a connection
+object of its own, and a cache keyed by the object compiled every statement again on every
+request and, holding the compiler (which holds its connection), kept each request's connection
+object alive for as long as the process ran.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -31,6 +36,12 @@ M = TypeVar("M", bound=Model)
 # Stand-ins for the bound ids while the query is compiled: valid 32-bit integers (Django
 # compiles an out-of-range id to an empty query) that no constant of a declared query uses.
 _STAND_IN = 2_147_480_000
+
+
+def _kind(connection: Any) -> tuple[type[Any], str]:
+    """What a compiled statement depends on: the backend (its SQL dialect, features and
+    converters) and the alias (its settings). Connections of the same kind share statements."""
+    return type(connection), connection.alias
 
 
 def _arity(build: Callable[..., Any]) -> int:
@@ -84,7 +95,7 @@ class Prepared(Generic[M]):
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self._build = build
         self._arity = _arity(build)
-        self._by_connection: weakref.WeakKeyDictionary[Any, _Compiled] = weakref.WeakKeyDictionary()
+        self._by_kind: dict[tuple[type[Any], str], _Compiled] = {}
 
     def _compile(self, connection: Any) -> _Compiled:
         queryset = self._build(*_stand_ins(self._arity))
@@ -111,9 +122,10 @@ class Prepared(Generic[M]):
 
     def __call__(self, *args: float) -> list[M]:
         connection = connections[DEFAULT_DB_ALIAS]
-        compiled = self._by_connection.get(connection)
+        kind = _kind(connection)
+        compiled = self._by_kind.get(kind)
         if compiled is None:
-            compiled = self._by_connection[connection] = self._compile(connection)
+            compiled = self._by_kind[kind] = self._compile(connection)
         elif compiled.locks and connection.get_autocommit():
             # What the ORM checks when it compiles a locking read, checked on every run.
             raise TransactionManagementError(
@@ -142,7 +154,7 @@ class Prepared(Generic[M]):
         """The first row, or the model's DoesNotExist (as ``QuerySet.get`` raises)."""
         row = self.first(*args)
         if row is None:
-            model: Any = self._by_connection[connections[DEFAULT_DB_ALIAS]].model
+            model: Any = self._by_kind[_kind(connections[DEFAULT_DB_ALIAS])].model
             raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
         return row
 
@@ -159,14 +171,14 @@ class PreparedUpdate:
     """``PreparedUpdate(lambda pk: Alert.objects.filter(incident_id=pk, …), "delivered_at")``
     then ``update(incident.pk, delivered_at=at)`` → the number of rows updated, as
     ``queryset.update(delivered_at=at)`` would write them: the WHERE clause compiled by the ORM
-    once per connection (the arguments bound as in ``Prepared``), the values prepared by their
-    fields on every run."""
+    once per kind of connection (the arguments bound as in ``Prepared``), the values prepared by
+    their fields on every run."""
 
     def __init__(self, build: Callable[..., QuerySet[Any]], *names: str) -> None:
         self._build = build
         self._arity = _arity(build)
         self._names = names
-        self._by_connection: weakref.WeakKeyDictionary[Any, _Filtered] = weakref.WeakKeyDictionary()
+        self._by_kind: dict[tuple[type[Any], str], _Filtered] = {}
 
     def _compile(self, connection: Any) -> _Filtered:
         query = self._build(*_stand_ins(self._arity)).query
@@ -183,9 +195,10 @@ class PreparedUpdate:
 
     def __call__(self, *args: float, **values: Any) -> int:
         connection = connections[DEFAULT_DB_ALIAS]
-        compiled = self._by_connection.get(connection)
+        kind = _kind(connection)
+        compiled = self._by_kind.get(kind)
         if compiled is None:
-            compiled = self._by_connection[connection] = self._compile(connection)
+            compiled = self._by_kind[kind] = self._compile(connection)
         if set(values) != set(self._names):
             raise TypeError(f"a value for each of {self._names}, and only those")
         params = [f.get_db_prep_save(values[f.name], connection) for f in compiled.fields]
@@ -211,14 +224,13 @@ def _update_set(connection: Any, model: Any, names: tuple[str, ...]) -> _Update:
     return _Update(sql=f"UPDATE {qn(meta.db_table)} SET {sets}", fields=fields)
 
 
-_updates: weakref.WeakKeyDictionary[Any, dict[tuple[type[Model], tuple[str, ...]], _Update]] = (
-    weakref.WeakKeyDictionary()
-)
+_updates: dict[tuple[type[Any], str], dict[tuple[type[Model], tuple[str, ...]], _Update]] = {}
 
 
 def _by_pk(connection: Any, model: type[Model], names: tuple[str, ...]) -> _Update:
-    """``UPDATE … SET <names> WHERE pk = %s``, written once per connection and set of fields."""
-    by_shape = _updates.setdefault(connection, {})
+    """``UPDATE … SET <names> WHERE pk = %s``, written once per kind of connection and set of
+    fields."""
+    by_shape = _updates.setdefault(_kind(connection), {})
     update = by_shape.get((model, names))
     if update is None:
         update = _update_set(connection, model, names)
@@ -266,15 +278,13 @@ class _Insert:
     returns_pk: bool
 
 
-_inserts: weakref.WeakKeyDictionary[Any, dict[tuple[type[Model], bool, int], _Insert]] = (
-    weakref.WeakKeyDictionary()
-)
+_inserts: dict[tuple[type[Any], str], dict[tuple[type[Model], bool, int], _Insert]] = {}
 
 
 def _insert_statement(connection: Any, model: type[Model], *, with_pk: bool, rows: int) -> _Insert:
     """INSERT of ``rows`` rows (0: one row, run with executemany), reading the new ids back
     when the ids are not given and the database returns them."""
-    by_shape = _inserts.setdefault(connection, {})
+    by_shape = _inserts.setdefault(_kind(connection), {})
     key = (model, with_pk, rows)
     statement = by_shape.get(key)
     if statement is None:
@@ -348,8 +358,8 @@ def _written(objs: Sequence[Model]) -> None:
 
 def insert(*objs: Model) -> None:
     """``Model.objects.create`` (or ``bulk_create`` of a few rows) for the rows a dispatch adds
-    every time: one INSERT, written once per connection and number of rows, each value prepared
-    by its field as the ORM prepares it, the new ids read back."""
+    every time: one INSERT, written once per kind of connection and number of rows, each value
+    prepared by its field as the ORM prepares it, the new ids read back."""
     if not objs:
         return
     connection = connections[DEFAULT_DB_ALIAS]

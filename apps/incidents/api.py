@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -37,9 +38,10 @@ from .selectors import (
     can_read_incidents,
     divert_candidates,
     incident_detail,
+    incident_fresh,
     incident_list,
+    incident_visible,
     incidents_nearby,
-    incidents_visible_to,
 )
 from .serializers import (
     CallerHistoryIn,
@@ -224,13 +226,15 @@ def _visible_or_404(request: Request, pk: int) -> Incident:
     incident). Who may change it is the service's to decide."""
     if not can_read_incidents(request.user):
         raise PermissionDenied(_("Your role cannot act on incidents."))
-    visible = incidents_visible_to(request.user).select_related(None).only("pk")
-    return get_object_or_404(visible, pk=pk)
+    incident = incident_visible(request.user, pk)
+    if incident is None:
+        raise Http404
+    return incident
 
 
 def _fresh(request: Request, incident: Incident) -> Response:
     """The incident as it is now, as the user sees it (the caller's number masked)."""
-    fresh = incidents_visible_to(request.user).filter(pk=incident.pk).first() or incident
+    fresh = incident_fresh(request.user, incident.pk) or incident
     return Response(_masked(IncidentOut(fresh).data))
 
 

@@ -24,6 +24,7 @@ from django.db.models import Prefetch
 
 from apps.common.models import Notice
 from apps.common.notices import COMMAND, Payload, nobody_listens, publish, unit_audience
+from apps.common.prepared import Prepared
 
 from .models import AssignmentRole, Incident, IncidentAssignment
 
@@ -89,17 +90,24 @@ class IncidentBrief:
         )
 
 
+# The units working an incident now, with their units (in no order: callers sort).
+WORKING_ASSIGNMENTS = Prepared(
+    lambda incident_id: IncidentAssignment.objects.filter(
+        incident_id=incident_id, cleared_at__isnull=True
+    ).select_related("unit")
+)
+
+
+def working_first(rows: list[IncidentAssignment]) -> list[IncidentAssignment]:
+    """Assignments in the order every list shows them: the primary first, then by dispatch."""
+    return sorted(rows, key=lambda a: (a.role != AssignmentRole.PRIMARY, a.dispatched_at, a.pk))
+
+
 def assignments_brief(incident: Incident) -> list[dict[str, Any]]:
     """The units working an incident now, primary first. Uses `active_assignments` when the
     caller prefetched it (lists of incidents), else one query."""
     rows = getattr(incident, "active_assignments", None)
-    if rows is None:
-        rows = list(
-            IncidentAssignment.objects.filter(incident=incident, cleared_at__isnull=True)
-            .select_related("unit")
-            .order_by("dispatched_at", "pk")
-        )
-    rows = sorted(rows, key=lambda a: (a.role != AssignmentRole.PRIMARY, a.dispatched_at, a.pk))
+    rows = working_first(WORKING_ASSIGNMENTS(incident.pk) if rows is None else rows)
     return [
         {
             "unit": a.unit_id,

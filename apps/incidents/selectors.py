@@ -26,31 +26,20 @@ from apps.units.selectors import (
 
 from .models import (
     OPEN_STATUSES,
-    AssignmentRole,
     AssignmentStatus,
     Event,
     Incident,
     IncidentAssignment,
 )
-from .notify import active_assignments_prefetch
+from .notify import WORKING_ASSIGNMENTS, active_assignments_prefetch, working_first
 
 # Roles that read incidents at all (others, e.g. hr, are refused with 403).
 INCIDENT_READER_ROLES = (*OPERATIONS_ROLES, *UNIT_CREW_ROLES, Role.STATION)
 
 
-_WORKING = Prepared(
-    lambda incident_id: IncidentAssignment.objects.filter(
-        incident_id=incident_id, cleared_at__isnull=True
-    ).select_related("unit")
-)
-
-
 def working_assignments(incident: Incident) -> list[IncidentAssignment]:
     """The units working an incident now (with their units), primary first, then by dispatch."""
-    return sorted(
-        _WORKING(incident.pk),
-        key=lambda a: (a.role != AssignmentRole.PRIMARY, a.dispatched_at, a.pk),
-    )
+    return working_first(WORKING_ASSIGNMENTS(incident.pk))
 
 
 def can_read_incidents(user: Any) -> bool:
@@ -77,6 +66,33 @@ def incidents_visible_to(user: Any) -> QuerySet[Incident]:
             pk__in=IncidentAssignment.objects.filter(unit=unit).values("incident_id")
         )
     return qs.filter(scope)
+
+
+# The incident as the command centre reads it after a change (what incidents_visible_to selects).
+_AS_THE_CENTRE_SEES_IT = Prepared(
+    lambda pk: Incident.objects.filter(pk=pk).select_related(
+        "grid_cell", "station", "unit", "transfer_station", "transfer_received_by"
+    )
+)
+_EXISTS = Prepared(lambda pk: Incident.objects.filter(pk=pk).only("pk"))
+
+
+def incident_visible(user: Any, pk: int) -> Incident | None:
+    """The incident (its id only) if the user may see it, else None."""
+    if is_command_centre(user):
+        return _EXISTS.first(pk)
+    return incidents_visible_to(user).select_related(None).only("pk").filter(pk=pk).first()
+
+
+def incident_fresh(user: Any, pk: int) -> Incident | None:
+    """The incident as it is now, as ``incidents_visible_to(user)`` reads it (with its working
+    units), or None. The command centre's read, after every action it takes, is compiled once."""
+    if not is_command_centre(user):
+        return incidents_visible_to(user).filter(pk=pk).first()
+    incident = _AS_THE_CENTRE_SEES_IT.first(pk)
+    if incident is not None:
+        incident.active_assignments = WORKING_ASSIGNMENTS(pk)  # type: ignore[attr-defined]
+    return incident
 
 
 def incident_list(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+import weakref
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -144,3 +147,41 @@ def test_save_fields_many_writes_each_rows_own_values_in_one_statement() -> None
         assert (fresh.lat, fresh.lon, fresh.position_at) == (22.70 + k / 100, 100.90 + k / 100, at)
         assert fresh.callsign == city.units[k].callsign
     save_fields_many([], "lat")  # nothing to write
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_is_compiled_once_for_every_thread_and_keeps_no_threads_connection() -> None:
+    """Under daphne each request runs in a new thread with a connection object of its own: the
+    statement compiled in the first is used by the next, and no thread's connection object is
+    kept alive by the cache after its thread ended."""
+    city = small_city()
+    pk = city.units[0].pk
+    prepared = Prepared(lambda pk: Unit.objects.select_related("staging_point").filter(pk=pk))
+    seen: list[weakref.ref[object]] = []
+    compiles = []
+    real_compile = prepared._compile
+
+    def counting(conn: object) -> object:
+        compiles.append(conn)
+        return real_compile(conn)
+
+    prepared._compile = counting  # type: ignore[method-assign,assignment]
+    got: list[int] = []
+
+    def request() -> None:
+        try:
+            got.append(prepared.one(pk).staging_point.pk)
+            seen.append(weakref.ref(connections["default"]))
+        finally:
+            connections.close_all()
+
+    for _ in range(3):
+        thread = threading.Thread(target=request)
+        thread.start()
+        thread.join(timeout=30)
+    assert got == [city.units[0].staging_point_id] * 3
+    assert len(compiles) == 1
+    compiles.clear()
+    gc.collect()
+    # The first thread's connection compiled the statement: the cache keeps that one at most.
+    assert sum(ref() is not None for ref in seen[1:]) == 0
