@@ -99,6 +99,9 @@ def _map_config() -> dict[str, Any]:
         "center": list(leaflet.get("DEFAULT_CENTER", (22.78, 100.975))),
         "zoom": leaflet.get("DEFAULT_ZOOM", 13),
         "maxZoom": leaflet.get("MAX_ZOOM", 19),
+        # Leaflet's own controls say "Zoom in" / "Zoom out" unless told otherwise.
+        "zoomInTitle": _("Zoom in"),
+        "zoomOutTitle": _("Zoom out"),
         "targets": {
             "acknowledge_s": settings.TARGET_ACKNOWLEDGE_S,
             "arrival_priority_zone_s": settings.TARGET_ARRIVAL_PRIORITY_ZONE_S,

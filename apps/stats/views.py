@@ -244,6 +244,8 @@ def _map_config(data: Dashboard) -> dict[str, Any]:
         "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
         "center": list(leaflet.get("DEFAULT_CENTER", (22.78, 100.975))),
         "zoom": leaflet.get("DEFAULT_ZOOM", 13),
+        "zoomInTitle": _("Zoom in"),
+        "zoomOutTitle": _("Zoom out"),
         "cellDeg": 10**-3,
         "heat": [[*_map_point(c.lat, c.lon), c.n] for c in data.heat],
         "points": [

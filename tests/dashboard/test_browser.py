@@ -94,6 +94,9 @@ def test_the_dashboard_draws_its_charts_map_and_move_up_panel(
         assert page.locator("#chart-categories svg rect").count() > 0
         # Heat cells (rectangles) and the four staging points (circles) as Leaflet vector layers.
         assert page.locator("#map path.leaflet-interactive").count() >= 4 + 2
+        # Leaflet's zoom buttons speak the page's language (Chinese by default).
+        expect(page.locator("#map .leaflet-control-zoom-in")).to_have_attribute("title", "放大")
+        expect(page.locator("#map .leaflet-control-zoom-out")).to_have_attribute("title", "缩小")
         assert page.locator("#cards b.rate").first.inner_text().endswith("%")
 
 

@@ -12,9 +12,13 @@ export function ll(lat, lon) {
 }
 
 // A map centred on the configured city with the configured tiles, if any; tileEvents are bound
-// before the first tile is requested.
+// before the first tile is requested. Its zoom buttons (unless options.zoomControl is false) say
+// their titles in the page's language.
 export function baseMap(id, options = {}, tileEvents = {}) {
-  const map = L.map(id, options).setView(ll(...CONFIG.center), CONFIG.zoom);
+  const map = L.map(id, { ...options, zoomControl: false }).setView(ll(...CONFIG.center), CONFIG.zoom);
+  if (options.zoomControl !== false) {
+    L.control.zoom({ zoomInTitle: CONFIG.zoomInTitle, zoomOutTitle: CONFIG.zoomOutTitle }).addTo(map);
+  }
   if (CONFIG.tileUrl) {
     L.tileLayer(CONFIG.tileUrl, { attribution: CONFIG.tileAttribution, maxZoom: CONFIG.maxZoom })
       .on(tileEvents)

@@ -230,7 +230,10 @@
 
   function heatMap() {
     if (typeof L === "undefined") return;
-    const map = L.map("map").setView(mapConfig.center, mapConfig.zoom);
+    const map = L.map("map", { zoomControl: false }).setView(mapConfig.center, mapConfig.zoom);
+    L.control
+      .zoom({ zoomInTitle: mapConfig.zoomInTitle, zoomOutTitle: mapConfig.zoomOutTitle })
+      .addTo(map);
     // Tiles only from a local source (MAP_TILES_FILE or an intranet service); without one the
     // cells and staging points stand on a plain ground.
     if (mapConfig.tileUrl) {
