@@ -81,7 +81,8 @@ def incident_visible(user: Any, pk: int) -> Incident | None:
     """The incident (its id only) if the user may see it, else None."""
     if is_command_centre(user):
         return _EXISTS.first(pk)
-    return incidents_visible_to(user).select_related(None).only("pk").filter(pk=pk).first()
+    visible = incidents_visible_to(user).select_related(None).prefetch_related(None)
+    return visible.only("pk").filter(pk=pk).first()
 
 
 def incident_fresh(user: Any, pk: int) -> Incident | None:
