@@ -64,6 +64,15 @@ def _slots(params: Sequence[Any], arity: int) -> tuple[int | None, ...]:
     return slots
 
 
+# The widest integer column (bigint, SQLite's INTEGER): a larger id matches no row. The ORM
+# compiles such a lookup to an empty result; bound as is, SQLite refuses it with OverflowError.
+_INT_RANGE = range(-(2**63), 2**63)
+
+
+def _matchable(args: Sequence[Any]) -> bool:
+    return all(not isinstance(a, int) or a in _INT_RANGE for a in args)
+
+
 def _bind(
     slots: tuple[int | None, ...], constants: tuple[Any, ...], args: Sequence[Any]
 ) -> list[Any]:
@@ -121,11 +130,12 @@ class Prepared(Generic[M]):
         )
 
     def __call__(self, *args: float) -> list[M]:
+        if not _matchable(args):
+            return []  # an id beyond any integer column (a client's URL, say)
         connection = connections[DEFAULT_DB_ALIAS]
-        kind = _kind(connection)
-        compiled = self._by_kind.get(kind)
+        compiled = self._by_kind.get(_kind(connection))
         if compiled is None:
-            compiled = self._by_kind[kind] = self._compile(connection)
+            compiled = self._compiled(connection)
         elif compiled.locks and connection.get_autocommit():
             # What the ORM checks when it compiles a locking read, checked on every run.
             raise TransactionManagementError(
@@ -145,6 +155,13 @@ class Prepared(Generic[M]):
             out.append(cast(M, obj))
         return out
 
+    def _compiled(self, connection: Any) -> _Compiled:
+        kind = _kind(connection)
+        compiled = self._by_kind.get(kind)
+        if compiled is None:
+            compiled = self._by_kind[kind] = self._compile(connection)
+        return compiled
+
     def first(self, *args: float) -> M | None:
         """The first row, or None."""
         rows = self(*args)
@@ -154,7 +171,7 @@ class Prepared(Generic[M]):
         """The first row, or the model's DoesNotExist (as ``QuerySet.get`` raises)."""
         row = self.first(*args)
         if row is None:
-            model: Any = self._by_kind[_kind(connections[DEFAULT_DB_ALIAS])].model
+            model: Any = self._compiled(connections[DEFAULT_DB_ALIAS]).model
             raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
         return row
 
@@ -201,6 +218,8 @@ class PreparedUpdate:
             compiled = self._by_kind[kind] = self._compile(connection)
         if set(values) != set(self._names):
             raise TypeError(f"a value for each of {self._names}, and only those")
+        if not _matchable(args):
+            return 0
         params = [f.get_db_prep_save(values[f.name], connection) for f in compiled.fields]
         params += _bind(compiled.slots, compiled.constants, args)
         with connection.cursor() as cursor:

@@ -13,7 +13,14 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.common.prepared import Prepared, insert, insert_many, save_fields, save_fields_many
+from apps.common.prepared import (
+    Prepared,
+    PreparedUpdate,
+    insert,
+    insert_many,
+    save_fields,
+    save_fields_many,
+)
 from apps.units.models import GridCell, Unit, UnitStatus
 from tests.support.factories import small_city
 
@@ -66,6 +73,21 @@ def test_one_raises_does_not_exist_and_a_build_must_use_its_arguments() -> None:
     unused = Prepared(lambda pk: Unit.objects.all())
     with pytest.raises(ValueError):
         unused(1)
+
+
+def test_an_id_beyond_any_integer_column_matches_nothing_as_in_the_orm() -> None:
+    """A client can put any number in a URL: the ORM answers "no such row" for an id beyond
+    bigint, and so do the prepared statements (SQLite would refuse to bind it)."""
+    city = small_city()
+    huge = 2**100
+    assert list(Unit.objects.filter(pk=huge)) == []
+    fresh = Prepared(lambda pk: Unit.objects.filter(pk=pk))  # never compiled before
+    with pytest.raises(Unit.DoesNotExist):
+        fresh.one(huge)
+    assert UNIT_WITH_POINT(huge) == [] and UNIT_WITH_POINT.first(-huge) is None
+    free = PreparedUpdate(lambda pk: Unit.objects.filter(pk=pk), "status")
+    assert free(huge, status=UnitStatus.AVAILABLE) == 0
+    assert free(city.units[0].pk, status=UnitStatus.AVAILABLE) == 1
 
 
 def test_a_locking_read_outside_a_transaction_is_refused_where_the_database_locks() -> None:
