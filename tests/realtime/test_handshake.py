@@ -172,16 +172,25 @@ def test_a_failed_read_is_raised_to_every_caller_of_its_trip() -> None:
 
 
 def test_crew_unit_ids_answers_as_unit_for_user_for_many_users_at_once() -> None:
-    from apps.units.selectors import crew_unit_ids, unit_for_user
+    from apps.units.selectors import _crew_units, crew_unit_ids, unit_for_user
 
     city = small_city()
     crews = [crew_member(unit) for unit in city.units] + [crew_member(city.units[1])]
     dispatcher = UserFactory(roles=[Role.DISPATCHER])
     users = [*crews, dispatcher]
     found = crew_unit_ids(users)
-    expected = {u.pk: unit.pk for u in users if (unit := unit_for_user(u)) is not None}
+    # The reference: every unit the user crews, either way, in one query; the lowest call sign.
+    expected = {
+        u.pk: unit.pk
+        for u in crews
+        if (unit := _crew_units(u).order_by("callsign").distinct().first()) is not None
+    }
     assert found == expected
     assert dispatcher.pk not in found and len(found) == len(crews)
+    assert {u.pk: getattr(unit_for_user(u), "pk", None) for u in users} == {
+        **expected,
+        dispatcher.pk: None,
+    }
 
 
 def test_autobahn_formats_its_debug_lines_only_when_they_are_written() -> None:
