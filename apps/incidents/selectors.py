@@ -42,6 +42,10 @@ def working_assignments(incident: Incident) -> list[IncidentAssignment]:
     return working_first(WORKING_ASSIGNMENTS(incident.pk))
 
 
+# What an incident is read with wherever it is shown (IncidentOut's related rows).
+INCIDENT_RELATED = ("grid_cell", "station", "unit", "transfer_station", "transfer_received_by")
+
+
 def can_read_incidents(user: Any) -> bool:
     return bool(
         user.is_authenticated and (user.is_superuser or has_role(user, *INCIDENT_READER_ROLES))
@@ -51,9 +55,9 @@ def can_read_incidents(user: Any) -> bool:
 def incidents_visible_to(user: Any) -> QuerySet[Incident]:
     """The command centre sees every incident; a station user those in or transferred to its
     stations; a crew member those their unit works or worked (as the primary or a backup)."""
-    qs = Incident.objects.select_related(
-        "grid_cell", "station", "unit", "transfer_station", "transfer_received_by"
-    ).prefetch_related(active_assignments_prefetch())
+    qs = Incident.objects.select_related(*INCIDENT_RELATED).prefetch_related(
+        active_assignments_prefetch()
+    )
     if is_command_centre(user):
         return qs
     scope = Q(pk__in=[])
@@ -70,9 +74,7 @@ def incidents_visible_to(user: Any) -> QuerySet[Incident]:
 
 # The incident as the command centre reads it after a change (what incidents_visible_to selects).
 _AS_THE_CENTRE_SEES_IT = Prepared(
-    lambda pk: Incident.objects.filter(pk=pk).select_related(
-        "grid_cell", "station", "unit", "transfer_station", "transfer_received_by"
-    )
+    lambda pk: Incident.objects.filter(pk=pk).select_related(*INCIDENT_RELATED)
 )
 _EXISTS = Prepared(lambda pk: Incident.objects.filter(pk=pk).only("pk"))
 
