@@ -32,16 +32,22 @@ from django.db.models import query as orm_query
 from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
+S = TypeVar("S")
 
 # Stand-ins for the bound ids while the query is compiled: valid 32-bit integers (Django
 # compiles an out-of-range id to an empty query) that no constant of a declared query uses.
 _STAND_IN = 2_147_480_000
 
 
-def _kind(connection: Any) -> tuple[type[Any], str]:
-    """What a compiled statement depends on: the backend (its SQL dialect, features and
-    converters) and the alias (its settings). Connections of the same kind share statements."""
-    return type(connection), connection.alias
+def _per_kind(cache: dict[Any, S], connection: Any, shape: Any, write: Callable[[], S]) -> S:
+    """The statement of this shape for this kind of connection, written on first use. What a
+    statement depends on is the backend (its SQL dialect, features and converters) and the alias
+    (its settings): connections of the same kind share statements."""
+    key = (type(connection), connection.alias, shape)
+    statement = cache.get(key)
+    if statement is None:
+        statement = cache[key] = write()
+    return statement
 
 
 def _arity(build: Callable[..., Any]) -> int:
@@ -104,7 +110,7 @@ class Prepared(Generic[M]):
     def __init__(self, build: Callable[..., QuerySet[M]]) -> None:
         self._build = build
         self._arity = _arity(build)
-        self._by_kind: dict[tuple[type[Any], str], _Compiled] = {}
+        self._by_kind: dict[Any, _Compiled] = {}
 
     def _compile(self, connection: Any) -> _Compiled:
         queryset = self._build(*_stand_ins(self._arity))
@@ -133,10 +139,8 @@ class Prepared(Generic[M]):
         if not _matchable(args):
             return []  # an id beyond any integer column (a client's URL, say)
         connection = connections[DEFAULT_DB_ALIAS]
-        compiled = self._by_kind.get(_kind(connection))
-        if compiled is None:
-            compiled = self._compiled(connection)
-        elif compiled.locks and connection.get_autocommit():
+        compiled = self._compiled(connection)
+        if compiled.locks and connection.get_autocommit():
             # What the ORM checks when it compiles a locking read, checked on every run.
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
@@ -156,11 +160,7 @@ class Prepared(Generic[M]):
         return out
 
     def _compiled(self, connection: Any) -> _Compiled:
-        kind = _kind(connection)
-        compiled = self._by_kind.get(kind)
-        if compiled is None:
-            compiled = self._by_kind[kind] = self._compile(connection)
-        return compiled
+        return _per_kind(self._by_kind, connection, None, lambda: self._compile(connection))
 
     def first(self, *args: float) -> M | None:
         """The first row, or None."""
@@ -195,7 +195,7 @@ class PreparedUpdate:
         self._build = build
         self._arity = _arity(build)
         self._names = names
-        self._by_kind: dict[tuple[type[Any], str], _Filtered] = {}
+        self._by_kind: dict[Any, _Filtered] = {}
 
     def _compile(self, connection: Any) -> _Filtered:
         query = self._build(*_stand_ins(self._arity)).query
@@ -212,10 +212,7 @@ class PreparedUpdate:
 
     def __call__(self, *args: float, **values: Any) -> int:
         connection = connections[DEFAULT_DB_ALIAS]
-        kind = _kind(connection)
-        compiled = self._by_kind.get(kind)
-        if compiled is None:
-            compiled = self._by_kind[kind] = self._compile(connection)
+        compiled = _per_kind(self._by_kind, connection, None, lambda: self._compile(connection))
         if set(values) != set(self._names):
             raise TypeError(f"a value for each of {self._names}, and only those")
         if not _matchable(args):
@@ -243,21 +240,19 @@ def _update_set(connection: Any, model: Any, names: tuple[str, ...]) -> _Update:
     return _Update(sql=f"UPDATE {qn(meta.db_table)} SET {sets}", fields=fields)
 
 
-_updates: dict[tuple[type[Any], str], dict[tuple[type[Model], tuple[str, ...]], _Update]] = {}
+_updates: dict[Any, _Update] = {}
 
 
 def _by_pk(connection: Any, model: type[Model], names: tuple[str, ...]) -> _Update:
     """``UPDATE … SET <names> WHERE pk = %s``, written once per kind of connection and set of
     fields."""
-    by_shape = _updates.setdefault(_kind(connection), {})
-    update = by_shape.get((model, names))
-    if update is None:
+
+    def write() -> _Update:
         update = _update_set(connection, model, names)
         where = connection.ops.quote_name(model._meta.pk.column)
-        update = by_shape[(model, names)] = _Update(
-            sql=f"{update.sql} WHERE {where} = %s", fields=update.fields
-        )
-    return update
+        return _Update(sql=f"{update.sql} WHERE {where} = %s", fields=update.fields)
+
+    return _per_kind(_updates, connection, (model, names), write)
 
 
 def _row(update: _Update, obj: Model, connection: Any) -> list[Any]:
@@ -297,16 +292,14 @@ class _Insert:
     returns_pk: bool
 
 
-_inserts: dict[tuple[type[Any], str], dict[tuple[type[Model], bool, int], _Insert]] = {}
+_inserts: dict[Any, _Insert] = {}
 
 
 def _insert_statement(connection: Any, model: type[Model], *, with_pk: bool, rows: int) -> _Insert:
     """INSERT of ``rows`` rows (0: one row, run with executemany), reading the new ids back
     when the ids are not given and the database returns them."""
-    by_shape = _inserts.setdefault(_kind(connection), {})
-    key = (model, with_pk, rows)
-    statement = by_shape.get(key)
-    if statement is None:
+
+    def write() -> _Insert:
         meta = model._meta
         fields = tuple(f for f in meta.concrete_fields if with_pk or not f.primary_key)
         if any(hasattr(f, "get_placeholder") or f.generated for f in fields):
@@ -321,8 +314,9 @@ def _insert_statement(connection: Any, model: type[Model], *, with_pk: bool, row
         if returns_pk:
             returning, _params = connection.ops.return_insert_columns([meta.pk])
             sql = f"{sql} {returning}"
-        statement = by_shape[key] = _Insert(sql=sql, fields=fields, returns_pk=returns_pk)
-    return statement
+        return _Insert(sql=sql, fields=fields, returns_pk=returns_pk)
+
+    return _per_kind(_inserts, connection, (model, with_pk, rows), write)
 
 
 def _shape(objs: Sequence[Model]) -> tuple[type[Model], bool]:
