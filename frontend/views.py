@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from apps.calls.models import CloseReason
+from apps.common.maps import map_config
 from apps.common.roles import UNIT_CREW_ROLES, Role, has_role, is_command_centre
 from apps.incidents.models import (
     EVENT_KIND_LABELS,
@@ -91,17 +92,9 @@ def app_version() -> str:
 
 
 def _map_config() -> dict[str, Any]:
-    leaflet: dict[str, Any] = settings.LEAFLET_CONFIG
     return {
-        "tileUrl": settings.MAP_TILE_URL,
-        "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
+        **map_config(),
         "tileCrs": settings.MAP_TILE_CRS,
-        "center": list(leaflet.get("DEFAULT_CENTER", (22.78, 100.975))),
-        "zoom": leaflet.get("DEFAULT_ZOOM", 13),
-        "maxZoom": leaflet.get("MAX_ZOOM", 19),
-        # Leaflet's own controls say "Zoom in" / "Zoom out" unless told otherwise.
-        "zoomInTitle": _("Zoom in"),
-        "zoomOutTitle": _("Zoom out"),
         "targets": {
             "acknowledge_s": settings.TARGET_ACKNOWLEDGE_S,
             "arrival_priority_zone_s": settings.TARGET_ARRIVAL_PRIORITY_ZONE_S,

@@ -39,6 +39,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from apps.common.geo import wgs84_to_gcj02
+from apps.common.maps import map_config
 from apps.common.roles import is_command_centre
 from apps.incidents.models import Category
 from apps.units.models import StagingPoint, Station, Unit
@@ -238,14 +239,8 @@ def _map_point(lat: float, lon: float) -> tuple[float, float]:
 
 
 def _map_config(data: Dashboard) -> dict[str, Any]:
-    leaflet: dict[str, Any] = settings.LEAFLET_CONFIG
     return {
-        "tileUrl": settings.MAP_TILE_URL,
-        "tileAttribution": settings.MAP_TILE_ATTRIBUTION,
-        "center": list(leaflet.get("DEFAULT_CENTER", (22.78, 100.975))),
-        "zoom": leaflet.get("DEFAULT_ZOOM", 13),
-        "zoomInTitle": _("Zoom in"),
-        "zoomOutTitle": _("Zoom out"),
+        **map_config(),
         "cellDeg": 10**-3,
         "heat": [[*_map_point(c.lat, c.lon), c.n] for c in data.heat],
         "points": [

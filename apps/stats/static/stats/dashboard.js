@@ -237,7 +237,7 @@
     // Tiles only from a local source (MAP_TILES_FILE or an intranet service); without one the
     // cells and staging points stand on a plain ground.
     if (mapConfig.tileUrl) {
-      L.tileLayer(mapConfig.tileUrl, { attribution: mapConfig.tileAttribution, maxZoom: 19 }).addTo(map);
+      L.tileLayer(mapConfig.tileUrl, { attribution: mapConfig.tileAttribution, maxZoom: mapConfig.maxZoom }).addTo(map);
     } else {
       map.getContainer().style.background = "#f1eee8";
     }
