@@ -33,6 +33,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.fleet import percentiles
 from tests.support.procs import raise_nofile
 
 MAX_DELAY_S = 30.0  # the app's backoff cap
@@ -57,15 +58,12 @@ class LagProbe:
             self.lags_ms.append((time.monotonic() - start - self.PERIOD_S) * 1000)
 
     def take(self) -> str:
-        lags = sorted(self.lags_ms)
+        lags = list(self.lags_ms)
         self.lags_ms.clear()
         if not lags:
             return "LAG 0 0 0 0"
-
-        def pct(p: float) -> float:
-            return lags[min(len(lags) - 1, max(0, round(p / 100 * len(lags) + 0.5) - 1))]
-
-        return f"LAG {len(lags)} {pct(50):.2f} {pct(99):.2f} {lags[-1]:.2f}"
+        figures = percentiles(lags)
+        return f"LAG {len(lags)} {figures['p50']} {figures['p99']} {figures['max']}"
 
 
 class Fleet:
