@@ -41,23 +41,27 @@ def group_cpu_s(pgid: int) -> float:
     return total / CLK_TCK
 
 
-def machine_busy_s() -> float:
-    """CPU seconds the whole machine spent busy (all cores; /proc/stat less idle and iowait)."""
+def machine_cpu_s() -> tuple[float, float]:
+    """CPU seconds the whole machine (all cores) spent busy, and those the hypervisor took for
+    other guests (steal): /proc/stat's user, nice, system, irq, softirq; and steal."""
     with open("/proc/stat", encoding="ascii") as fh:
-        values = [int(v) for v in fh.readline().split()[1:9]]
-    return (sum(values) - values[3] - values[4]) / CLK_TCK
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (
+            int(v) for v in fh.readline().split()[1:9]
+        )
+    return (user + nice + system + irq + softirq) / CLK_TCK, steal / CLK_TCK
 
 
 class CpuShares:
-    """How many cores each benchmark process used during a cell, and the rest of the machine:
-    PostgreSQL, Redis, this process's load generator, and anything else running. A large rest
-    besides PostgreSQL's usual share marks a run that other work on the machine disturbed."""
+    """How many cores each benchmark process used during a cell, the rest of the machine
+    (PostgreSQL, Redis, this process's load generator, and anything else running), and what the
+    hypervisor took for other guests (steal). A large rest besides PostgreSQL's usual share, or
+    any steal, marks a run that other work disturbed."""
 
     def __init__(self, procs: dict[str, Proc]) -> None:
         self.pgids = {name: p.popen.pid for name, p in procs.items()}  # each leads its group
         self.start = time.monotonic()
         self.before = {name: group_cpu_s(g) for name, g in self.pgids.items()}
-        self.busy_before = machine_busy_s()
+        self.machine_before = machine_cpu_s()
 
     def cores(self) -> dict[str, float]:
         took = time.monotonic() - self.start
@@ -65,8 +69,14 @@ class CpuShares:
             name: round((group_cpu_s(g) - self.before[name]) / took, 2)
             for name, g in self.pgids.items()
         }
-        machine = round((machine_busy_s() - self.busy_before) / took, 2)
-        return {**used, "rest": round(machine - sum(used.values()), 2), "machine": machine}
+        (busy, steal), (busy0, steal0) = machine_cpu_s(), self.machine_before
+        machine = round((busy - busy0) / took, 2)
+        return {
+            **used,
+            "rest": round(machine - sum(used.values()), 2),
+            "machine": machine,
+            "steal": round((steal - steal0) / took, 2),
+        }
 
 
 def redis_floor(env: BenchEnv, samples: int = FLOOR_SAMPLES) -> dict[str, Any]:
