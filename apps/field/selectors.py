@@ -6,10 +6,18 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.incidents.models import Incident, IncidentAssignment
+from apps.incidents.models import (
+    OPEN_STATUSES,
+    AssignmentRole,
+    Event,
+    Incident,
+    IncidentAssignment,
+)
+from apps.incidents.selectors import working_assignments
 from apps.units.selectors import Recommendation, is_crew, unit_recommendations
 
 from .models import Emergency
+from .notify import BackupRequested, ranked_brief
 
 
 def nearest_free(
@@ -38,3 +46,48 @@ def emergencies_open() -> list[tuple[Emergency, list[Recommendation]]]:
     return [
         (e, nearest_free(e.lat, e.lon, exclude={e.unit_id})) for e in rows.order_by("raised_at")
     ]
+
+
+def backup_requests_open() -> list[BackupRequested]:
+    """The crews' backup requests (请求增援) still waiting for units, oldest first: of every open
+    incident its latest request, while fewer backups were sent to the incident since than it
+    asked for (the command map's own rule for an answered request), with the free units nearest
+    the incident now. A reloaded command map shows them as the live frame did."""
+    latest: dict[int, Event] = {}
+    events = Event.objects.filter(
+        kind="backup_requested", incident__status__in=OPEN_STATUSES
+    ).select_related("incident", "unit")
+    for event in events.order_by("incident_id", "-seq"):
+        if event.incident_id is not None:
+            latest.setdefault(event.incident_id, event)
+    if not latest:
+        return []
+    sent = IncidentAssignment.objects.filter(
+        incident_id__in=latest, role=AssignmentRole.BACKUP
+    ).values_list("incident_id", "dispatched_at")
+    answered: dict[int, int] = {}
+    for incident_id, dispatched_at in sent:
+        if dispatched_at >= latest[incident_id].at:
+            answered[incident_id] = answered.get(incident_id, 0) + 1
+    waiting = []
+    for event in sorted(latest.values(), key=lambda e: e.at):
+        incident = event.incident
+        assert incident is not None
+        count = int(event.payload.get("count") or 1)
+        if answered.get(incident.pk, 0) >= count:
+            continue
+        working = {a.unit_id for a in working_assignments(incident)}
+        ranked = nearest_free(incident.lat, incident.lon, exclude=working, want=count)
+        waiting.append(
+            BackupRequested(
+                incident_id=incident.pk,
+                number=incident.number,
+                unit_id=event.unit_id,
+                callsign=event.unit.callsign if event.unit else "",
+                count=count,
+                reason=event.reason,
+                at=event.at.isoformat(),
+                nearest=ranked_brief(ranked),
+            )
+        )
+    return waiting

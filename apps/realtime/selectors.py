@@ -19,7 +19,7 @@ from apps.common.models import Notice, NoticeCursor
 from apps.common.notices import CatchUp, notices_since, unit_audience
 from apps.common.roles import roles_prefetch
 from apps.field.notify import UnitEmergency
-from apps.field.selectors import emergencies_open
+from apps.field.selectors import backup_requests_open, emergencies_open
 from apps.incidents.models import (
     OPEN_STATUSES,
     Alert,
@@ -169,4 +169,6 @@ def command_snapshot() -> dict[str, Any]:
         "calls": [call_brief(c) for c in calls_ringing()[:50]],
         # Emergencies no commander has acknowledged yet: they keep sounding after a reload.
         "emergencies": [UnitEmergency.of(e, near).to_dict() for e, near in emergencies_open()],
+        # Backup requests still waiting for units: they are not lost with a reload either.
+        "backup_requests": [r.to_dict() for r in backup_requests_open()],
     }

@@ -417,6 +417,55 @@ def test_backup_for_an_incident_no_unit_works_is_refused(world: World) -> None:
     assert not Event.objects.filter(kind="backup_requested").exists()
 
 
+def _asked(world: World, user: Any, incident_pk: int, count: int, reason: str) -> None:
+    response = _ask(world, user, incident_pk, {"count": count, "reason": reason})
+    assert response.status_code == 200, response.content
+
+
+def test_a_backup_request_stays_in_the_command_snapshot_until_as_many_units_went(
+    world: World,
+) -> None:
+    """A reloaded command map gets the requests still waiting for units (the snapshot): the
+    latest of each open incident, until as many backups were sent since as it asked for."""
+    from apps.field.selectors import backup_requests_open
+    from apps.realtime.selectors import command_snapshot
+
+    incident = advance(world, new_incident(world), "on_scene")
+    assert command_snapshot()["backup_requests"] == []
+    _asked(world, world.auxiliary, incident.pk, 1, "对方人多")
+    _asked(world, world.auxiliary, incident.pk, 2, "还要两组")
+    live = Notice.objects.filter(type="incident.backup_requested").order_by("-seq")[0]
+    waiting = command_snapshot()["backup_requests"]
+    # The latest request, as the live frame was (the same free units offered).
+    assert waiting == [{**live.payload, "type": live.type}]
+    assert (waiting[0]["count"], waiting[0]["reason"], waiting[0]["callsign"]) == (
+        2,
+        "还要两组",
+        "U0",
+    )
+
+    services.incident_dispatch(incident=incident, unit=world.city.units[1], actor=world.dispatcher)
+    (still,) = backup_requests_open()
+    # One of two sent: still waiting, and the unit sent is no longer offered.
+    assert world.city.units[1].pk not in [n["unit"] for n in still.nearest]
+    services.incident_dispatch(incident=incident, unit=world.city.units[2], actor=world.dispatcher)
+    assert backup_requests_open() == []
+
+
+def test_a_closed_incidents_backup_request_is_not_in_the_snapshot(world: World) -> None:
+    from apps.field.selectors import backup_requests_open
+
+    incident = advance(world, new_incident(world), "on_scene")
+    other = advance(world, new_incident(world, lat=22.79, lon=100.97), "received")
+    services.incident_dispatch(incident=other, unit=world.city.units[1], actor=world.dispatcher)
+    _asked(world, world.auxiliary, incident.pk, 1, "对方人多")
+    _asked(world, world.dispatcher, other.pk, 1, "电台请求")
+    assert [r.incident_id for r in backup_requests_open()] == [incident.pk, other.pk]
+    services.incident_cancel(incident=incident, reason="误报", actor=world.dispatcher)
+    (left,) = backup_requests_open()
+    assert (left.incident_id, left.unit_id, left.callsign) == (other.pk, None, "")
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

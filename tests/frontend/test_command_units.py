@@ -193,6 +193,39 @@ def test_a_backup_request_offers_the_nearest_units_and_one_click_sends_one(
     assert (fresh.status, fresh.unit_id) == ("on_scene", scene.unit.pk)
 
 
+def test_a_backup_request_waiting_for_units_is_still_there_after_a_reload(
+    desks: Callable[[], Any], scene: Scene, live_daphne: Live
+) -> None:
+    """A dispatcher who reloads the command map (or opens it later) still sees a crew's request
+    for backup until as many units went as it asked for."""
+    require_websockets()
+    incident = on_scene(scene)
+    off_loop(
+        incident_backup_request,
+        incident=incident,
+        actor=scene.crew,
+        count=1,
+        reason="对方持械，需要增援",
+    )
+    page = desk_page(desks(), live_daphne, scene.dispatcher)
+    request = page.locator(f"#requests [data-request='{incident.pk}']")
+    expect(request).to_contain_text("对方持械，需要增援")
+    expect(page.locator("#requests-head")).to_be_visible()
+    backup = scene.city.units[1]
+    expect(request.locator("[data-send]").first).to_have_attribute("data-send", str(backup.pk))
+    # Closed here: gone from this map until it is loaded again; still waiting, it comes back.
+    request.locator("[data-dismiss]").click()
+    expect(page.locator("#requests li")).to_have_count(0)
+    page.reload()
+    expect(request).to_contain_text("对方持械，需要增援")
+    request.locator(f"[data-send='{backup.pk}']").click()
+    expect(page.locator("#requests li")).to_have_count(0)
+    page.reload()
+    expect(page.locator(f"#incidents li[data-incident='{incident.pk}']")).to_contain_text("U0 + U1")
+    expect(page.locator("#requests li")).to_have_count(0)
+    expect(page.locator("#requests-head")).to_be_hidden()
+
+
 def test_a_backup_is_sent_from_the_panel_and_released_from_it(
     desks: Callable[[], Any], scene: Scene, live_daphne: Live
 ) -> None:

@@ -43,6 +43,8 @@ const markers = new Map(); // unit id → circleMarker
 const incMarkers = new Map(); // incident id → circleMarker
 const sosLayers = new Map(); // emergency id → layer group (accuracy circle, marker)
 let staleEmergencies = null; // while a snapshot arrives: the ids it has not named yet
+let staleRequests = null; // the same for the backup requests (by incident id)
+const dismissedRequests = new Set(); // "incident@at": closed on this console, not shown again
 let map;
 let socket;
 let poller = null;
@@ -598,6 +600,23 @@ function onBackupRequested(frame) {
   renderRequests();
 }
 
+// A snapshot names every backup request still waiting for units (a reloaded map shows them
+// again): one it does not name was answered meanwhile, from here or another command map.
+function snapshotRequests(frame) {
+  if (frame.type === "snapshot") staleRequests = new Set(state.requests.keys());
+  for (const r of frame.backup_requests || []) {
+    staleRequests?.delete(r.incident_id);
+    if (dismissedRequests.has(`${r.incident_id}@${r.at}`)) continue;
+    const known = state.requests.get(r.incident_id);
+    state.requests.set(r.incident_id, { ...r, nearest: r.nearest || [], msg: known?.at === r.at ? known.msg : "" });
+  }
+  if ((frame.part || 1) >= (frame.parts || 1) && staleRequests) {
+    staleRequests.forEach((id) => state.requests.delete(id));
+    staleRequests = null;
+  }
+  renderRequests();
+}
+
 function renderRequests() {
   // Answered once as many units went as the crew asked for.
   for (const r of [...state.requests.values()]) {
@@ -821,12 +840,14 @@ function onFrame(frame) {
       (frame.incidents || []).forEach(upsertIncident);
       desk.snapshot(frame.calls);
       snapshotEmergencies(frame);
+      snapshotRequests(frame);
       break;
     case "snapshot.part": // a large snapshot's further units and incidents
       (frame.units || []).forEach(upsertUnit);
       (frame.incidents || []).forEach(upsertIncident);
       desk.snapshot(frame.calls, { more: true });
       snapshotEmergencies(frame);
+      snapshotRequests(frame);
       break;
     case "call.ringing":
     case "call.updated":
@@ -1023,6 +1044,8 @@ function boot() {
     if (t.dataset.send) sendUnit(Number(t.dataset.to), Number(t.dataset.send), t);
     if (t.dataset.open) select(Number(t.dataset.open));
     if (t.dataset.dismiss) {
+      const request = state.requests.get(Number(t.dataset.dismiss));
+      if (request) dismissedRequests.add(`${request.incident_id}@${request.at}`);
       state.requests.delete(Number(t.dataset.dismiss));
       renderRequests();
     }
