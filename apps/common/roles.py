@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.apps import apps as global_apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.management import create_permissions
 from django.db import DEFAULT_DB_ALIAS
 
@@ -110,7 +111,8 @@ def roles_prefetch(users: Iterable[Any]) -> None:
     if not todo:
         return
     names: dict[int, set[str]] = {pk: set() for pk in todo}
-    through = type(next(iter(todo.values()))).groups.through
+    # The user model's, not type(user)'s: a websocket's session user is a lazy wrapper.
+    through = get_user_model().groups.through
     for user_id, name in through.objects.filter(user_id__in=todo).values_list(
         "user_id", "group__name"
     ):

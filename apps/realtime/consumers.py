@@ -385,7 +385,12 @@ class UnitConsumer(SequencedConsumer):
     unit_id: int = 0
 
     async def resolve_audience(self, user: Any) -> str | None:
-        unit_id = await crew_units(user)
+        # Read with the token (sel.crew_units_prefetch); a session's user is read here.
+        unit_id: int | None
+        if hasattr(user, sel.CREW_UNIT):
+            unit_id = getattr(user, sel.CREW_UNIT)
+        else:
+            unit_id = await crew_units(user)
         if unit_id is None:
             return None
         self.unit_id = unit_id

@@ -41,6 +41,18 @@ def crew_units(users: list[Any]) -> dict[Any, int]:
     return {user: unit_ids[user.pk] for user in users if user.pk in unit_ids}
 
 
+# Set on a user by `crew_units_prefetch`: the unit they crew (None: none).
+CREW_UNIT = "_cad_crew_unit"
+
+
+def crew_units_prefetch(users: list[Any]) -> None:
+    """Note on each user the unit they crew now (None when none), read in the token's trip to
+    the database thread (apps.common.ws): the unit socket's handshake then needs no trip for it."""
+    unit_ids = crew_units(users)
+    for user in users:
+        setattr(user, CREW_UNIT, unit_ids.get(user))
+
+
 def audience_heads(audiences: Collection[str]) -> dict[str, int]:
     """The last number issued to each audience (0 when none was)."""
     heads = dict(

@@ -12,15 +12,13 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
-from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
 from apps.common.services import token_issue
-from apps.common.ws import WebsocketAuthStack
-from cad_project.routing import websocket_urlpatterns
+from cad_project.routing import websocket_application
 
 
 @dataclass
@@ -107,7 +105,7 @@ class UnitClient:
 
 
 def ws_app() -> Any:
-    return WebsocketAuthStack(URLRouter(websocket_urlpatterns))
+    return websocket_application()
 
 
 def token_for(user: Any) -> str:
