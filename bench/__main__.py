@@ -34,6 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--r", type=float, action="append", help="alert latency: dispatches/s")
     parser.add_argument("--seconds", type=float, help="alert latency: seconds per (N, R) cell")
     parser.add_argument("--connections", type=int, help="connections: how many to try")
+    parser.add_argument(
+        "--heartbeat", type=float, help="connections: seconds between pings (default: the app's)"
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="connections: daphne alone on one CPU, the clients on the others",
+    )
     parser.add_argument("--storm", type=int, help="storm: how many sockets reconnect")
     parser.add_argument("--incidents", type=int, help="statistics: how many incidents")
     parser.add_argument("--places", type=int, help="places: how many synthetic places")
@@ -80,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "connections":
                 from bench import connections
 
-                connections.run(env, target=args.connections or (1000 if args.quick else 6000))
+                connections.run(
+                    env,
+                    target=args.connections or (1000 if args.quick else 6000),
+                    heartbeat=args.heartbeat,
+                    pinned=args.pin,
+                )
             elif name == "intake":
                 from bench import intake
 

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.env import BenchEnv
 from tests.support.procs import Proc
+
+SOCKET_JS = Path(__file__).resolve().parent.parent / "frontend/static/common/socket.js"
+
+
+def app_heartbeat_s() -> float:
+    """The patrol app's ping period (`PING_MS` in frontend/static/common/socket.js), so that the
+    benchmarks' phones ping as often as the real ones."""
+    found = re.search(r"const PING_MS = (\d+);", SOCKET_JS.read_text())
+    assert found, f"no PING_MS in {SOCKET_JS}"
+    return int(found.group(1)) / 1000
 
 
 @dataclass

@@ -19,11 +19,11 @@ from typing import Any
 
 from bench.data import CENTER, build_city
 from bench.env import BenchEnv, machine, write_result
-from bench.fleet import FleetProc, percentiles
+from bench.fleet import FleetProc, app_heartbeat_s, percentiles
 from tests.support.api import Api
 from tests.support.procs import Proc, free_port, wait_for
 
-HEARTBEAT_S = 25.0  # the app's ping period (frontend/static/common/socket.js)
+HEARTBEAT_S = app_heartbeat_s()
 
 
 def start_ws(env: BenchEnv, name: str, port: int) -> Proc:
