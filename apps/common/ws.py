@@ -85,10 +85,10 @@ class Batched(Generic[K, V]):
 
 
 # What the routes read of the users in the token's own trip (the crews' units).
-Prefetch = Callable[[list[Any]], None]
+UsersPrefetch = Callable[[list[Any]], None]
 
 
-def _users_for_tokens(prefetch: Prefetch | None, raws: list[str]) -> dict[str, Any]:
+def _users_for_tokens(prefetch: UsersPrefetch | None, raws: list[str]) -> dict[str, Any]:
     # With their roles: the consumers decide on them without another trip.
     users = users_for_tokens(raws, with_roles=True)
     if prefetch is not None and users:
@@ -109,7 +109,7 @@ class TokenQueryAuthMiddleware:
     the consumers read of them next (the crews' units): one trip fewer per handshake.
     """
 
-    def __init__(self, inner: Any, prefetch: Prefetch | None = None) -> None:
+    def __init__(self, inner: Any, prefetch: UsersPrefetch | None = None) -> None:
         self.inner = inner
         self.by_session = AuthMiddlewareStack(inner)
         self.token_users: Batched[str, Any] = Batched(partial(_users_for_tokens, prefetch))
@@ -127,5 +127,5 @@ class TokenQueryAuthMiddleware:
         return await self.inner(scope, receive, send)
 
 
-def WebsocketAuthStack(inner: Any, prefetch: Prefetch | None = None) -> Any:
+def WebsocketAuthStack(inner: Any, prefetch: UsersPrefetch | None = None) -> Any:
     return TokenQueryAuthMiddleware(inner, prefetch)

@@ -11,9 +11,10 @@ from asgiref.sync import sync_to_async
 
 from apps.common.notices import COMMAND, notice_publish, unit_audience
 from apps.common.roles import Role
+from cad_project.routing import websocket_application
 from tests.support.concurrency import run
 from tests.support.factories import UserFactory, crew_member, small_city
-from tests.support.ws import connect, receive_until, token_for, ws_app
+from tests.support.ws import connect, receive_until, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -369,7 +370,7 @@ def test_origin_is_checked() -> None:
     token = token_for(aux)
 
     async def scenario() -> None:
-        app = AllowedHostsOriginValidator(ws_app())
+        app = AllowedHostsOriginValidator(websocket_application())
         evil = WebsocketCommunicator(
             app, f"/ws/unit/?token={token}", headers=[(b"origin", b"https://evil.example")]
         )

@@ -218,15 +218,16 @@ def test_a_phone_handshake_reads_its_token_and_unit_in_one_trip(monkeypatch: Any
     """Two trips to the database thread for a patrol phone: its token with the unit it crews,
     then, once in its groups, the check and the head. A user who crews no unit is refused."""
     from apps.common import ws
+    from apps.realtime.services import sockets_joined
 
     city = small_city()
     aux = crew_member(city.units[0])
     dispatcher = UserFactory(roles=[Role.DISPATCHER])
-    trips: list[str] = []
+    trips: list[Any] = []
     real = ws.database_sync_to_async
 
     def counting(fn: Any) -> Any:
-        trips.append(getattr(fn, "__name__", repr(fn)))
+        trips.append(getattr(fn, "func", fn))  # the token's read is a partial
         return real(fn)
 
     monkeypatch.setattr(ws, "database_sync_to_async", counting)
@@ -241,42 +242,25 @@ def test_a_phone_handshake_reads_its_token_and_unit_in_one_trip(monkeypatch: Any
         assert not connected and code == 4403
 
     run(scenario)
-    assert len(trips) == 2 + 1  # the phone's two, the dispatcher's token (refused before a join)
+    # The phone's two; the dispatcher's token only (refused before joining any group).
+    assert trips == [ws._users_for_tokens, sockets_joined, ws._users_for_tokens]
 
 
 def test_a_unit_socket_on_a_session_finds_its_unit() -> None:
     """Without a token (a crew member signed in on the site), the unit is read after the
     session: the same unit, the same refusal for someone who crews none."""
-    from channels.testing import WebsocketCommunicator
-    from django.test import Client
-
-    from tests.support.ws import ws_app
-
     city = small_city()
     aux = crew_member(city.units[1])
     dispatcher = UserFactory(roles=[Role.DISPATCHER])
 
-    def cookie(user: Any) -> bytes:
-        client = Client()
-        client.force_login(user)
-        return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-    cookies = {aux.pk: cookie(aux), dispatcher.pk: cookie(dispatcher)}
-
-    async def open_as(user: Any) -> tuple[WebsocketCommunicator, bool, int | None]:
-        headers = [(b"host", b"testserver"), (b"cookie", cookies[user.pk])]
-        comm = WebsocketCommunicator(ws_app(), "/ws/unit/", headers=headers)
-        connected, code = await comm.connect(timeout=5)
-        return comm, connected, code
-
     async def scenario() -> None:
-        comm, connected, _ = await open_as(aux)
+        comm, connected, _ = await connect("/ws/unit/", aux, session=True)
         assert connected
         welcome = await receive_until(comm, lambda f: f["type"] == "welcome")
         assert welcome[-1]["unit_id"] == city.units[1].pk
         await comm.disconnect()
-        refused, connected, code = await open_as(dispatcher)
+        refused, connected, code = await connect("/ws/unit/", dispatcher, session=True)
         assert not connected and code == 4403
-        await refused.wait(timeout=5)
+        await refused.wait(timeout=5)  # its session stack has finished before the loop closes
 
     run(scenario)

@@ -104,21 +104,31 @@ class UnitClient:
 # --- in-process, through Channels' communicator ---------------------------------------------
 
 
-def ws_app() -> Any:
-    return websocket_application()
-
-
 def token_for(user: Any) -> str:
     return token_issue(user=user)[1]
 
 
+def session_cookie(user: Any) -> bytes:
+    """The Cookie header of a browser the user signed in on (the site's session)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
 async def connect(
-    path: str, user: Any | None = None, token: str | None = None
+    path: str, user: Any | None = None, token: str | None = None, *, session: bool = False
 ) -> tuple[WebsocketCommunicator, bool, int | None]:
-    if user is not None and token is None:
+    """Open a socket in-process: with the user's token (a phone), or with `session` their
+    site session's cookie instead."""
+    headers = [(b"host", b"testserver")]
+    if session:
+        headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
+    elif user is not None and token is None:
         token = await sync_to_async(token_for)(user)
     url = path + (f"?token={token}" if token else "")
-    comm = WebsocketCommunicator(ws_app(), url, headers=[(b"host", b"testserver")])
+    comm = WebsocketCommunicator(websocket_application(), url, headers=headers)
     connected, code = await comm.connect(timeout=5)
     return comm, connected, code
 

@@ -42,8 +42,6 @@ const state = {
 const markers = new Map(); // unit id → circleMarker
 const incMarkers = new Map(); // incident id → circleMarker
 const sosLayers = new Map(); // emergency id → layer group (accuracy circle, marker)
-let staleEmergencies = null; // while a snapshot arrives: the ids it has not named yet
-let staleRequests = null; // the same for the backup requests (by incident id)
 const dismissedRequests = new Set(); // "incident@at": closed on this console, not shown again
 let map;
 let socket;
@@ -594,7 +592,30 @@ function sentSince(incidentId, at) {
     .map((a) => a.unit);
 }
 
+// A snapshot names every open item of a kind (an emergency, a backup request), maybe over several
+// parts: one it does not name was closed meanwhile, and goes once the last part is in. One that a
+// live frame brings while the parts arrive is named too, and stays.
+function snapshotSync(known, drop) {
+  let stale = null; // while a snapshot arrives: the ids it has not named yet
+  return {
+    begin(frame) {
+      if (frame.type === "snapshot") stale = new Set(known.keys());
+    },
+    named(id) {
+      stale?.delete(id);
+    },
+    end(frame) {
+      if ((frame.part || 1) < (frame.parts || 1) || !stale) return;
+      stale.forEach(drop);
+      stale = null;
+    },
+  };
+}
+
+const requestSync = snapshotSync(state.requests, (incidentId) => state.requests.delete(incidentId));
+
 function onBackupRequested(frame) {
+  requestSync.named(frame.incident_id);
   state.requests.set(frame.incident_id, { ...frame, nearest: frame.nearest || [], msg: "" });
   alarm("backup");
   renderRequests();
@@ -603,17 +624,14 @@ function onBackupRequested(frame) {
 // A snapshot names every backup request still waiting for units (a reloaded map shows them
 // again): one it does not name was answered meanwhile, from here or another command map.
 function snapshotRequests(frame) {
-  if (frame.type === "snapshot") staleRequests = new Set(state.requests.keys());
+  requestSync.begin(frame);
   for (const r of frame.backup_requests || []) {
-    staleRequests?.delete(r.incident_id);
+    requestSync.named(r.incident_id);
     if (dismissedRequests.has(`${r.incident_id}@${r.at}`)) continue;
     const known = state.requests.get(r.incident_id);
     state.requests.set(r.incident_id, { ...r, nearest: r.nearest || [], msg: known?.at === r.at ? known.msg : "" });
   }
-  if ((frame.part || 1) >= (frame.parts || 1) && staleRequests) {
-    staleRequests.forEach((id) => state.requests.delete(id));
-    staleRequests = null;
-  }
+  requestSync.end(frame);
   renderRequests();
 }
 
@@ -708,7 +726,7 @@ function locate(emergencyId) {
 // and sounds again; a new one takes the map to it.
 function upsertEmergency(frame, { live }) {
   const known = state.emergencies.get(frame.emergency_id);
-  staleEmergencies?.delete(frame.emergency_id);
+  emergencySync.named(frame.emergency_id);
   const e = {
     ...known,
     ...frame,
@@ -743,15 +761,13 @@ function dropEmergency(emergencyId) {
   sosLayers.delete(emergencyId);
 }
 
-// A snapshot names every emergency still open: one it does not name was acknowledged meanwhile.
-// It may come in parts, so the others go once the last part is in.
+// An emergency a snapshot does not name was acknowledged meanwhile.
+const emergencySync = snapshotSync(state.emergencies, dropEmergency);
+
 function snapshotEmergencies(frame) {
-  if (frame.type === "snapshot") staleEmergencies = new Set(state.emergencies.keys());
+  emergencySync.begin(frame);
   (frame.emergencies || []).forEach((e) => upsertEmergency(e, { live: false }));
-  if ((frame.part || 1) >= (frame.parts || 1) && staleEmergencies) {
-    staleEmergencies.forEach(dropEmergency);
-    staleEmergencies = null;
-  }
+  emergencySync.end(frame);
   renderEmergencies();
 }
 
