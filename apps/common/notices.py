@@ -19,9 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .counters import counter_next
+from .counters import counters_next
 from .models import Notice, NoticeCursor
-from .push import push_after_commit
+from .push import pushes_after_commit
 
 COMMAND = "command"
 
@@ -58,9 +58,15 @@ def notice_frame(notice: Notice) -> dict[str, Any]:
     return {**notice.payload, "type": notice.type, "seq": notice.seq}
 
 
+def _lock_order(audience: str) -> tuple[bool, int, str]:
+    """Cursors are taken units first, by id, and the command centre's last (see
+    apps.incidents.notify: a unit's cursor is taken only by a transaction holding its row)."""
+    unit = audience.removeprefix("unit:")
+    return (audience == COMMAND, int(unit) if unit.isdigit() else 0, audience)
+
+
 @dataclass
 class _Together:
-    audience: str
     notices: list[Notice] = field(default_factory=list)
 
 
@@ -68,55 +74,72 @@ _together: ContextVar[_Together | None] = ContextVar("notices_together", default
 
 
 @contextmanager
-def notices_together(audience: str) -> Iterator[None]:
-    """The notices published to `audience` inside the block are numbered and written together
-    when it ends: one counter statement and one INSERT for all of them, in their order (a
-    dispatch tells the command centre twice, the unit's status and the incident's). Their `seq`
-    is set then. The audience's cursor is taken at the end of the block, after those of the
-    audiences published to inside it: enter it inside the caller's transaction, for the audience
-    that comes last in the lock order (the command centre's)."""
-    together = _Together(audience)
+def notices_together() -> Iterator[None]:
+    """The notices published inside the block, to any audience, are numbered and written
+    together when it ends: one statement advances the cursors of all their audiences, one
+    INSERT writes them all, and one after-commit callback pushes them in the order they were
+    published (a cancel tells the unit's crew twice and the command centre twice: eight
+    statements and four pushes before, two and one now). Their `seq` is set then, in publish
+    order within an audience. The cursors are taken at the block's end in the lock order
+    (`_lock_order`), after every domain row the block locked: enter it inside the caller's
+    transaction. A notice whose number is needed at once (the dispatch alert's, kept on its
+    Alert row) is published with ``at_once=True``: it is numbered then, with those of its
+    audience published before it in the block, so an audience's numbers still follow the order
+    it was told in (a diverted unit's phone: the old incident withdrawn, then the new alert)."""
+    if _together.get() is not None:
+        yield  # inside another block: its end numbers these too
+        return
+    together = _Together()
     token = _together.set(together)
     try:
         yield
     finally:
         _together.reset(token)
-    if not together.notices:
+    _number_and_write(together.notices)
+
+
+def _number_and_write(notices: list[Notice]) -> None:
+    """Number `notices` (in order within each audience), insert them and push them after
+    commit: one statement for the cursors, taken in the lock order, and one for the rows."""
+    if not notices:
         return
+    counts: dict[str, int] = {}
+    for notice in notices:
+        counts[notice.audience] = counts.get(notice.audience, 0) + 1
+    ordered = {a: counts[a] for a in sorted(counts, key=_lock_order)}
     with transaction.atomic(savepoint=False):
-        count = len(together.notices)
-        last = counter_next(NoticeCursor, key={"audience": audience}, field="last_seq", step=count)
-        for seq, notice in enumerate(together.notices, last - count + 1):
-            notice.seq = seq
-        Notice.objects.bulk_create(together.notices)
-    for notice in together.notices:
-        push_after_commit(
-            group_for(audience), {"type": "notice.push", "frame": notice_frame(notice)}
-        )
+        last = counters_next(NoticeCursor, key="audience", field="last_seq", steps=ordered)
+        following = {a: last[a] - counts[a] for a in counts}
+        for notice in notices:
+            following[notice.audience] += 1
+            notice.seq = following[notice.audience]
+        Notice.objects.bulk_create(notices)
+    frames = [(n.audience, {"type": "notice.push", "frame": notice_frame(n)}) for n in notices]
+    pushes_after_commit([(group_for(audience), message) for audience, message in frames])
 
 
-def notice_publish(*, audience: str, type: str, payload: dict[str, Any]) -> Notice:
+def notice_publish(
+    *, audience: str, type: str, payload: dict[str, Any], at_once: bool = False
+) -> Notice:
     """Append a numbered notice for an audience; it is pushed only if the transaction commits.
 
     Locks the audience's cursor row until commit. Callers lock their domain rows first
     (incident → unit → unit audience → command audience) so that lock order is the same everywhere.
-    Inside `notices_together(audience)` the notice is numbered and written at the block's end.
+    Inside `notices_together` the notice is numbered and written at the block's end, unless
+    `at_once`.
     """
+    notice = Notice(audience=audience, seq=0, type=type, payload=payload, created_at=timezone.now())
     if _silenced.get():
-        return Notice(audience=audience, seq=0, type=type, payload=payload)
-    together = _together.get()
-    if together is not None and together.audience == audience:
-        notice = Notice(
-            audience=audience, seq=0, type=type, payload=payload, created_at=timezone.now()
-        )
-        together.notices.append(notice)
         return notice
-    with transaction.atomic(savepoint=False):
-        seq = counter_next(NoticeCursor, key={"audience": audience}, field="last_seq")
-        notice = Notice.objects.create(
-            audience=audience, seq=seq, type=type, payload=payload, created_at=timezone.now()
-        )
-    push_after_commit(group_for(audience), {"type": "notice.push", "frame": notice_frame(notice)})
+    together = _together.get()
+    if together is None:
+        _number_and_write([notice])
+    elif not at_once:
+        together.notices.append(notice)
+    else:
+        earlier = [n for n in together.notices if n.audience == audience]
+        together.notices = [n for n in together.notices if n.audience != audience]
+        _number_and_write([*earlier, notice])
     return notice
 
 
@@ -132,10 +155,10 @@ class Payload:
         return {"type": self.type, **self.body()}
 
 
-def publish(audience: str, payload: Payload) -> Notice:
+def publish(audience: str, payload: Payload, *, at_once: bool = False) -> Notice:
     """Number a typed payload for an audience (in the caller's transaction; pushed after commit)."""
     frame = payload.to_dict()
-    return notice_publish(audience=audience, type=frame.pop("type"), payload=frame)
+    return notice_publish(audience=audience, type=frame.pop("type"), payload=frame, at_once=at_once)
 
 
 @dataclass(frozen=True)

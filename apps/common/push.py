@@ -33,15 +33,28 @@ def after_commit(fn: Callable[[], Any]) -> None:
 
 def group_send_now(group: str, message: dict[str, Any]) -> None:
     """Send to a channel-layer group; losses are tolerated (the outbox re-sends what matters)."""
+    group_sends_now([(group, message)])
+
+
+def group_sends_now(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send each (group, message) in turn, in one hop to the event loop (a hop costs as much CPU
+    as a send); a failed send is logged and the next ones still go."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
+
+    async def sends() -> None:
+        for group, message in messages:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # a push is best effort; delivery is guaranteed by the outbox
+                log.warning("group_send to %s failed", group, exc_info=True)
 
     def send() -> None:
         try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a push is best effort; delivery is guaranteed by the outbox
-            log.warning("group_send to %s failed", group, exc_info=True)
+            async_to_sync(sends)()
+        except Exception:  # the loop itself failed (shutting down): the outbox re-sends
+            log.warning("group sends failed", exc_info=True)
 
     if _loop_in_this_thread():
         # Sync code called from a thread that has an event loop (a browser driver's, say):
@@ -63,3 +76,8 @@ def _loop_in_this_thread() -> bool:
 
 def push_after_commit(group: str, message: dict[str, Any]) -> None:
     after_commit(lambda: group_send_now(group, message))
+
+
+def pushes_after_commit(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Several pushes after commit, in this order, in one hop to the event loop."""
+    after_commit(lambda: group_sends_now(messages))

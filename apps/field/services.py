@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.common.errors import IllegalTransition, UnitBusy
+from apps.common.notices import notices_together
 from apps.common.push import after_commit
 from apps.common.roles import Role, has_role, is_command_centre
 from apps.common.tasks import sms_send
@@ -76,7 +77,7 @@ def unit_duty_set(*, unit: Unit, status: str, actor: Actor, reason: str = "") ->
     reason = reason.strip()
     if target == UnitStatus.OUT_OF_SERVICE and not reason:
         raise ValidationError({"reason": [_("Say why the unit is out of service.")]})
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         locked = Unit.objects.select_for_update().get(pk=unit.pk)
         if locked.current_incident_id or locked.status in UNIT_BUSY_STATUSES:
             raise UnitBusy(
@@ -125,7 +126,7 @@ def unit_emergency_raise(
         raise ValidationError({"location": [_("Give both latitude and longitude.")]})
     now = timezone.now()
     at = field_time(occurred_at, previous=None, now=now)
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         locked = Unit.objects.select_for_update().get(pk=unit.pk)
         if lat is None and locked.lat is not None:
             # No fix with the press (no GPS indoors): the unit's latest known position.
@@ -199,7 +200,7 @@ def unit_emergency_acknowledge(*, emergency: Emergency, actor: Actor) -> Emergen
     crew's phone shows it was seen. Commanders only; idempotent. Locks the emergency."""
     if not (actor.is_superuser or has_role(actor, Role.COMMANDER)):
         raise PermissionDenied(_("Only a commander acknowledges an emergency."))
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         locked = (
             Emergency.objects.select_for_update(of=("self",))
             .select_related("unit")
@@ -236,7 +237,7 @@ def incident_backup_request(
         raise ValidationError({"reason": [_("This field is required.")]})
     if not 1 <= count <= 10:
         raise ValidationError({"count": [_("Ask for 1 to 10 units.")]})
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         working = working_assignments(locked)
         own = next((a for a in working if is_crew(actor, a.unit)), None)
@@ -324,7 +325,7 @@ def attachment_add(
     try:
         written.append(storage.save(f"{stem}.{photo.extension}", ContentFile(photo.content)))
         written.append(storage.save(f"{stem}.thumb.jpg", ContentFile(photo.thumbnail)))
-        with transaction.atomic():
+        with transaction.atomic(), notices_together():
             locked = Incident.objects.select_for_update().get(pk=incident.pk)
             attachment = Attachment.objects.create(
                 incident=locked,
@@ -376,7 +377,7 @@ def emergency_incident_open(*, emergency: Emergency, actor: Actor) -> Incident:
     The command centre only. Locks the emergency."""
     if not is_command_centre(actor):
         raise PermissionDenied(_("Only the command centre opens an incident."))
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         locked = (
             Emergency.objects.select_for_update(of=("self",))
             .select_related("unit", "incident")

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.common.notices import notices_together
 from apps.common.prepared import Prepared, insert, save_fields
 from apps.common.push import after_commit
 
@@ -124,7 +125,7 @@ def deadline_fire(*, deadline_id: int, now: datetime | None = None) -> DeadlineO
     Locks the deadline (skipping it when another path holds it), then the incident.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         deadline = _CLAIMED_DEADLINE.first(deadline_id)
         if deadline is None or deadline.due_at > now:
             return None

@@ -8,9 +8,11 @@ notice is written in the caller's transaction and pushed after commit; a reconne
 catches up from the database. Unit positions are the exception: they are ephemeral (the latest
 one is in every snapshot) and are pushed without a number.
 
-Lock order: publish only after the transaction has locked its incident and unit rows. The unit
-audience's cursor is only ever taken by a transaction holding that unit's row; the command
-cursor is taken last, so no two transactions wait on each other in opposite orders.
+Lock order: publish only after the transaction has locked its incident and unit rows. The
+services publish inside `notices_together`, which takes the cursors of every audience told at the
+transaction's end, units by id and the command centre's last, in one statement; the one notice
+numbered at once (the dispatch alert's) is a unit's, whose cursor is only ever taken by a
+transaction holding that unit's row. So no two transactions wait on each other in opposite orders.
 """
 
 from __future__ import annotations
@@ -252,6 +254,7 @@ def notify_dispatch_alert(incident: Incident, *, unit_id: int, alert_id: uuid.UU
     return publish(
         unit_audience(unit_id),
         DispatchAlert(alert_id=str(alert_id), incident=IncidentBrief.of(incident)),
+        at_once=True,  # its number goes on the Alert row now
     )
 
 

@@ -4,10 +4,11 @@ who may start them and from which states are in transitions.py).
 Each service runs in one transaction, locks the incident row first and then the unit row (always
 in that order, so two services never deadlock), checks who may act and from which state, writes
 the rows (the incident, the unit, the dispatch alert, the deadlines), appends the events of the
-incident stream and of the unit stream, and then calls the notify helpers (notify.py), which
-number the frames and push them after commit. A refused transition raises IllegalTransition
-(HTTP 409) naming the current state; a refused actor raises PermissionDenied (HTTP 403); nothing is
-half-written.
+incident stream and of the unit stream, and then calls the notify helpers (notify.py). Their
+frames are numbered together when the transaction's work is done (`notices_together`: one
+statement for the cursors, one for the rows) and pushed after commit. A refused transition
+raises IllegalTransition (HTTP 409) naming the current state; a refused actor raises
+PermissionDenied (HTTP 403); nothing is half-written.
 
 Who may act:
 - intake, dispatch, cancel, unassign: commander or dispatcher (the command centre).
@@ -37,7 +38,7 @@ from apps.calls.models import Call, CallStatus
 from apps.calls.notify import notify_call_updated
 from apps.calls.services import call_record_linked, call_take
 from apps.common.errors import IllegalTransition, ImplausibleTime, UnitBusy
-from apps.common.notices import COMMAND, notices_together
+from apps.common.notices import notices_together
 from apps.common.prepared import Prepared, PreparedUpdate, insert, save_fields
 from apps.common.roles import UNIT_CREW_ROLES, has_role, is_command_centre
 from apps.common.services import sequence_next
@@ -342,7 +343,7 @@ def incident_create(
         received_at = received_at or call.received_at
         caller_phone = caller_phone or call.caller_phone
     received_at = received_at or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _incident_insert(
             category=category,
             priority=priority,
@@ -455,7 +456,7 @@ def incident_raise_on_patrol(
     _check_intake(category=category, priority=priority, lat=lat, lon=lon)
     address = _required_text(address, "address", 200)
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         locked = _lock_free_unit(unit.pk)
         incident = _incident_insert(
             category=category,
@@ -558,8 +559,7 @@ def incident_dispatch(*, incident: Incident, unit: Unit, actor: Actor) -> Incide
     sending the same unit: the second waits on the unit's lock, then finds it busy.
     """
     _require_operations(actor)
-    # The command centre's two notices (the unit's status, the incident's) in one write, last.
-    with transaction.atomic(), notices_together(COMMAND):
+    with transaction.atomic(), notices_together():
         incident = LOCKED_INCIDENT_WITH_CELL.one(incident.pk)
         if incident.status in OWNED_STATUSES:
             return _backup_dispatch(incident, unit_id=unit.pk, actor=actor)
@@ -777,7 +777,7 @@ def _crew_step(
     occurred_at: datetime | None = None,
     unit_id: int | None = None,
 ) -> Incident:
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         # A step adds or ends no assignment: the crews to tell are the ones working it now.
         active = _active_assignments(incident)
@@ -982,7 +982,7 @@ def incident_resolve(
 ) -> Incident:
     """Resolved on scene; the unit is free again. Locks the incident, then the unit."""
     summary = _required_text(summary, "summary", 2000)
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         unit = _lock_unit(incident.unit_id) if incident.unit_id else None
         _require_crew_or_operations(actor, unit)
@@ -1052,7 +1052,7 @@ def incident_transfer(
     incident, then the unit.
     """
     reason = _required_text(reason, "reason", 1000)
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         unit = _lock_unit(incident.unit_id) if incident.unit_id else None
         _require_crew_or_operations(actor, unit)
@@ -1104,7 +1104,7 @@ def incident_receive_transfer(*, incident: Incident, actor: Actor) -> Incident:
 
     Only a user linked to the receiving station (StationDuty, with the station role) may sign.
     """
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         stations = station_ids_for_user(actor)
         refusal = _("Only a user of the receiving station may confirm receipt.")
@@ -1139,7 +1139,7 @@ def incident_cancel(*, incident: Incident, reason: str, actor: Actor) -> Inciden
     incident, then the unit when one owns it."""
     _require_operations(actor)
     reason = _required_text(reason, "reason", 1000)
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         _require_from(incident, "cancel")
         owner = (
@@ -1171,7 +1171,7 @@ def incident_unassign(*, incident: Incident, reason: str, actor: Actor) -> Incid
     unit free. Locks the incident, then the unit."""
     _require_operations(actor)
     reason = _required_text(reason, "reason", 1000)
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         _require_from(incident, "unassign")
         assert incident.unit_id is not None
@@ -1219,7 +1219,7 @@ def incident_release_unit(
     command centre or the backup's own crew. The primary is not released this way: it resolves,
     transfers or is taken off. Locks the incident, then the unit."""
     reason = reason.strip()[:200]
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         assignment = next((a for a in _active_assignments(incident) if a.unit_id == unit.pk), None)
         if assignment is None:
@@ -1267,7 +1267,7 @@ def alert_receipt(*, alert_id: uuid.UUID, unit_id: int) -> bool:
     ).first()
     if incident_id is None:
         return False
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = Incident.objects.select_for_update().get(pk=incident_id)
         now = timezone.now()
         claimed = Alert.objects.filter(
@@ -1336,7 +1336,7 @@ def incident_link_call(
     """
     _require_operations(actor)
     description = description.strip()[:2000]
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         if incident.status not in OPEN_STATUSES:
             raise IllegalTransition(
@@ -1375,7 +1375,7 @@ def incident_note(*, incident: Incident, actor: Actor, text: str) -> Incident:
     """A note on the incident's timeline (kind `note`), by the command centre or the crew of a
     unit working it (primary or backup); pushed to the command centre and every assigned crew."""
     text = _required_text(text, "text", 2000)
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         incident = _lock_incident(incident)
         working = _active_assignments(incident)
         if not is_command_centre(actor) and not any(is_crew(actor, a.unit) for a in working):
@@ -1427,7 +1427,7 @@ def incident_divert(*, incident: Incident, unit: Unit, reason: str, actor: Actor
     then the unit."""
     _require_operations(actor)
     reason = _required_text(reason, "reason", 1000)
-    with transaction.atomic():
+    with transaction.atomic(), notices_together():
         current_id = Unit.objects.filter(pk=unit.pk).values_list("current_incident_id", flat=True)
         other_id = next(iter(current_id), None)
         if other_id is None:

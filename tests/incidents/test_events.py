@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.common.models import Notice
 from apps.incidents.models import Alert, Deadline
@@ -17,6 +20,7 @@ from apps.incidents.notify import (
     incident_updated,
 )
 from apps.units.notify import UnitPosition, UnitUpdated
+from tests.support.api import api
 from tests.support.factories import World, advance, new_incident
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +73,38 @@ def test_a_dispatch_writes_the_alert_its_notice_and_two_deadlines(world: World) 
         "acknowledge",
         "arrival",
     ]
+
+
+def _notice_writes(ctx: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries if '"common_notice' in q["sql"]]
+
+
+def test_a_dispatch_and_its_cancel_number_their_notices_in_a_few_statements(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Over HTTP, as the console sends them. The dispatch: the alert's notice at once (its
+    number goes on the Alert row), the command centre's two together at the end; the cancel:
+    the crew's two notices and the command centre's two in one cursor statement and one insert,
+    pushed in one hop."""
+    incident = new_incident(world)
+    before = Notice.objects.order_by("pk").last()
+    unit = world.unit.pk
+    client = api(world.dispatcher)
+    with django_capture_on_commit_callbacks() as _, CaptureQueriesContext(connection) as ctx:
+        answer = client.post(f"/api/incidents/{incident.pk}/dispatch/", {"unit": unit}, "json")
+    assert answer.status_code == 200, answer.content
+    assert len(_notice_writes(ctx)) == 4, _notice_writes(ctx)
+    with django_capture_on_commit_callbacks() as pushes, CaptureQueriesContext(connection) as ctx:
+        answer = client.post(f"/api/incidents/{incident.pk}/cancel/", {"reason": "误报"}, "json")
+    assert answer.status_code == 200, answer.content
+    assert len(_notice_writes(ctx)) == 2, _notice_writes(ctx)
+    assert len(pushes) == 1
+    told = Notice.objects.filter(pk__gt=before.pk if before else 0)
+    by_audience = {
+        a: [t for _, t in sorted((n.seq, n.type) for n in told if n.audience == a)]
+        for a in ("command", f"unit:{unit}")
+    }
+    assert by_audience == {
+        "command": ["unit.updated", "incident.updated", "unit.updated", "incident.updated"],
+        f"unit:{unit}": ["dispatch.alert", "dispatch.withdrawn", "incident.updated"],
+    }

@@ -283,8 +283,8 @@ def test_pushes_happen_only_after_commit(
     sent: list[tuple[str, dict[str, Any]]] = []
     import apps.common.push as push
 
-    original = push.group_send_now
-    push.group_send_now = lambda g, m: sent.append((g, m))  # type: ignore[assignment]
+    original = push.group_sends_now
+    push.group_sends_now = sent.extend  # type: ignore[assignment]
     try:
         incident = new_incident(world)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -293,7 +293,7 @@ def test_pushes_happen_only_after_commit(
         for callback in callbacks:
             callback()
     finally:
-        push.group_send_now = original
+        push.group_sends_now = original
     assert {message["type"] for _, message in sent} == {"notice.push"}
     types = {(group, message["frame"]["type"]) for group, message in sent}
     assert ("command", "incident.updated") in types

@@ -98,7 +98,7 @@ def test_live_notices_arrive_in_order_and_a_dropped_push_is_filled_from_the_data
         # Publish one notice without its push (as if the channel layer dropped it) ...
         from unittest import mock
 
-        with mock.patch("apps.common.notices.push_after_commit"):
+        with mock.patch("apps.common.notices.pushes_after_commit"):
             await sync_to_async(notice_publish)(
                 audience=COMMAND, type="test.note", payload={"i": 0}
             )
