@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from apps.calls.models import Call
 from apps.common.roles import Role
+from apps.field.services import incident_backup_request
 from apps.incidents import services
-from apps.incidents.models import Event, Incident
+from apps.incidents.models import AssignmentRole, Event, Incident, IncidentAssignment
 from apps.places.models import PlaceKind
 from apps.places.services import PlaceData, places_upsert
 from tests.support.browser import (
@@ -24,9 +25,11 @@ from tests.support.browser import (
     close_settled,
     expect,
     log_in,
+    off_loop,
     open_command_map,
     require_websockets,
     screenshot,
+    to_en_route,
 )
 from tests.support.factories import UserFactory
 
@@ -217,6 +220,73 @@ def test_a_further_call_is_linked_to_the_open_incident_near_the_pin(
     assert (linked.status, linked.incident_id) == ("linked", open_incident.pk)
     event = Event.objects.get(incident=open_incident, kind="call_linked")
     assert event.payload["call"] == linked.pk and "邻居再次来电" in event.reason
+
+
+def take_a_located_call(page: Any, address: str, *, best: str) -> dict[str, Any]:
+    """A call rings with the carrier's location, is taken, and is filled in enough to be sent
+    (an address, a category); `best` is the unit the form ranks first."""
+    call = report_call(
+        page.context.request,
+        caller_phone="13912345678",
+        location={"lat": 22.7806, "lon": 100.9512, "accuracy_m": 60},
+    )
+    page.click(f"[data-take='{call['id']}']")
+    expect(page.locator("#f-ranked li.best")).to_contain_text(best)
+    page.fill("#f-address", address)
+    page.click("#f-category [data-category='dispute']")
+    return call
+
+
+def test_a_call_refused_for_a_field_goes_through_once_the_field_is_corrected(
+    desk: Any, scene: Scene, live_daphne: Live
+) -> None:
+    """The server keeps its answer to a request key, refusals included (a replay sees what the
+    first request got): the corrected call is sent with a new key, not answered with the old
+    refusal again."""
+    require_websockets()
+    UserFactory(username="telephony", roles=[Role.TELEPHONY])
+    page = desk_page(desk, live_daphne, scene.dispatcher)
+    call = take_a_located_call(page, "思茅区振兴大道1号", best="U0")
+    page.fill("#f-phone", "abc-not-a-phone")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#f-msg")).to_contain_text("报警电话")
+    assert Incident.objects.count() == 0
+    page.fill("#f-phone", "13600004444")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#console")).to_be_hidden()
+    incident = Incident.objects.get()
+    assert (incident.caller_phone, incident.status) == ("13600004444", "dispatched")
+    assert Call.objects.get(pk=call["id"]).incident_id == incident.pk
+
+
+def test_a_backup_sent_from_the_map_while_a_call_is_typed_leaves_the_call_alone(
+    desk: Any, scene: Scene, live_daphne: Live
+) -> None:
+    """The form's 派警 buttons and a backup request's are told apart: answering a crew's request
+    while a call is half typed sends the backup only, and the call stays in the form."""
+    require_websockets()
+    UserFactory(username="telephony", roles=[Role.TELEPHONY])
+    incident = services.incident_arrive(incident=to_en_route(scene), actor=scene.crew)
+    off_loop(
+        incident_backup_request, incident=incident, actor=scene.crew, count=1, reason="需要增援"
+    )
+    page = desk_page(desk, live_daphne, scene.dispatcher)
+    backup = scene.city.units[1]
+    offer = page.locator(f"#requests [data-request='{incident.pk}'] [data-send='{backup.pk}']")
+    expect(offer).to_be_visible()
+    page.keyboard.press("F2")  # no call rings: an empty form, with nothing to close
+    expect(page.locator("#console")).to_be_visible()
+    expect(page.locator("#f-close-reason")).to_be_hidden()
+    page.click("#f-cancel")
+    call = take_a_located_call(page, "思茅区月光路", best="U1")  # it could be sent now
+    offer.click()
+    expect(page.locator("#requests li")).to_have_count(0)
+    expect(page.locator("#console")).to_be_visible()
+    expect(page.locator("#f-address")).to_have_value("思茅区月光路")
+    assert list(Incident.objects.values_list("pk", flat=True)) == [incident.pk]
+    assert Call.objects.get(pk=call["id"]).status == "ringing"
+    sent = IncidentAssignment.objects.get(incident=incident, unit=backup)
+    assert sent.role == AssignmentRole.BACKUP
 
 
 def test_sound_is_off_until_a_click_and_a_ringing_call_flashes_the_map(

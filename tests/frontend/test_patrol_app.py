@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
@@ -18,8 +19,10 @@ from tests.support.browser import (
     PHONE,
     Live,
     Scene,
+    close_settled,
     expect,
     log_in,
+    new_phone,
     off_loop,
     require_websockets,
     scene_incident,
@@ -163,6 +166,23 @@ def test_arrive_tapped_offline_is_queued_and_recorded_exactly_once_online(
     page.click("[data-action=shift-list]")
     expect(page.locator("#list-items")).to_contain_text(incident.number)
     screenshot(page, "app-my-shift")
+
+
+def test_a_phone_set_to_another_zone_shows_times_in_shanghai(
+    browser: Any, scene: Scene, live_daphne: Live
+) -> None:
+    """A crew phone whose clock is set to UTC in English shows when its incidents came in as
+    the command centre does: Shanghai time, on a 24-hour clock."""
+    incident = to_en_route(scene)
+    context = new_phone(browser, live_daphne, timezone_id="UTC", locale="en-US")
+    try:
+        page = context.new_page()
+        log_in(page)
+        page.click("[data-action=shift-list]")
+        shanghai = incident.received_at.astimezone(ZoneInfo("Asia/Shanghai"))
+        expect(page.locator("#list-items")).to_contain_text(shanghai.strftime("%H:%M:%S"))
+    finally:
+        close_settled(context)
 
 
 def test_alert_accept_en_route_arrive_resolve_matches_the_server_timeline(

@@ -108,9 +108,7 @@ def new_phone(browser: Any, live: Live, **options: Any) -> Any:
         has_touch=True,
         geolocation=START,
         permissions=["geolocation"],
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        **options,
+        **{"locale": "zh-CN", "timezone_id": "Asia/Shanghai", **options},
     )
     context.set_default_timeout(20_000)
     return context

@@ -1,4 +1,5 @@
 // The app's strings: zh-Hans by default, English on request (kept in localStorage).
+import { CONFIG } from "../common/config.js";
 import { transition } from "../common/lifecycle.js";
 
 const DICT = {
@@ -90,6 +91,15 @@ let lang = localStorage.getItem("cad.lang") || "zh-hans";
 
 export function getLang() {
   return lang;
+}
+
+// A time as the force reads it: in the command centre's zone (Asia/Shanghai), whatever the
+// phone's own clock is set to, on a 24-hour clock, in the app's language; `date` adds the day.
+export function formatWhen(iso, { date = false, seconds = true } = {}) {
+  const options = { timeZone: CONFIG.timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  if (seconds) options.second = "2-digit";
+  if (date) Object.assign(options, { year: "numeric", month: "2-digit", day: "2-digit" });
+  return new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN", options);
 }
 
 export function setLang(value) {

@@ -5,7 +5,7 @@ import { formatDistance } from "../common/geo.js";
 import { CLOSED, actionsFrom, transition, unitStatusOf } from "../common/lifecycle.js";
 import { renderAlert } from "./alert.js";
 import { api } from "./api.js";
-import { actionLabel, t, translatePage } from "./i18n.js";
+import { actionLabel, formatWhen, t, translatePage } from "./i18n.js";
 import { renderMap } from "./map.js";
 import {
   S,
@@ -91,7 +91,7 @@ function notesHtml(inc) {
   const rows = notes.map((e) => {
     const text = e.kind === "note" ? e.payload.text : e.reason || t("ev_" + e.kind);
     // (a photo's caption, else its kind)
-    const time = new Date(e.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const time = formatWhen(e.at, { seconds: false });
     return `<li><small>${esc(time)} ${esc(e.actor || "")}</small> ${esc(text)}</li>`;
   });
   return `<ul id="notes" class="notes">${rows.join("")}</ul>`;
@@ -306,7 +306,7 @@ export async function showList(kind) {
     await refreshQueue();
     ul.innerHTML = S.queued.length
       ? S.queued
-          .map((q) => `<li>${esc(q.label)}<br><small>${esc(new Date(q.created_at).toLocaleTimeString())}</small></li>`)
+          .map((q) => `<li>${esc(q.label)}<br><small>${esc(formatWhen(q.created_at))}</small></li>`)
           .join("")
       : `<li>${esc(t("queueEmpty"))}</li>`;
   } else {
@@ -321,7 +321,7 @@ export async function showList(kind) {
         ? rows
             .map(
               (i) =>
-                `<li data-priority="${i.priority}"><strong>${esc(i.number)}</strong> ${i.priority === 1 ? `<span class="p1">${esc(t("urgent"))}</span> ` : ""}${esc(t("cat_" + i.category))}<br>${esc(i.address)}<br><small>${esc(t("is_" + i.status))} · ${esc(new Date(i.received_at).toLocaleTimeString())}</small></li>`,
+                `<li data-priority="${i.priority}"><strong>${esc(i.number)}</strong> ${i.priority === 1 ? `<span class="p1">${esc(t("urgent"))}</span> ` : ""}${esc(t("cat_" + i.category))}<br>${esc(i.address)}<br><small>${esc(t("is_" + i.status))} · ${esc(formatWhen(i.received_at))}</small></li>`,
             )
             .join("")
         : `<li>${esc(t("none"))}</li>`;
@@ -334,7 +334,7 @@ export async function showList(kind) {
         html += upcoming
           .map(
             (x) =>
-              `<li>${esc(x.title || x.type_display)}<br><small>${esc(new Date(x.starts_at).toLocaleString())} · ${esc(x.place || "")}</small></li>`,
+              `<li>${esc(x.title || x.type_display)}<br><small>${esc(formatWhen(x.starts_at, { date: true, seconds: false }))} · ${esc(x.place || "")}</small></li>`,
           )
           .join("");
       }

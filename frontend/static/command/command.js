@@ -1057,7 +1057,7 @@ function boot() {
     }
     if (t.dataset.release) askText("release", t.dataset.release);
     if (t.dataset.divert) askText("divert", t.dataset.divert);
-    if (t.dataset.send) sendUnit(Number(t.dataset.to), Number(t.dataset.send), t);
+    if (t.dataset.send && t.dataset.to) sendUnit(Number(t.dataset.to), Number(t.dataset.send), t);
     if (t.dataset.open) select(Number(t.dataset.open));
     if (t.dataset.dismiss) {
       const request = state.requests.get(Number(t.dataset.dismiss));

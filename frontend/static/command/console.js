@@ -7,7 +7,7 @@
 // Enter pick a suggestion; 1–5 pick the category while the category row has the focus, Alt+1–5
 // from anywhere in the form; Ctrl+Enter dispatches the highlighted unit; Esc closes the
 // suggestions, then the form.
-import { errorText, newKey } from "../common/api.js";
+import { ApiError, errorText, newKey } from "../common/api.js";
 import { ll } from "../common/basemap.js";
 import { CONFIG } from "../common/config.js";
 import { $, esc } from "../common/dom.js";
@@ -352,7 +352,7 @@ export function createConsole({ api, map, T, onDone }) {
       form.ranked
         .map(
           (r, i) =>
-            `<li class="${i === 0 ? "best" : ""}"><button type="button" data-send="${i}">${esc(T.dispatch)}</button>
+            `<li class="${i === 0 ? "best" : ""}"><button type="button" data-rank="${i}">${esc(T.dispatch)}</button>
             <strong>${esc(r.callsign)}</strong> · ${esc(formatDuration(r.eta_s))} · ${esc(formatDistance(r.distance_m))}${i === 0 ? ` <kbd>Ctrl+Enter</kbd>` : ""}</li>`,
         )
         .join("") +
@@ -406,6 +406,7 @@ export function createConsole({ api, map, T, onDone }) {
       incident = await api("/api/incidents/", { method: "POST", body, key: form.key });
     } catch (error) {
       form.busy = false;
+      renewIfRefused(error, "key");
       say(`${T.refused}: ${fieldErrors(error)}`, true);
       return;
     }
@@ -447,8 +448,16 @@ export function createConsole({ api, map, T, onDone }) {
       onDone(incidentId, `${inc.number}: ${T.linked}`);
     } catch (error) {
       form.busy = false;
+      renewIfRefused(error, "linkKey");
       say(`${T.refused}: ${fieldErrors(error)}`, true);
     }
+  }
+
+  // A request the server refused for its fields (400) wrote nothing, and the server answers its
+  // key with that refusal again: the corrected one is a new request with a new key. After a
+  // network failure the key is kept, so a retry cannot open a second incident.
+  function renewIfRefused(error, which) {
+    if (error instanceof ApiError && error.status === 400) form[which] = newKey();
   }
 
   async function closeCall() {
@@ -533,10 +542,12 @@ export function createConsole({ api, map, T, onDone }) {
     const t = e.target.closest("button, li");
     if (!t) return;
     if (t.dataset.take) open(calls.get(Number(t.dataset.take)) || null);
-    if (!form) return;
+    // Only the form's own buttons: a click elsewhere on the map (a backup request's 派警, say)
+    // must not send the call being typed.
+    if (!form || !el.section.contains(t)) return;
     if (t.dataset.suggestion) pickSuggestion(Number(t.dataset.suggestion));
     if (t.dataset.category) pickCategory(t.dataset.category);
-    if (t.dataset.send) submit(Number(t.dataset.send));
+    if (t.dataset.rank) submit(Number(t.dataset.rank));
     if (t.dataset.link) link(Number(t.dataset.link));
     if ("usePlace" in t.dataset && form.nearestPlace) el.address.value = placeAddress(form.nearestPlace);
     if (t.id === "f-save") submit(null);
