@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,14 @@ from apps.common.roles import Role
 from apps.field.models import Emergency
 from apps.field.services import incident_backup_request, unit_emergency_raise
 from apps.incidents import services
-from apps.incidents.models import AssignmentRole, AssignmentStatus, Incident, IncidentAssignment
+from apps.incidents.deadlines import deadline_fire
+from apps.incidents.models import (
+    AssignmentRole,
+    AssignmentStatus,
+    Deadline,
+    Incident,
+    IncidentAssignment,
+)
 from apps.units.models import Unit, UnitStatus
 from tests.support.browser import (
     Live,
@@ -27,6 +35,7 @@ from tests.support.browser import (
     off_loop,
     open_command_map,
     require_websockets,
+    scene_incident,
     screenshot,
     to_en_route,
 )
@@ -381,3 +390,44 @@ def test_help_for_a_crew_on_no_incident_is_one_incident_and_one_click_away(
     assert opened is not None and opened.priority == 1
     fresh = db(lambda: Incident.objects.get(pk=opened.pk))
     assert (fresh.status, fresh.unit_id) == ("dispatched", nearest.pk)
+
+
+def miss_acknowledge(incident: Incident, unit: Unit) -> None:
+    """The unit's 1-minute acknowledge deadline fires unmet (judged a second after it was due)."""
+    deadline = Deadline.objects.get(incident=incident, unit=unit, kind="acknowledge")
+    off_loop(deadline_fire, deadline_id=deadline.pk, now=deadline.due_at + timedelta(seconds=1))
+
+
+def test_only_the_primarys_missed_target_marks_an_incident_and_a_late_report_clears_it(
+    desks: Callable[[], Any], scene: Scene, live_daphne: Live
+) -> None:
+    """The map shows the incident's marks as the server keeps them: a backup's missed acknowledge
+    sounds the alarm without marking the incident (its primary acknowledged); the primary's marks
+    it; the crew's report that it did acknowledge in time, arriving late, unmarks it."""
+    require_websockets()
+    incident = on_scene(scene)
+    backup, other_unit = scene.city.units[1], scene.city.units[2]
+    services.incident_dispatch(incident=incident, unit=backup, actor=scene.dispatcher)
+    other = scene_incident(scene, address="思茅区月光路2号")
+    services.incident_dispatch(incident=other, unit=other_unit, actor=scene.dispatcher)
+    page = desk_page(desks(), live_daphne, scene.dispatcher)
+    escalated = re.compile(r"\bescalated\b")
+
+    def row(i: Incident) -> Any:
+        return page.locator(f"#incidents li[data-incident='{i.pk}']")
+
+    expect(row(other)).to_be_visible()
+    miss_acknowledge(incident, backup)
+    alarm_sounded(page, "escalated", 1)
+    expect(row(incident)).not_to_have_class(escalated)
+    miss_acknowledge(other, other_unit)
+    alarm_sounded(page, "escalated", 2)
+    expect(row(other)).to_have_class(escalated)
+    expect(row(incident)).not_to_have_class(escalated)
+    # The crew acknowledged before the deadline (as its phone reports once back online).
+    off_loop(services.incident_acknowledge, incident=other, actor=scene.dispatcher)
+    expect(row(other)).not_to_have_class(escalated)
+    page.reload()
+    expect(row(other)).to_be_visible()
+    expect(row(other)).not_to_have_class(escalated)
+    assert Incident.objects.get(pk=other.pk).escalated_at is None

@@ -28,7 +28,7 @@ const FREE = new Set(["available", "patrolling"]);
 const state = {
   units: new Map(),
   incidents: new Map(),
-  flags: new Map(),
+  flags: new Map(), // incident → the targets whose alarm already sounded
   transfers: new Map(), // handed over to a station, waiting for its receipt
   stationNames: new Map(),
   health: new Map(),
@@ -214,12 +214,11 @@ function countdown(inc) {
   };
 }
 
+// The incident's own marks, as the server keeps them: set when its primary unit misses a
+// target, cleared when a late report shows the target was met. A backup's missed target sounds
+// the alarm but does not mark the incident (its figures are the primary's).
 function flagsOf(inc) {
-  const flags = state.flags.get(inc.id) || {};
-  return {
-    escalated: Boolean(flags.escalated || inc.escalated_at),
-    breach: Boolean(flags.breach || inc.arrival_breached_at),
-  };
+  return { escalated: Boolean(inc.escalated_at), breach: Boolean(inc.arrival_breached_at) };
 }
 
 function drawIncident(inc) {
@@ -906,11 +905,18 @@ function onFrame(frame) {
       break;
     case "incident.escalated":
     case "incident.breach": {
-      const flags = state.flags.get(frame.incident_id) || {};
+      const sounded = state.flags.get(frame.incident_id) || {};
       const kind = frame.type === "incident.escalated" ? "escalated" : "breach";
-      if (!flags[kind]) alarm(kind);
-      flags[kind] = true;
-      state.flags.set(frame.incident_id, flags);
+      if (!sounded[kind]) alarm(kind); // once per incident and target
+      sounded[kind] = true;
+      state.flags.set(frame.incident_id, sounded);
+      // The primary's miss marks the incident at once (the refreshed incident confirms it);
+      // the frames after it in order (a late report's update) clear it.
+      const inc = state.incidents.get(frame.incident_id);
+      const primary = inc && (typeof inc.unit === "object" ? inc.unit?.id : inc.unit);
+      if (inc && frame.unit_id === primary) {
+        inc[kind === "escalated" ? "escalated_at" : "arrival_breached_at"] = frame.at;
+      }
       refreshIncident(frame.incident_id);
       break;
     }
