@@ -185,6 +185,38 @@ def test_a_phone_set_to_another_zone_shows_times_in_shanghai(
         close_settled(context)
 
 
+def test_a_long_description_leaves_the_accept_button_on_the_alert_screen(
+    phone: Any, scene: Scene, live_daphne: Live
+) -> None:
+    """The caller told a lot: the description scrolls in its own box, and 签收, the distance and
+    the targets stay on the phone's screen without scrolling the red alert."""
+    require_websockets()
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    incident = services.incident_create(
+        actor=scene.dispatcher,
+        lat=22.775,
+        lon=100.951,
+        category="dispute",
+        priority=2,
+        address="思茅区振兴大道1号",
+        description="报警人称双方多次发生争执，" * 40,  # 520 characters
+    )
+    off_loop(services.incident_dispatch, incident=incident, unit=scene.unit, actor=scene.dispatcher)
+    expect(page.locator("#alert")).to_be_visible()
+    height = page.viewport_size["height"]
+    for shown in ("#accept", "#alert-distance", "#alert-targets"):
+        box = page.locator(shown).bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, shown
+    desc = page.locator("#alert-desc")
+    expect(desc).to_contain_text("报警人称双方多次发生争执")
+    assert page.evaluate("document.getElementById('alert').scrollHeight") <= height
+    screenshot(page, "app-alert-long-description")
+    page.click("#accept")
+    expect(page.locator("#alert")).to_be_hidden()
+
+
 def test_alert_accept_en_route_arrive_resolve_matches_the_server_timeline(
     phone: Any, scene: Scene, live_daphne: Live
 ) -> None:
