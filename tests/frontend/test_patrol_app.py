@@ -313,6 +313,26 @@ def test_english_switch_and_high_contrast_theme_persist_across_reloads(
     screenshot(page, "app-english-high-contrast")
 
 
+def test_a_double_tap_on_a_step_reports_it_once_without_a_false_refusal(
+    phone: Any, scene: Scene, live_daphne: Live
+) -> None:
+    require_websockets()
+    incident = scene_incident(scene)
+    services.incident_dispatch(incident=incident, unit=scene.unit, actor=scene.dispatcher)
+    services.incident_acknowledge(incident=incident, actor=scene.crew)
+    page = phone.new_page()
+    log_in(page)
+    expect(page.locator("#inc-status")).to_have_attribute("data-status", "acknowledged")
+    page.dblclick("[data-do=en_route]")
+    expect(page.locator("#inc-status")).to_have_attribute("data-status", "en_route")
+    expect(page.locator("#queue-btn")).to_contain_text("(0)")
+    page.click("[data-do=arrive]")  # the next step goes through as usual
+    expect(page.locator("#inc-status")).to_have_attribute("data-status", "on_scene")
+    expect(page.locator("#queue-btn")).to_contain_text("(0)")
+    expect(page.locator("#toast")).not_to_contain_text("操作被拒绝")
+    assert status_changes(incident.pk) == ["dispatched", "acknowledged", "en_route", "on_scene"]
+
+
 def test_transfer_preselects_the_jurisdiction_station_and_requires_a_reason(
     phone: Any, scene: Scene
 ) -> None:

@@ -71,23 +71,39 @@ function requestBody(item) {
   return form;
 }
 
+// The lifecycle steps waiting to be sent, as `incident:action`: a second tap on the same step
+// before the first got through (a double tap, or again while offline) is the same report, sent
+// once; the server would refuse the copy (409) and the crew would see a false refusal.
+const stepsWaiting = new Set();
+const stepOf = (item) => (REPORTS[item.action] ? null : `${item.incident}:${item.action}`);
+
 export async function enqueue(action, body = {}) {
   const report = REPORTS[action];
   const inc = report && report.free ? null : S.incident;
   if (!inc && !(report && report.free)) return;
+  const step = stepOf({ incident: inc && inc.id, action });
+  if (step) {
+    if (stepsWaiting.has(step) || S.queued.some((q) => stepOf(q) === step)) return;
+    stepsWaiting.add(step);
+  }
   // When the crew tapped, not when the request gets through: the server keeps it as the time of
   // the step (within its bounds), so a tap in a dead zone is not stamped late.
   const tapped = new Date().toISOString();
   const timed = !report || report.timed;
-  await queue.add({
-    incident: inc ? inc.id : null,
-    action,
-    path: report ? report.path(inc) : actionUrl(inc.id, action),
-    body: timed ? { occurred_at: tapped, ...body } : body,
-    key: newKey(),
-    created_at: tapped,
-    label: `${inc ? inc.number + " " : ""}${actionLabel(action)}`,
-  });
+  try {
+    await queue.add({
+      incident: inc ? inc.id : null,
+      action,
+      path: report ? report.path(inc) : actionUrl(inc.id, action),
+      body: timed ? { occurred_at: tapped, ...body } : body,
+      key: newKey(),
+      created_at: tapped,
+      label: `${inc ? inc.number + " " : ""}${actionLabel(action)}`,
+    });
+  } catch (error) {
+    if (step) stepsWaiting.delete(step); // not queued: a later tap must get through
+    throw error;
+  }
   await refreshQueue();
   renderAll();
   flushQueue();
@@ -120,6 +136,7 @@ export async function flushQueue() {
           key: item.key,
         });
         await queue.remove(item.id);
+        stepsWaiting.delete(stepOf(item));
         await refreshQueue();
         applyAnswer(item, answer);
         if (item.action === "release") saveIncident(null);
@@ -131,6 +148,7 @@ export async function flushQueue() {
         if (error instanceof ApiError && error.status < 500 && error.status !== 429) {
           // Refused for good (e.g. 409: the state moved on): drop it, say so, resync.
           await queue.remove(item.id);
+          stepsWaiting.delete(stepOf(item));
           await refreshQueue();
           toast(t("refused", { m: errorText(error) }));
           if (item.incident) await reloadIncident(item.incident);
@@ -150,10 +168,12 @@ export async function flushQueue() {
 export async function dropQueuedFor(incidentId) {
   await refreshQueue();
   for (const item of S.queued) if (item.incident === incidentId) await queue.remove(item.id);
+  for (const step of [...stepsWaiting]) if (step.startsWith(`${incidentId}:`)) stepsWaiting.delete(step);
   await refreshQueue();
 }
 
 // Logging out drops what was not sent (the crew confirmed it).
 export function clearQueue() {
+  stepsWaiting.clear();
   return queue.clear();
 }

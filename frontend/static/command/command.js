@@ -478,7 +478,13 @@ function rankedText(r) {
   return `${r.callsign} · ${formatDistance(r.distance_m)} · ${formatDuration(r.eta_s)}`;
 }
 
+// A double click sends a unit once (the second would be refused: the unit is no longer free).
+const dispatching = new Set();
+
 async function dispatch(incidentId, unitId) {
+  const key = `${incidentId}:${unitId}`;
+  if (dispatching.has(key)) return;
+  dispatching.add(key);
   try {
     const inc = await api(actionUrl(incidentId, "dispatch"), {
       method: "POST",
@@ -491,6 +497,8 @@ async function dispatch(incidentId, unitId) {
     select(incidentId);
   } catch (error) {
     $("detail-msg").textContent = `${T.refused}: ${errorText(error)}`;
+  } finally {
+    dispatching.delete(key);
   }
 }
 
@@ -532,6 +540,8 @@ async function sendText(incidentId, kind, text, unitId) {
     select(incidentId);
   } catch (error) {
     $("detail-msg").textContent = `${T.refused}: ${errorText(error)}`;
+  } finally {
+    dispatching.delete(key);
   }
 }
 
