@@ -48,6 +48,7 @@ from apps.units.selectors import (
     Recommendation,
     grid_cell_at,
     is_crew,
+    service_area_distance_m,
     station_at,
     station_ids_for_user,
     unit_for_user,
@@ -377,6 +378,24 @@ def _check_intake(*, category: str, priority: int, lat: float, lon: float) -> No
         raise ValidationError(errors)
 
 
+def _check_in_service_area(lat: float, lon: float) -> None:
+    """Outside every grid cell and jurisdiction, a point still near the area is taken (its units
+    can go); one far from it is a mistyped or default position, or another city's call."""
+    distance = service_area_distance_m(lat=lat, lon=lon)
+    if distance is not None and distance > settings.SERVICE_AREA_MARGIN_KM * 1000:
+        raise ValidationError(
+            {
+                "location": [
+                    _(
+                        "This position is %(km)d km from the service area: check it, or hand "
+                        "the call to the 110 centre of that place."
+                    )
+                    % {"km": round(distance / 1000)}
+                ]
+            }
+        )
+
+
 def _incident_insert(
     *,
     category: str,
@@ -398,6 +417,8 @@ def _incident_insert(
     station = station_at(lat=lat, lon=lon)
     if station is None and cell is not None:
         station = cell.staging_point.station
+    if cell is None and station is None:
+        _check_in_service_area(lat, lon)
     incident = Incident(
         number=incident_number(received_at=received_at),
         category=category,

@@ -10,10 +10,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Min, Q, QuerySet
 from django.utils import timezone
 
-from apps.common.geo import EARTH_RADIUS_M, LatLon, polygon_contains
+from apps.common.geo import EARTH_RADIUS_M, LatLon, haversine_m, polygon_contains
 from apps.common.prepared import Prepared
 from apps.common.roles import UNIT_CREW_ROLES, Role, has_role
 from apps.common.shifts import shift_of
@@ -64,6 +64,27 @@ def station_at(*, lat: float, lon: float) -> Station | None:
         if polygon_contains(station.jurisdiction, lat, lon):
             return station
     return None
+
+
+def service_area_distance_m(*, lat: float, lon: float) -> float | None:
+    """How far the point lies from the service area: the box around every grid cell and station
+    jurisdiction (0 inside it); None when none is defined yet (a new installation)."""
+    boxes = [
+        model.objects.aggregate(
+            south=Min("min_lat"), west=Min("min_lon"), north=Max("max_lat"), east=Max("max_lon")
+        )
+        for model in (GridCell, Station)
+    ]
+    boxes = [b for b in boxes if b["south"] is not None]
+    if not boxes:
+        return None
+    south = min(b["south"] for b in boxes)
+    north = max(b["north"] for b in boxes)
+    west = min(b["west"] for b in boxes)
+    east = max(b["east"] for b in boxes)
+    near_lat = min(max(lat, south), north)
+    near_lon = min(max(lon, west), east)
+    return haversine_m(lat, lon, near_lat, near_lon)
 
 
 @dataclass(frozen=True, slots=True)

@@ -454,6 +454,9 @@ CALL_RINGING_SHOW_S = env_int("CALL_RINGING_SHOW_S", 900)
 CALL_HISTORY_DAYS = env_int("CALL_HISTORY_DAYS", 90)
 CALL_NEARBY_RADIUS_M = env_int("CALL_NEARBY_RADIUS_M", 300)
 CALL_NEARBY_MINUTES = env_int("CALL_NEARBY_MINUTES", 30)
+# An incident located farther than this from every grid cell and station jurisdiction is refused
+# (a mistyped or default position, or a call for another city's 110): no unit of ours can reach it.
+SERVICE_AREA_MARGIN_KM = env_int("SERVICE_AREA_MARGIN_KM", 30)
 # The 1-3-5 minute targets.
 TARGET_ACKNOWLEDGE_S = env_int("TARGET_ACKNOWLEDGE_S", 60)
 TARGET_ARRIVAL_PRIORITY_ZONE_S = env_int("TARGET_ARRIVAL_PRIORITY_ZONE_S", 180)

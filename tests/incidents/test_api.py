@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db.models import Max
 from django.test import override_settings
 from django.utils import timezone
 
 from apps.incidents.models import Event, Incident
-from apps.units.models import Unit
+from apps.units.models import GridCell, Station, Unit
 from tests.support.api import api
 from tests.support.factories import World, advance, new_incident
 
@@ -81,6 +82,7 @@ BAD_INPUTS = [
     ("caller phone not a phone", {**GOOD, "caller_phone": "call me"}, "caller_phone"),
     ("priority out of range", {**GOOD, "priority": 4}, "priority"),
     ("missing address", {k: v for k, v in GOOD.items() if k != "address"}, "address"),
+    ("far from the service area", {**GOOD, "location": {"lat": 0, "lon": 0}}, "location"),
 ]
 
 
@@ -93,6 +95,29 @@ def test_bad_intake_is_400_per_field_and_writes_nothing(
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert (Incident.objects.count(), Event.objects.count()) == before
+
+
+def test_a_position_far_from_the_service_area_is_refused_and_one_near_it_is_taken(
+    world: World,
+) -> None:
+    """Outside every grid cell and jurisdiction: taken within SERVICE_AREA_MARGIN_KM of them (a
+    unit can go), refused beyond (a mistyped or default position, another city's call)."""
+    north = max(
+        model.objects.aggregate(north=Max("max_lat"))["north"] for model in (GridCell, Station)
+    )
+    far = _post(world, {**GOOD, "location": {"lat": north + 0.5, "lon": 100.951}})
+    assert far.status_code == 400, far.content
+    assert far.json()["location"] == [
+        "该位置距本地服务区域 56 公里：请核对位置，或将警情转至当地110指挥中心。"
+    ]
+    near = _post(world, {**GOOD, "location": {"lat": north + 0.1, "lon": 100.951}})
+    assert near.status_code == 201, near.content
+    assert (near.json()["grid"], near.json()["station"]) == (None, None)
+    with override_settings(SERVICE_AREA_MARGIN_KM=60):
+        assert (
+            _post(world, {**GOOD, "location": {"lat": north + 0.5, "lon": 100.951}}).status_code
+            == 201
+        )
 
 
 @pytest.mark.parametrize("raw", ['{"category": "dispute",', "[1, 2", "not json", '{"a": NaN}'])
