@@ -97,8 +97,12 @@ def test_notes_go_both_ways_and_a_backup_request_reaches_the_command_centre(
     # The command centre's note reaches the phone's card.
     off_loop(services.incident_note, incident=incident, actor=scene.dispatcher, text="嫌疑人穿红衣")
     expect(page.locator("#notes")).to_contain_text("嫌疑人穿红衣")
-    # The crew's note goes on the timeline.
+    # The crew's note goes on the timeline; one of only spaces is not sent, and the crew is told.
     page.click("[data-do=note]")
+    page.fill("#dialog-form textarea[name=text]", "   ")
+    page.click("#dialog-form button[type=submit]")
+    expect(page.locator("#toast")).to_contain_text("必填")
+    expect(page.locator("#dialog")).to_be_visible()
     page.fill("#dialog-form textarea[name=text]", "双方情绪激动")
     page.click("#dialog-form button[type=submit]")
     expect(page.locator("#notes")).to_contain_text("双方情绪激动")

@@ -9,7 +9,7 @@ const DICT = {
     online: "在线", reconnecting: "重连中…", offline: "离线", queued: "{n} 项待发送",
     shift: "{n} 班", unit: "车组",
     st_available: "待命", st_patrolling: "巡逻", st_dispatched: "已派警", st_en_route: "出警途中",
-    st_on_scene: "现场处置", st_out_of_service: "暂停服务",
+    st_on_scene: "现场处置", st_out_of_service: "暂停勤务",
     // The incident's states by the names the command map and the admin give them (one name per
     // state: 接警 is the call taken, 签收 the crew's acknowledgement).
     is_received: "已接警", is_dispatched: "已派警", is_acknowledged: "已签收", is_en_route: "已出警",
@@ -30,9 +30,9 @@ const DICT = {
     refused: "操作被拒绝：{m}", withdrawn: "{n} 已由指挥中心撤回本组", gpsOff: "无定位", gpsAge: "定位 {s} 秒前", lang: "English",
     contrast: "高对比度", wakeLock: "屏幕常亮", training: "近期培训", close: "关闭",
     a_note: "续报", a_backup: "请求增援", a_release: "收队", a_raise: "现场发现警情",
-    a_out_of_service: "暂停服务", a_duty: "勤务状态", a_emergency: "一键求助",
+    a_out_of_service: "暂停勤务", a_duty: "勤务状态", a_emergency: "一键求助",
     noteText: "续报内容", backupCount: "需要增援车组数", backupReason: "增援原因",
-    releaseReason: "收队说明（可不填）", oosReason: "暂停服务原因（加油、就餐、故障…）",
+    releaseReason: "收队说明（可不填）", oosReason: "暂停勤务原因（加油、就餐、故障…）",
     category: "警情类别", priorityLabel: "紧急程度", address: "地址", description: "情况简述",
     needGps: "无定位：请到开阔处等待定位后再上报", backupRole: "增援", asBackup: "（增援）",
     asPrimary: "（主办）", is_cleared: "已收队",

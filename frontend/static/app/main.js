@@ -20,6 +20,7 @@ import {
   showList,
   showLogin,
   showMain,
+  toast,
 } from "./screens.js";
 import { S, refreshQueue, saveIncident } from "./state.js";
 import { kv } from "./store.js";
@@ -163,7 +164,12 @@ function onDialogSubmit(event) {
   event.preventDefault();
   const form = event.target;
   const body = dialogBody(form);
-  if (!body) return;
+  if (!body) {
+    // Only spaces pass the browser's own check of a required field: say what is missing.
+    toast(t("required"));
+    form.querySelector("textarea, input").focus();
+    return;
+  }
   $("dialog").hidden = true;
   enqueue(dialogAction(form), body);
 }
