@@ -412,5 +412,18 @@ def test_an_incident_taken_off_the_unit_takes_the_alert_card_down(phone: Any, sc
     off_loop(services.incident_unassign, incident=incident, reason="改派", actor=scene.dispatcher)
     expect(page.locator("#alert")).to_be_hidden()
     expect(page.locator("#incident")).to_contain_text("当前无警情")
-    expect(page.locator("#toast")).to_contain_text(incident.number)
+    expect(page.locator("#toast")).to_contain_text(f"{incident.number} 已由指挥中心撤回本组：改派")
     screenshot(page, "app-withdrawn")
+    # A cancelled incident says so, and why.
+    other = off_loop(
+        services.incident_dispatch,
+        incident=scene_incident(scene, address="思茅区月光路2号"),
+        unit=scene.unit,
+        actor=scene.dispatcher,
+    )
+    expect(page.locator("#alert")).to_be_visible()
+    off_loop(
+        services.incident_cancel, incident=other, reason="报警人称误报", actor=scene.dispatcher
+    )
+    expect(page.locator("#alert")).to_be_hidden()
+    expect(page.locator("#toast")).to_contain_text(f"{other.number} 已由指挥中心撤销：报警人称误报")

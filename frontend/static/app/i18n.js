@@ -42,6 +42,7 @@ const DICT = {
     ev_call_linked: "群众再次来电", ev_backup_requested: "请求增援",
     a_photo: "拍照", photoSent: "照片已上传", ev_photo: "现场照片", urgent: "紧急",
     releasedNote: "{n} 本组已收队", closedByPrimary: "{n} 已由主办车组结束，本组收队",
+    cancelledNote: "{n} 已由指挥中心撤销", reasonSep: "：",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out",
@@ -84,6 +85,7 @@ const DICT = {
     ev_call_linked: "Caller called again", ev_backup_requested: "Backup requested",
     a_photo: "Photo", photoSent: "Photo uploaded", ev_photo: "Photo from the scene", urgent: "urgent",
     releasedNote: "{n}: this unit is released", closedByPrimary: "{n} was closed by the primary unit: this unit is released",
+    cancelledNote: "{n} was cancelled by the command centre", reasonSep: ": ",
   },
 };
 

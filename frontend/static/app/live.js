@@ -98,7 +98,12 @@ function onAlert(frame) {
 }
 
 // What the crew is told when the incident leaves this unit, by why.
-const WITHDRAWN_TEXT = { released: "releasedNote", resolved: "closedByPrimary", transferred: "closedByPrimary" };
+const WITHDRAWN_TEXT = {
+  released: "releasedNote",
+  resolved: "closedByPrimary",
+  transferred: "closedByPrimary",
+  cancelled: "cancelledNote",
+};
 
 // The incident was taken off this unit (sent to another, cancelled, this backup released or the
 // incident closed by its primary): the card comes down and nothing more is sent for it. Told
@@ -107,7 +112,9 @@ async function onWithdrawn(frame) {
   if (S.alert && S.alert.incident.id === frame.incident_id) hideAlert();
   await dropQueuedFor(frame.incident_id);
   if (S.incident && S.incident.id === frame.incident_id) saveIncident(null);
-  toast(t(WITHDRAWN_TEXT[frame.kind] || "withdrawn", { n: frame.number }));
+  // A cancel says so, and why (a false call, a duplicate): the crew stops looking for it.
+  const why = frame.reason ? `${t("reasonSep")}${frame.reason}` : "";
+  toast(t(WITHDRAWN_TEXT[frame.kind] || "withdrawn", { n: frame.number }) + why);
   renderAll();
 }
 
