@@ -214,6 +214,8 @@ def _command_strings() -> dict[str, Any]:
         "heartbeat": _("phone"),
         "queued": _("queued"),
         "layerCells": _("Grid cells"),
+        # Leaflet's layer control says "Layers" unless told otherwise.
+        "layersTitle": _("Map layers"),
         "layerPoints": _("Staging points"),
         "layerStations": _("Police stations"),
         "coverageNow": _("Covered in time by a free unit: %(now)s; after the moves: %(after)s"),

@@ -49,6 +49,7 @@ def test_command_map_shows_units_layers_and_dispatches_an_open_incident(
     expect(page.locator("#units li")).to_have_count(4)
     expect(page.locator(".leaflet-control-layers")).to_be_attached()
     expect(page.locator(".leaflet-control-zoom-in")).to_have_attribute("title", "放大")
+    expect(page.locator(".leaflet-control-layers-toggle")).to_have_attribute("title", "图层")
     page.click(f"#incidents li[data-incident='{incident.pk}']")
     expect(page.locator("#detail [data-dispatch]")).to_have_count(4)
     screenshot(page, "command-dispatch")

@@ -992,9 +992,11 @@ async function loadLayers() {
     },
   });
   [stations, cells, points].forEach((l) => l.addTo(map));
-  L.control
+  const control = L.control
     .layers(null, { [T.layerCells]: cells, [T.layerPoints]: points, [T.layerStations]: stations })
     .addTo(map);
+  const toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
+  if (toggle) toggle.title = T.layersTitle;
   const bounds = cells.getBounds();
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20] });
 }
