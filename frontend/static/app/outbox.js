@@ -119,7 +119,11 @@ function applyAnswer(item, answer) {
   else if (item.action === "emergency") {
     S.emergency = { id: answer.id, at: answer.raised_at, acknowledged: false };
     kv.set("emergency", S.emergency);
-  } else if (answer.number && S.incident && S.incident.id === answer.id) saveIncident(answer);
+  } else if (answer.number && S.incident && S.incident.id === answer.id) {
+    // The answer is the incident without its timeline; the full record (reloaded when the
+    // server's push arrives, which may come first) keeps its notes.
+    saveIncident({ ...S.incident, ...answer });
+  }
 }
 
 let flushing = false;
