@@ -242,6 +242,8 @@ def test_a_backup_is_sent_from_the_panel_and_released_from_it(
     incident = on_scene(scene)
     backup = scene.city.units[1]
     page = desk_page(desks(), live_daphne, scene.dispatcher)
+    errors: list[str] = []  # what the page's scripts threw (a rejected promise included)
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.click(f"#incidents li[data-incident='{incident.pk}']")
     expect(page.locator("#detail .crew li")).to_have_count(1)
     # The primary is not released from here: it resolves, transfers or is taken off.
@@ -293,6 +295,7 @@ def test_a_backup_is_sent_from_the_panel_and_released_from_it(
     )
     fresh = db(lambda: Incident.objects.get(pk=incident.pk))
     assert (fresh.status, fresh.unit_id) == ("on_scene", scene.unit.pk)
+    assert errors == []
 
 
 def test_a_priority_1_incident_diverts_a_unit_from_a_priority_3_one_after_confirmation(

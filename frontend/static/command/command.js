@@ -540,8 +540,6 @@ async function sendText(incidentId, kind, text, unitId) {
     select(incidentId);
   } catch (error) {
     $("detail-msg").textContent = `${T.refused}: ${errorText(error)}`;
-  } finally {
-    dispatching.delete(key);
   }
 }
 
