@@ -23,6 +23,33 @@ def _column(model: type[models.Model], name: str) -> models.Field[Any, Any]:
     return column
 
 
+def _advance(
+    model: type[models.Model], key: list[str], field: str, rows: list[list[Any]]
+) -> list[tuple[Any, ...]]:
+    """The one statement: each row (its `key` values, then its step) inserted at its step or
+    added to; returns (key values…, new value) for each row, in no particular order."""
+    qn = connection.ops.quote_name
+    key_fields = [_column(model, name) for name in key]
+    counter = qn(_column(model, field).column)
+    table = qn(model._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in key_fields)
+    values = ", ".join(["(" + ", ".join(["%s"] * (len(key) + 1)) + ")"] * len(rows))
+    sql = (
+        f"INSERT INTO {table} ({columns}, {counter}) VALUES {values} "
+        f"ON CONFLICT ({columns}) DO UPDATE SET {counter} = {table}.{counter} + "
+        f"excluded.{counter} RETURNING {columns}, {counter}"
+    )
+    params: list[Any] = []
+    for *keys, step in rows:
+        params += [
+            f.get_db_prep_value(k, connection) for f, k in zip(key_fields, keys, strict=True)
+        ]
+        params.append(step)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 def counter_next(
     model: type[models.Model], *, key: dict[str, Any], field: str, step: int = 1
 ) -> int:
@@ -31,24 +58,8 @@ def counter_next(
     `key` must be the model's unique key (a unique field or a UniqueConstraint's fields); the
     row is created with `field` = `step` when it does not exist.
     """
-    qn = connection.ops.quote_name
-    key_fields = [_column(model, name) for name in key]
-    counter = qn(_column(model, field).column)
-    table = qn(model._meta.db_table)
-    columns = ", ".join(qn(f.column) for f in key_fields)
-    placeholders = ", ".join(["%s"] * (len(key) + 1))
-    sql = (
-        f"INSERT INTO {table} ({columns}, {counter}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({columns}) DO UPDATE SET {counter} = {table}.{counter} + %s "
-        f"RETURNING {counter}"
-    )
-    params = [
-        f.get_db_prep_value(v, connection) for f, v in zip(key_fields, key.values(), strict=True)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, step, step])
-        row = cursor.fetchone()
-    return int(row[0])
+    (row,) = _advance(model, list(key), field, [[*key.values(), step]])
+    return int(row[-1])
 
 
 def counters_next(
@@ -62,19 +73,7 @@ def counters_next(
     INSERT's conflicts in the order of its VALUES): the caller gives its lock order."""
     if not steps:
         return {}
-    qn = connection.ops.quote_name
-    key_column = qn(_column(model, key).column)
-    counter = qn(_column(model, field).column)
-    table = qn(model._meta.db_table)
-    values = ", ".join(["(%s, %s)"] * len(steps))
-    sql = (
-        f"INSERT INTO {table} ({key_column}, {counter}) VALUES {values} "
-        f"ON CONFLICT ({key_column}) DO UPDATE SET {counter} = {table}.{counter} + "
-        f"excluded.{counter} RETURNING {key_column}, {counter}"
-    )
-    params = [v for pair in steps.items() for v in pair]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        got = {str(k): int(n) for k, n in cursor.fetchall()}
+    rows = _advance(model, [key], field, [[k, step] for k, step in steps.items()])
+    got = {str(k): int(n) for k, n in rows}
     assert got.keys() == steps.keys(), f"asked for {sorted(steps)}, got {sorted(got)}"
     return got

@@ -114,8 +114,12 @@ def _number_and_write(notices: list[Notice]) -> None:
             following[notice.audience] += 1
             notice.seq = following[notice.audience]
         Notice.objects.bulk_create(notices)
-    frames = [(n.audience, {"type": "notice.push", "frame": notice_frame(n)}) for n in notices]
-    pushes_after_commit([(group_for(audience), message) for audience, message in frames])
+    pushes_after_commit(
+        [
+            (group_for(n.audience), {"type": "notice.push", "frame": notice_frame(n)})
+            for n in notices
+        ]
+    )
 
 
 def notice_publish(

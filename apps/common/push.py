@@ -31,11 +31,6 @@ def after_commit(fn: Callable[[], Any]) -> None:
     transaction.on_commit(run)
 
 
-def group_send_now(group: str, message: dict[str, Any]) -> None:
-    """Send to a channel-layer group; losses are tolerated (the outbox re-sends what matters)."""
-    group_sends_now([(group, message)])
-
-
 def group_sends_now(messages: list[tuple[str, dict[str, Any]]]) -> None:
     """Send each (group, message) in turn, in one hop to the event loop (a hop costs as much CPU
     as a send); a failed send is logged and the next ones still go."""
@@ -75,7 +70,7 @@ def _loop_in_this_thread() -> bool:
 
 
 def push_after_commit(group: str, message: dict[str, Any]) -> None:
-    after_commit(lambda: group_send_now(group, message))
+    pushes_after_commit([(group, message)])
 
 
 def pushes_after_commit(messages: list[tuple[str, dict[str, Any]]]) -> None:

@@ -177,6 +177,10 @@ class IncidentOut(serializers.Serializer[Incident]):
     en_route_at = serializers.DateTimeField(allow_null=True)
     arrived_at = serializers.DateTimeField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
+    # The primary's missed 1-3-5 targets (cleared when a late report shows they were met): the
+    # command map marks the incident by them.
+    escalated_at = serializers.DateTimeField(allow_null=True)
+    arrival_breached_at = serializers.DateTimeField(allow_null=True)
     summary = serializers.CharField()
     transfer_station = RefOut(allow_null=True)
     transfer_reason = serializers.CharField()

@@ -194,15 +194,7 @@ def test_a_long_description_leaves_the_accept_button_on_the_alert_screen(
     page = phone.new_page()
     log_in(page)
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
-    incident = services.incident_create(
-        actor=scene.dispatcher,
-        lat=22.775,
-        lon=100.951,
-        category="dispute",
-        priority=2,
-        address="思茅区振兴大道1号",
-        description="报警人称双方多次发生争执，" * 40,  # 520 characters
-    )
+    incident = scene_incident(scene, description="报警人称双方多次发生争执，" * 40)  # 520 chars
     off_loop(services.incident_dispatch, incident=incident, unit=scene.unit, actor=scene.dispatcher)
     expect(page.locator("#alert")).to_be_visible()
     height = page.viewport_size["height"]

@@ -213,7 +213,9 @@ def new_scene() -> Scene:
     )
 
 
-def scene_incident(scene: Scene, address: str = "思茅区振兴大道1号") -> Incident:
+def scene_incident(
+    scene: Scene, address: str = "思茅区振兴大道1号", description: str = "邻里纠纷"
+) -> Incident:
     """An incident near unit U0, taken in by the scene's dispatcher."""
     return services.incident_create(
         actor=scene.dispatcher,
@@ -222,7 +224,7 @@ def scene_incident(scene: Scene, address: str = "思茅区振兴大道1号") -> 
         category="dispute",
         priority=2,
         address=address,
-        description="邻里纠纷",
+        description=description,
         caller_name="张三",
         caller_phone="13800000000",
     )

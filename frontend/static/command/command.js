@@ -28,7 +28,7 @@ const FREE = new Set(["available", "patrolling"]);
 const state = {
   units: new Map(),
   incidents: new Map(),
-  flags: new Map(), // incident → the targets whose alarm already sounded
+  alarmed: new Map(), // incident → the targets whose alarm already sounded
   transfers: new Map(), // handed over to a station, waiting for its receipt
   stationNames: new Map(),
   health: new Map(),
@@ -913,18 +913,12 @@ function onFrame(frame) {
       break;
     case "incident.escalated":
     case "incident.breach": {
-      const sounded = state.flags.get(frame.incident_id) || {};
+      const sounded = state.alarmed.get(frame.incident_id) || {};
       const kind = frame.type === "incident.escalated" ? "escalated" : "breach";
       if (!sounded[kind]) alarm(kind); // once per incident and target
       sounded[kind] = true;
-      state.flags.set(frame.incident_id, sounded);
-      // The primary's miss marks the incident at once (the refreshed incident confirms it);
-      // the frames after it in order (a late report's update) clear it.
-      const inc = state.incidents.get(frame.incident_id);
-      const primary = inc && (typeof inc.unit === "object" ? inc.unit?.id : inc.unit);
-      if (inc && frame.unit_id === primary) {
-        inc[kind === "escalated" ? "escalated_at" : "arrival_breached_at"] = frame.at;
-      }
+      state.alarmed.set(frame.incident_id, sounded);
+      // Whether the incident is marked is the server's to say (a backup's miss does not mark it).
       refreshIncident(frame.incident_id);
       break;
     }
